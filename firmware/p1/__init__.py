@@ -1,0 +1,1 @@
+# P1 telegram stack: framing (reader), CRC, parsing. Pure code, no I/O.
