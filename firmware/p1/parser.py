@@ -1,0 +1,305 @@
+# P1 telegram parser: one framed telegram (bytes '/' through '!') in, typed objects out.
+#
+# Each line is parsed on its own: a malformed line (bad syntax, a value outside its type, a unit that is
+# not the object's) is reported in Telegram.errors and skipped; it never reaches the objects, and the
+# rest of the telegram still counts. Numbers stay exact (firmware.fixed.Dec); timestamps become UTC epoch
+# seconds, the S/W suffix deciding the repeated autumn hour.
+
+from firmware.fixed import parse_dec
+from firmware.p1.obis import channel_of, kind_of
+from firmware.timebase import CET, local_to_utc, valid_fields
+
+PLACEHOLDER_TS = '632525252525'
+
+
+class Obj:
+    """One object of a telegram: value (Dec | int | str | None), unit (str | None), ts (int | None)."""
+
+    def __init__(self, value, unit=None, ts=None):
+        self.value = value
+        self.unit = unit
+        self.ts = ts
+
+    def __repr__(self):
+        return 'Obj(%r, %r, %r)' % (self.value, self.unit, self.ts)
+
+    def __eq__(self, other):
+        return (isinstance(other, Obj) and self.value == other.value and self.unit == other.unit
+                and self.ts == other.ts)
+
+
+class Telegram:
+    def __init__(self, header, crc):
+        self.header = header
+        self.crc = crc
+        self.objects = {}
+        self.history = []
+        self.events = []
+        self.errors = []
+        self.raw = {}
+
+    def get(self, ref):
+        return self.objects.get(ref)
+
+    def mbus(self):
+        """{channel: {ref: Obj}} of the M-Bus devices (channels 1..n)."""
+        out = {}
+        for ref, obj in self.objects.items():
+            ch = channel_of(ref)
+            if ch:
+                d = out.get(ch)
+                if d is None:
+                    d = out[ch] = {}
+                d[ref] = obj
+        return out
+
+
+class LineError(Exception):
+    pass
+
+
+def _text(b):
+    # header bytes may be outside ASCII (0x02, 0xAB seen in real meters): map bytes to code points 1:1
+    try:
+        return b.decode()
+    except Exception:
+        return ''.join([chr(x) for x in b])
+
+
+def parse_ts(s, std=CET):
+    """UTC epoch seconds of 'YYMMDDhhmmss' + optional 'S'/'W'; None for the placeholder."""
+    n = len(s)
+    flag = None
+    if n == 13:
+        flag = s[12].upper()  # some Landis+Gyr meters send a lower-case suffix
+        if flag != 'S' and flag != 'W':
+            raise LineError('timestamp %r: expected suffix S or W' % s)
+    elif n != 12:
+        raise LineError('timestamp %r: expected YYMMDDhhmmss plus S/W' % s)
+    if s[:12] == PLACEHOLDER_TS:
+        return None
+    for i in range(12):
+        c = s[i]
+        if c < '0' or c > '9':
+            raise LineError('timestamp %r: expected digits' % s)
+    y = 2000 + int(s[0:2])
+    mo = int(s[2:4])
+    d = int(s[4:6])
+    h = int(s[6:8])
+    mi = int(s[8:10])
+    se = int(s[10:12])
+    if not valid_fields(y, mo, d, h, mi, se):
+        raise LineError('timestamp %r: no such date or time' % s)
+    return local_to_utc(y, mo, d, h, mi, se, flag, std)
+
+
+def _number(g, units):
+    star = g.find('*')
+    if star < 0:
+        if units is None:
+            num = parse_dec(g)
+            if num is None:
+                raise LineError('value %r: expected a number' % g)
+            return num, None
+        raise LineError('value %r: expected number*unit (%s)' % (g, '/'.join(units)))
+    num = parse_dec(g[:star])
+    if num is None:
+        raise LineError('value %r: expected a number before the unit' % g)
+    unit = g[star + 1:]
+    if units is not None and unit not in units:
+        for u in units:
+            if u.lower() == unit.lower():
+                return num, u
+        raise LineError('unit %r: expected %s' % (unit, '/'.join(units)))
+    return num, unit
+
+
+def _int(g):
+    if not g:
+        return None
+    for c in g:
+        if c < '0' or c > '9':
+            raise LineError('value %r: expected an integer' % g)
+    return int(g)
+
+
+def _groups(rest):
+    if rest[-1] != ')':
+        raise LineError("expected the line to end with ')'")
+    inner = rest[1:-1]
+    if '(' in inner.replace(')(', ''):
+        raise LineError("unbalanced '(' in the value")
+    gs = inner.split(')(')
+    for g in gs:
+        if ')' in g:
+            raise LineError("unbalanced ')' in the value")
+    return gs
+
+
+def _valid_ref(ref):
+    dash = ref.find('-')
+    colon = ref.find(':')
+    if dash <= 0 or colon <= dash + 1:
+        return False
+    parts = ref[colon + 1:].split('.')
+    if len(parts) != 3:
+        return False
+    star = parts[2].find('*')
+    if star >= 0:  # optional F group: 1-0:1.8.0*255
+        f = parts[2][star + 1:]
+        if not f.isdigit():
+            return False
+        parts[2] = parts[2][:star]
+    for p in (ref[:dash], ref[dash + 1:colon], parts[0], parts[1], parts[2]):
+        if not p or not p.isdigit():
+            return False
+    return True
+
+
+def _history(t, gs, units, std):
+    # (count)(1-0:1.6.0)(1-0:1.6.0)(month start)(peak at)(value*kW)... ; count may disagree with entries
+    if len(gs[0]) == 13 and not gs[0].isdigit():
+        # E.ON Hungary uses 0-0:98.1.0 for billing-period values (timestamp, then registers): keep raw
+        t.raw['0-0:98.1.0'] = gs
+        return Obj(')('.join(gs))
+    try:
+        count = int(gs[0])
+    except ValueError:
+        raise LineError('history count %r: expected an integer' % gs[0])
+    body = gs[1:]
+    while body and _valid_ref(body[0]):
+        body = body[1:]
+    if len(body) % 3:
+        raise LineError('history: %d groups after the ids, expected triples' % len(body))
+    entries = []
+    for i in range(0, len(body), 3):
+        num, unit = _number(body[i + 2], units)
+        entries.append((parse_ts(body[i], std), parse_ts(body[i + 1], std), num, unit))
+    t.history = entries
+    return Obj(count)
+
+
+def _log(t, gs, std):
+    # (count)(0-0:96.7.19)(end of failure)(duration*s)...
+    try:
+        count = int(gs[0]) if gs[0] else 0
+    except ValueError:
+        raise LineError('event log count %r: expected an integer' % gs[0])
+    body = gs[1:]
+    if body and _valid_ref(body[0]):
+        body = body[1:]
+    if len(body) % 2:
+        raise LineError('event log: expected (timestamp)(duration*s) pairs')
+    events = []
+    for i in range(0, len(body), 2):
+        num, _ = _number(body[i + 1], ('s',))
+        events.append((parse_ts(body[i], std), num))
+    t.events = events
+    return Obj(count)
+
+
+def parse_value(t, ref, gs, std):
+    """The Obj for reference ref with value groups gs (raises LineError when they do not fit)."""
+    spec = kind_of(ref)
+    if spec is None:
+        if len(gs) == 1 and '*' in gs[0]:
+            num, unit = _number(gs[0], None)
+            return Obj(num, unit)
+        t.raw[ref] = gs
+        return Obj(')('.join(gs))
+    kind, units = spec
+    if kind == 'N':
+        if len(gs) != 1:
+            raise LineError('expected one value, got %d' % len(gs))
+        num, unit = _number(gs[0], units)
+        return Obj(num, unit)
+    if kind == 'I':
+        if len(gs) != 1:
+            raise LineError('expected one value, got %d' % len(gs))
+        return Obj(_int(gs[0]))
+    if kind == 'S':
+        if len(gs) != 1:
+            raise LineError('expected one value, got %d' % len(gs))
+        return Obj(gs[0])
+    if kind == 'T':
+        if len(gs) != 1:
+            raise LineError('expected one timestamp, got %d values' % len(gs))
+        return Obj(None, None, parse_ts(gs[0], std))
+    if kind == 'TN':
+        if len(gs) != 2:
+            raise LineError('expected (timestamp)(value*unit), got %d values' % len(gs))
+        ts = parse_ts(gs[0], std)
+        if ref[:2] == '0-' and '*' not in gs[1]:
+            # an M-Bus channel with no device reports a bare number ('(00000000)'): keep it, unitless
+            num, unit = _number(gs[1], None)
+        else:
+            num, unit = _number(gs[1], units)
+        return Obj(num, unit, ts)
+    if kind == 'H':
+        return _history(t, gs, units, std)
+    if kind == 'L':
+        return _log(t, gs, std)
+    # 'G': (timestamp)(00)(60)(1)(0-n:24.2.1)(m3) with the value on the next line
+    if len(gs) < 6:
+        raise LineError('DSMR 2.2 gas: expected 6 values, got %d' % len(gs))
+    unit = gs[5]
+    if unit not in units:
+        raise LineError('unit %r: expected %s' % (unit, '/'.join(units)))
+    return Obj(None, unit, parse_ts(gs[0], std))
+
+
+def parse_telegram(raw, crc='ok', std=CET):
+    """Parse one framed telegram (bytes from '/' through '!')."""
+    nl = raw.find(b'\n')
+    if nl < 0:
+        nl = len(raw) - 1
+    t = Telegram(_text(raw[1:nl]).rstrip('\r'), crc)
+    objects = t.objects
+    n = len(raw)
+    start = nl + 1
+    line_no = 1
+    pending = None  # reference of a DSMR 2.2 gas object waiting for its value line
+    while start < n:
+        end = raw.find(b'\n', start)
+        if end < 0:
+            end = n
+        line_no += 1
+        b = raw[start:end]
+        start = end + 1
+        if b and b[-1] == 13:
+            b = b[:-1]
+        if not b or b == b'!':
+            continue
+        try:
+            line = b.decode()
+        except Exception:
+            t.errors.append((line_no, _text(b), 'not ASCII text'))
+            continue
+        try:
+            p = line.find('(')
+            if p == 0 and pending is not None:
+                g = _groups(line)
+                if len(g) != 1:
+                    raise LineError('DSMR 2.2 gas value: expected one value')
+                num = parse_dec(g[0])
+                if num is None:
+                    raise LineError('DSMR 2.2 gas value %r: expected a number' % g[0])
+                objects[pending].value = num
+                pending = None
+                continue
+            pending = None
+            if p <= 0:
+                raise LineError("expected OBIS-reference(value), found no '('")
+            ref = line[:p]
+            if not _valid_ref(ref):
+                raise LineError('reference %r: expected A-B:C.D.E' % ref)
+            gs = _groups(line[p:])
+            obj = parse_value(t, ref, gs, std)
+            objects[ref] = obj
+            if kind_of(ref) is not None and kind_of(ref)[0] == 'G':
+                pending = ref
+        except LineError as e:
+            t.errors.append((line_no, line, str(e.args[0]) if e.args else 'malformed'))
+        except ValueError as e:
+            t.errors.append((line_no, line, 'bad value: %s' % e))
+    return t

@@ -1,0 +1,153 @@
+# Streaming P1 telegram framer: bytes in (chunks of any size, split anywhere), whole telegrams out.
+#
+# A telegram runs from '/' through '!', then up to 4 hex digits of CRC-16/ARC (either case, possibly
+# unpadded), then a line end. DSMR 2.2/3 telegrams have no CRC. The reader:
+# - skips bytes outside telegrams (counted as garbage_bytes, CR/LF excepted);
+# - restarts on every '/': a telegram cut off by a new '/' counts as truncated (a meter never sends '/'
+#   inside a telegram, so garbage that contains '/' also shows up as a truncated frame);
+# - drops a frame longer than max_size (counted as oversized) and skips to the next '/';
+# - checks the CRC; a mismatch is counted in crc_errors and the telegram is never returned. A missing CRC
+#   is accepted only from a telegram that declares no DSMR 4+ version (no 1-3:0.2.8 / 0-0:96.1.4 line).
+# It holds at most max_size bytes.
+
+HUNT = 0
+BODY = 1
+CRC = 2
+SKIP = 3
+
+_VERSION_MARKS = (b'1-3:0.2.8(', b'0-0:96.1.4(')
+
+
+def _hexval(b):
+    if 48 <= b <= 57:
+        return b - 48
+    if 65 <= b <= 70:
+        return b - 55
+    if 97 <= b <= 102:
+        return b - 87
+    return -1
+
+
+def new_counters():
+    return {'accepted': 0, 'crc_errors': 0, 'truncated': 0, 'oversized': 0, 'garbage_bytes': 0,
+            'parse_errors': 0}
+
+
+class TelegramReader:
+    def __init__(self, max_size=4096, keep_rejected=False):
+        self.max_size = max_size
+        self.buf = bytearray()
+        self.state = HUNT
+        self.crc_val = 0
+        self.crc_digits = 0
+        self.counters = new_counters()
+        self.rejected = [] if keep_rejected else None
+
+    def _reject(self, reason, extra=b''):
+        if self.rejected is not None:
+            self.rejected.append((bytes(self.buf) + extra, reason))
+
+    def _garbage(self, seg):
+        n = len(seg) - seg.count(b'\r') - seg.count(b'\n')
+        if n:
+            self.counters['garbage_bytes'] += n
+
+    def _finish(self, out):
+        from firmware.p1.crc16 import crc16_arc
+        buf = self.buf
+        c = self.counters
+        if self.crc_digits == 0:
+            for mark in _VERSION_MARKS:
+                if buf.find(mark) >= 0:
+                    c['crc_errors'] += 1
+                    self._reject('missing CRC in a DSMR 4+ telegram')
+                    self._reset()
+                    return
+            out.append((bytes(buf), 'absent'))
+            c['accepted'] += 1
+        else:
+            calc = crc16_arc(memoryview(buf))
+            if calc == self.crc_val:
+                out.append((bytes(buf), 'ok'))
+                c['accepted'] += 1
+            else:
+                c['crc_errors'] += 1
+                self._reject('CRC mismatch: telegram says %04X, computed %04X' % (self.crc_val, calc),
+                             ('%X' % self.crc_val).encode())
+        self._reset()
+
+    def _reset(self):
+        self.buf = bytearray()
+        self.state = HUNT
+        self.crc_val = 0
+        self.crc_digits = 0
+
+    def _start(self):
+        self.buf = bytearray(b'/')
+        self.state = BODY
+
+    def feed(self, chunk):
+        """Feed bytes; return the list of (raw, crc) telegrams completed by them."""
+        out = []
+        i = 0
+        n = len(chunk)
+        while i < n:
+            st = self.state
+            if st == HUNT or st == SKIP:
+                j = chunk.find(b'/', i)
+                if j < 0:
+                    if st == HUNT:
+                        self._garbage(chunk[i:])
+                    return out
+                if st == HUNT and j > i:
+                    self._garbage(chunk[i:j])
+                self._start()
+                i = j + 1
+            elif st == BODY:
+                k = chunk.find(b'!', i)
+                j = chunk.find(b'/', i, n if k < 0 else k)
+                if j >= 0:
+                    self.counters['truncated'] += 1
+                    self.buf.extend(chunk[i:j])
+                    self._reject('truncated: a new telegram started before the end mark')
+                    self._start()
+                    i = j + 1
+                    continue
+                end = n if k < 0 else k + 1
+                if len(self.buf) + end - i > self.max_size:
+                    self.counters['oversized'] += 1
+                    self._reject('oversized: more than %d bytes without an end mark' % self.max_size)
+                    self.buf = bytearray()
+                    self.state = SKIP
+                    i = end
+                    continue
+                self.buf.extend(chunk[i:end])
+                i = end
+                if k >= 0:
+                    self.state = CRC
+            else:  # CRC digits
+                b = chunk[i]
+                v = _hexval(b)
+                if v >= 0 and self.crc_digits < 4:
+                    self.crc_val = (self.crc_val << 4) | v
+                    self.crc_digits += 1
+                    i += 1
+                    if self.crc_digits == 4:
+                        self._finish(out)
+                else:
+                    self._finish(out)
+                    # the terminating byte itself is looked at again in HUNT state
+        return out
+
+    def end(self):
+        """End of input: settle a telegram waiting for its line end; count a cut-off one."""
+        out = []
+        if self.state == CRC:
+            self._finish(out)
+        elif self.state == BODY:
+            self.counters['truncated'] += 1
+            self._reject('truncated: input ended inside a telegram')
+            self._reset()
+        else:
+            self._reset()
+        return out
