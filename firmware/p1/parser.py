@@ -5,8 +5,8 @@
 # rest of the telegram still counts. Numbers stay exact (firmware.fixed.Dec); timestamps become UTC epoch
 # seconds, the S/W suffix deciding the repeated autumn hour.
 
-from firmware.fixed import parse_dec
-from firmware.p1.obis import channel_of, kind_of
+from firmware.fixed import Dec, parse_dec
+from firmware.p1.obis import OBJECTS, channel_of, kind_of
 from firmware.timebase import CET, local_to_utc, valid_fields
 
 PLACEHOLDER_TS = '632525252525'
@@ -14,6 +14,8 @@ PLACEHOLDER_TS = '632525252525'
 
 class Obj:
     """One object of a telegram: value (Dec | int | str | None), unit (str | None), ts (int | None)."""
+
+    __slots__ = ('value', 'unit', 'ts')  # CPython: smaller and faster; MicroPython ignores it
 
     def __init__(self, value, unit=None, ts=None):
         self.value = value
@@ -66,8 +68,24 @@ def _text(b):
         return ''.join([chr(x) for x in b])
 
 
+_TS_CACHE = {}
+
+
 def parse_ts(s, std=CET):
     """UTC epoch seconds of 'YYMMDDhhmmss' + optional 'S'/'W'; None for the placeholder."""
+    # Most timestamps of a telegram (history, peaks, gas) repeat every second: remember a few.
+    key = (s, std)
+    hit = _TS_CACHE.get(key, -1)
+    if hit != -1:
+        return hit
+    t = _parse_ts(s, std)
+    if len(_TS_CACHE) >= 32:
+        _TS_CACHE.clear()
+    _TS_CACHE[key] = t
+    return t
+
+
+def _parse_ts(s, std):
     n = len(s)
     flag = None
     if n == 13:
@@ -117,9 +135,8 @@ def _number(g, units):
 def _int(g):
     if not g:
         return None
-    for c in g:
-        if c < '0' or c > '9':
-            raise LineError('value %r: expected an integer' % g)
+    if not g.isdigit():  # ASCII text here: isdigit() means 0-9
+        raise LineError('value %r: expected an integer' % g)
     return int(g)
 
 
@@ -198,9 +215,8 @@ def _log(t, gs, std):
     return Obj(count)
 
 
-def parse_value(t, ref, gs, std):
-    """The Obj for reference ref with value groups gs (raises LineError when they do not fit)."""
-    spec = kind_of(ref)
+def parse_value(t, ref, spec, gs, std):
+    """The Obj for reference ref of kind spec with value groups gs (LineError when they do not fit)."""
     if spec is None:
         if len(gs) == 1 and '*' in gs[0]:
             num, unit = _number(gs[0], None)
@@ -248,17 +264,46 @@ def parse_value(t, ref, gs, std):
     return Obj(None, unit, parse_ts(gs[0], std))
 
 
+_SPEC_CACHE = {}
+
+
+def _spec(ref):
+    # references outside the table (M-Bus channels, F groups, unknown objects), remembered
+    hit = _SPEC_CACHE.get(ref, 0)
+    if hit != 0:
+        return hit
+    spec = kind_of(ref)
+    if spec is None and not _valid_ref(ref):
+        raise LineError('reference %r: expected A-B:C.D.E' % ref)
+    if len(_SPEC_CACHE) >= 32:
+        _SPEC_CACHE.clear()
+    _SPEC_CACHE[ref] = spec
+    return spec
+
+
 def parse_telegram(raw, crc='ok', std=CET):
     """Parse one framed telegram (bytes from '/' through '!')."""
     nl = raw.find(b'\n')
     if nl < 0:
         nl = len(raw) - 1
     t = Telegram(_text(raw[1:nl]).rstrip('\r'), crc)
-    objects = t.objects
+    try:
+        # one ASCII text of the telegram (its own size), scanned line by line without a line list
+        text = raw.decode('ascii')
+    except Exception:
+        text = None
+    if text is None:
+        _parse_lines_slow(t, raw, nl, std)
+    else:
+        _parse_lines(t, text, nl, std)
+    return t
+
+
+def _parse_lines_slow(t, raw, nl, std):
+    # a telegram with non-ASCII bytes outside its header: decode line by line, report the bad ones
     n = len(raw)
     start = nl + 1
     line_no = 1
-    pending = None  # reference of a DSMR 2.2 gas object waiting for its value line
     while start < n:
         end = raw.find(b'\n', start)
         if end < 0:
@@ -266,40 +311,94 @@ def parse_telegram(raw, crc='ok', std=CET):
         line_no += 1
         b = raw[start:end]
         start = end + 1
-        if b and b[-1] == 13:
-            b = b[:-1]
-        if not b or b == b'!':
-            continue
         try:
-            line = b.decode()
+            line = b.decode('ascii')
         except Exception:
             t.errors.append((line_no, _text(b), 'not ASCII text'))
             continue
+        _parse_lines(t, line, -1, std, line_no - 1)
+
+
+def _parse_lines(t, text, nl, std, line_no=1):
+    objects = t.objects
+    errors = t.errors
+    known = OBJECTS.get
+    find = text.find
+    n = len(text)
+    start = nl + 1
+    pending = None  # reference of a DSMR 2.2 gas object waiting for its value line
+    while start < n:
+        end = find('\n', start)
+        if end < 0:
+            end = n
+        line_no += 1
+        if end > start and text[end - 1] == '\r':
+            line = text[start:end - 1]
+        else:
+            line = text[start:end]
+        start = end + 1
+        if not line or line == '!':
+            continue
         try:
             p = line.find('(')
-            if p == 0 and pending is not None:
-                g = _groups(line)
-                if len(g) != 1:
-                    raise LineError('DSMR 2.2 gas value: expected one value')
-                num = parse_dec(g[0])
-                if num is None:
-                    raise LineError('DSMR 2.2 gas value %r: expected a number' % g[0])
-                objects[pending].value = num
-                pending = None
-                continue
-            pending = None
             if p <= 0:
+                if p == 0 and pending is not None:
+                    _gas_value(objects[pending], line)
+                    pending = None
+                    continue
                 raise LineError("expected OBIS-reference(value), found no '('")
+            pending = None
             ref = line[:p]
-            if not _valid_ref(ref):
-                raise LineError('reference %r: expected A-B:C.D.E' % ref)
-            gs = _groups(line[p:])
-            obj = parse_value(t, ref, gs, std)
+            spec = known(ref)
+            if spec is None:
+                spec = _spec(ref)
+            if line[-1] != ')':
+                raise LineError("expected the line to end with ')'")
+            if spec is not None and line.find('(', p + 1) < 0:
+                # one value group: the shape of almost every line
+                kind = spec[0]
+                if kind == 'N':
+                    star = line.find('*', p)
+                    if star > 0:
+                        unit = line[star + 1:-1]
+                        if unit in spec[1]:
+                            num = line[p + 1:star]
+                            digits = num.replace('.', '', 1)
+                            if digits.isdigit():
+                                dot = num.find('.')
+                                objects[ref] = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1),
+                                                   unit)
+                                continue
+                    num, unit = _number(line[p + 1:-1], spec[1])
+                    objects[ref] = Obj(num, unit)
+                    continue
+                g = line[p + 1:-1]
+                if ')' in g:
+                    raise LineError("unbalanced ')' in the value")
+                if kind == 'S':
+                    objects[ref] = Obj(g)
+                    continue
+                if kind == 'I':
+                    objects[ref] = Obj(_int(g))
+                    continue
+                if kind == 'T':
+                    objects[ref] = Obj(None, None, parse_ts(g, std))
+                    continue
+            obj = parse_value(t, ref, spec, _groups(line[p:]), std)
             objects[ref] = obj
-            if kind_of(ref) is not None and kind_of(ref)[0] == 'G':
+            if spec is not None and spec[0] == 'G':
                 pending = ref
         except LineError as e:
-            t.errors.append((line_no, line, str(e.args[0]) if e.args else 'malformed'))
+            errors.append((line_no, line, str(e.args[0]) if e.args else 'malformed'))
         except ValueError as e:
-            t.errors.append((line_no, line, 'bad value: %s' % e))
-    return t
+            errors.append((line_no, line, 'bad value: %s' % e))
+
+
+def _gas_value(obj, line):
+    g = _groups(line)
+    if len(g) != 1:
+        raise LineError('DSMR 2.2 gas value: expected one value')
+    num = parse_dec(g[0])
+    if num is None:
+        raise LineError('DSMR 2.2 gas value %r: expected a number' % g[0])
+    obj.value = num
