@@ -1,0 +1,1 @@
+"""Hardware-in-the-loop framework for the bChain SmartHome firmware (host side, CPython)."""

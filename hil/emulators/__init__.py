@@ -1,0 +1,1 @@
+"""The rig world: emulators of what is physically around the boards."""
