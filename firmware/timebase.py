@@ -84,18 +84,22 @@ def local_day(t, std=CET):
 def local_to_utc(y, mo, d, h, mi, s, flag=None, std=CET):
     """UTC epoch seconds of a local wall time.
 
-    flag: 'S' (summer), 'W' (winter) or None (decide by the EU rule; in the repeated autumn hour the
-    first, summer-time, occurrence is taken; in the skipped spring hour, standard time is assumed).
+    The EU rule decides which offset applies. flag ('S' summer, 'W' winter, or None) only decides
+    what the rule cannot: the repeated autumn hour (S = the first occurrence, W = the second; None =
+    the first) and a wall time in the skipped spring hour (S = read as summer time, else as winter time).
     """
     wall = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    if flag == 'S':
-        return wall - (std + 60) * 60
-    if flag == 'W':
-        return wall - std * 60
-    t = wall - (std + 60) * 60
-    if is_summer_utc(t):
-        return t
-    return wall - std * 60
+    as_summer = wall - (std + 60) * 60
+    as_winter = wall - std * 60
+    summer_ok = is_summer_utc(as_summer)
+    winter_ok = not is_summer_utc(as_winter)
+    if summer_ok and winter_ok:
+        return as_winter if flag == 'W' else as_summer
+    if summer_ok:
+        return as_summer
+    if winter_ok:
+        return as_winter
+    return as_summer if flag == 'S' else as_winter
 
 
 def valid_fields(y, mo, d, h, mi, s):
