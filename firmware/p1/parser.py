@@ -100,7 +100,8 @@ def _parse_ts(s, std):
         c = s[i]
         if c < '0' or c > '9':
             raise LineError('timestamp %r: expected digits' % s)
-    y = 2000 + int(s[0:2])
+    y = int(s[0:2])
+    y += 1900 if y >= 70 else 2000  # as POSIX strptime %y; meters write 700101... for 'never'
     mo = int(s[2:4])
     d = int(s[4:6])
     h = int(s[6:8])
@@ -127,7 +128,7 @@ def _number(g, units):
     if units is not None and unit not in units:
         for u in units:
             if u.lower() == unit.lower():
-                return num, u
+                return num, unit  # kept as written ('kVArh' from a Kamstrup)
         raise LineError('unit %r: expected %s' % (unit, '/'.join(units)))
     return num, unit
 
@@ -236,7 +237,7 @@ def parse_value(t, ref, spec, gs, std):
     if kind == 'S':
         if len(gs) != 1:
             raise LineError('expected one value, got %d' % len(gs))
-        return Obj(gs[0])
+        return Obj(gs[0] or None)
     if kind == 'T':
         if len(gs) != 1:
             raise LineError('expected one timestamp, got %d values' % len(gs))
@@ -376,7 +377,7 @@ def _parse_lines(t, text, nl, std, line_no=1):
                 if ')' in g:
                     raise LineError("unbalanced ')' in the value")
                 if kind == 'S':
-                    objects[ref] = Obj(g)
+                    objects[ref] = Obj(g or None)  # '()' means the meter has no such text
                     continue
                 if kind == 'I':
                     objects[ref] = Obj(_int(g))

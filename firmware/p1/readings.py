@@ -4,9 +4,10 @@
 def _wh(obj):
     if obj is None or obj.value is None:
         return None
-    if obj.unit == 'kWh':
+    unit = obj.unit.lower() if obj.unit else ''
+    if unit == 'kwh':
         return obj.value.scaled(3)
-    if obj.unit == 'Wh':
+    if unit == 'wh':
         return obj.value.scaled(0)
     return None
 
