@@ -1,0 +1,1 @@
+# The SmartPlug core: settings with bounds, the switching controller, Daily Energy (pure, no I/O).
