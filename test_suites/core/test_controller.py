@@ -405,7 +405,7 @@ def test_events_say_why():
     h.until(utc(2024, 1, 15, 10, 45))
     last = h.c.last
     assert last['why'] == 'E 0.550 kWh > OFF 0.300 kWh: relay off'
-    assert (last['before'], last['relay'], last['e_wh'], last['on_wh'], last['off_wh']) == (True, False, 550, 100,
-                                                                                           300)
+    got = (last['before'], last['relay'], last['e_wh'], last['on_wh'], last['off_wh'])
+    assert got == (True, False, 550, 100, 300)
     kinds = [e[1] for e in h.c.events]
     assert kinds.count('switch') == 2 and 'connected' in kinds
