@@ -1,0 +1,86 @@
+"""Emulator -> pty pair at 4800 8E1 -> decoder, in real time, as the SmartPlug's UART sees it."""
+
+import termios
+import time
+
+import serial
+
+from firmware.metering.cse7766 import Cse7766
+from hil.board.pty import PtyPair
+from hil.emulators.cse7766 import PERIOD_S, UART_SETTINGS, Cse7766Chip, Cse7766Emulator, Faults
+
+
+def read_until(port: serial.Serial, m: Cse7766, done, timeout: float) -> None:
+    """Feed the decoder from the port until done() holds; fail after timeout seconds."""
+    end = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < end, f"condition not met within {timeout} s; counters {m.counters}"
+        data = port.read(max(1, port.in_waiting))
+        if data:
+            m.feed(data, int(time.monotonic() * 1000))
+
+
+def test_line_settings_are_4800_8e1():
+    with PtyPair() as pty:
+        em = Cse7766Emulator(pty.a)
+        try:
+            p = em.port
+            assert (p.baudrate, p.bytesize, p.parity, p.stopbits) == (4800, 8, "E", 1)
+            # what the kernel was told (a Linux pty keeps the speed and CS8; it drops PARENB, having no
+            # bits on a wire to add a parity bit to)
+            _, _, cflag, _, ispeed, ospeed, _ = termios.tcgetattr(p.fd)
+            assert ispeed == ospeed == termios.B4800
+            assert cflag & termios.CSIZE == termios.CS8
+            assert not cflag & termios.CSTOPB
+        finally:
+            em.stop()
+
+
+def test_round_trip_over_a_pty_pair_in_real_time():
+    with PtyPair() as pty:
+        port = serial.serial_for_url(pty.b, **UART_SETTINGS, timeout=0.05)
+        em = Cse7766Emulator(pty.a)
+        em.set_load(230.0, 4.35, 1000.0)
+        m = Cse7766()
+        try:
+            t0 = time.monotonic()
+            with em:
+                read_until(port, m, lambda: m.counters["accepted"] >= 8, timeout=5)
+                em.set_load(230.0, 0.0, 0.0)  # relay off
+                read_until(port, m, lambda: m.power_mw == 0, timeout=2)
+                elapsed = time.monotonic() - t0
+                sent = em.sent_frames
+            # after the thread stopped nothing is in flight but what the pty holds
+            read_until(port, m, lambda: m.counters["frames"] == em.sent_frames, timeout=2)
+        finally:
+            port.close()
+    assert em.error is None
+    # the pace of a real chip: one frame every ~105 ms
+    assert abs(elapsed / sent - PERIOD_S) < 0.03, (elapsed, sent)
+    assert abs(m.voltage_mv - 230_000) < 300
+    assert m.current_ma == 0 and m.counters["no_load"] >= 1
+    c = m.counters
+    assert c["bad_checksum"] == c["resyncs"] == c["garbage_bytes"] == 0
+    # every pulse the chip counted after the decoder's baseline (2nd frame) arrived
+    assert m.energy.pulses == em.log[-1][1] - em.log[1][1]
+    assert m.energy.pulses > 0
+
+
+def test_faulty_line_in_real_time():
+    chip = Cse7766Chip(faults=Faults(garbage=0.2, bad_checksum=0.2, truncated=0.1), seed=3)
+    with PtyPair() as pty:
+        port = serial.serial_for_url(pty.b, **UART_SETTINGS, timeout=0.05)
+        em = Cse7766Emulator(pty.a, chip, period_s=0.02)  # faster than a chip: the pty does not care
+        em.set_load(235.0, 12.0, 2700.0)
+        m = Cse7766()
+        try:
+            with em:
+                read_until(port, m, lambda: chip.injected.bad_checksum >= 5 and m.counters["accepted"] >= 20,
+                           timeout=10)
+            read_until(port, m, lambda: port.in_waiting == 0, timeout=2)
+            m.feed(port.read(port.in_waiting))
+        finally:
+            port.close()
+    assert m.counters["bad_checksum"] >= chip.injected.bad_checksum
+    assert m.counters["implausible"] == 0
+    assert abs(m.power_mw - 2_700_000) < 2_700_000 * 0.002
