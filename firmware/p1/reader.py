@@ -10,6 +10,8 @@
 #   is accepted only from a telegram that declares no DSMR 4+ version (no 1-3:0.2.8 / 0-0:96.1.4 line).
 # It holds at most max_size bytes.
 
+from firmware.p1.crc16 import crc16_arc
+
 HUNT = 0
 BODY = 1
 CRC = 2
@@ -53,7 +55,6 @@ class TelegramReader:
             self.counters['garbage_bytes'] += n
 
     def _finish(self, out):
-        from firmware.p1.crc16 import crc16_arc
         buf = self.buf
         c = self.counters
         if self.crc_digits == 0:
