@@ -1,0 +1,96 @@
+"""Decode telegram files and recordings with the firmware's own reader and parser.
+
+Every telegram the reader frames comes out in stream order, including those it rejects for their CRC
+(crc "bad": the reader drops them, the decoder still shows what they said). Frames rejected for other
+reasons (cut off, oversized) are not telegrams and are listed as rejections only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from firmware.fixed import Dec
+from firmware.p1.parser import Telegram, parse_telegram
+from firmware.p1.reader import TelegramReader
+from firmware.timebase import CET, iso_utc
+
+from .recording import is_recording, read_recording
+
+
+@attrs.define
+class Decoded:
+    """What came out of one byte stream."""
+
+    telegrams: list[Telegram] = attrs.field(factory=list)
+    rejected: list[tuple[str, bytes]] = attrs.field(factory=list)     # (reason, raw) of every rejection
+    counters: dict[str, int] = attrs.field(factory=dict)
+
+
+def load_bytes(path: str | Path) -> bytes:
+    """Return the bytes of a telegram file, or of all chunks of a .p1rec recording."""
+    raw = Path(path).read_bytes()
+    if is_recording(raw[:16]):
+        return read_recording(path).data
+    return raw
+
+
+def _is_crc_reject(reason: str) -> bool:
+    return reason.startswith('CRC mismatch') or reason.startswith('missing CRC')
+
+
+def _body(raw: bytes) -> bytes:
+    bang = raw.rfind(b'!')
+    return raw[:bang + 1] if bang >= 0 else raw
+
+
+def decode_bytes(data: bytes, std: int = CET) -> Decoded:
+    """Frame and parse every telegram in data, in order, bad-CRC ones included (crc 'bad')."""
+    reader = TelegramReader(keep_rejected=True)
+    rejected = reader.rejected
+    assert rejected is not None
+    out = Decoded()
+    seen = 0
+
+    def collect(frames: list[tuple[bytes, str]]) -> None:
+        nonlocal seen
+        for raw, reason in rejected[seen:]:
+            out.rejected.append((reason, raw))
+            if _is_crc_reject(reason):
+                out.telegrams.append(parse_telegram(_body(raw), 'bad', std))
+        seen = len(rejected)
+        for raw, crc in frames:
+            t = parse_telegram(raw, crc, std)
+            reader.counters['parse_errors'] += len(t.errors)
+            out.telegrams.append(t)
+
+    start = 0
+    while start < len(data):           # line by line: at most one telegram ends per feed
+        end = data.find(b'\n', start)
+        end = len(data) if end < 0 else end + 1
+        collect(reader.feed(data[start:end]))
+        start = end
+    collect(reader.end())
+    out.counters = dict(reader.counters)
+    return out
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, Dec):
+        return int(v.m) if v.e == 0 else float(v)
+    return v
+
+
+def _iso(t: int | None) -> str | None:
+    return None if t is None else iso_utc(t)
+
+
+def telegram_json(t: Telegram) -> dict[str, Any]:
+    """Return the JSON object of one telegram (crc, header, objects, history)."""
+    objects = {ref: {'value': _number(o.value), 'unit': o.unit, 'timestamp': _iso(o.ts)}
+               for ref, o in t.objects.items()}
+    history = [{'month_start': _iso(m), 'peak_at': _iso(p), 'value': _number(v), 'unit': u}
+               for m, p, v, u in t.history]
+    return {'crc': t.crc, 'header': t.header, 'objects': objects, 'history': history}

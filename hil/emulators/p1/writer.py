@@ -1,0 +1,179 @@
+"""The P1 line driver: streams a meter's telegrams to a serial line like a real meter, on a thread.
+
+Telegram k starts k periods after `start()`; its bytes come out at the profile's line rate (each chunk
+is written when its last character would have finished arriving on a real UART). Pacing uses a monotonic
+clock and Event.wait; `time_scale` shrinks every duration for tests (0.1 = ten times faster, the meter's
+own clock still advances one full period per telegram).
+
+The port: None creates a `PtyPair` and writes to its end 0; connect the reader to `connect_to` (end 1).
+Anything else is a pyserial URL (`/dev/ttyUSB0`, `socket://127.0.0.1:2000`, `rfc2217://host:port`),
+opened at the profile's baud rate, byte size, parity and stop bits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+import attrs
+import serial
+
+from hil.serial_lines import PtyPair
+
+from .faults import FaultInjector, FaultRecord, Transmission
+from .pacing import Pacer
+from .source import TelegramSource
+from .uart import UartFormat
+
+CHUNK_S = 0.002     # real seconds of line time per write: fine enough pacing, few system calls
+
+
+@attrs.define
+class Sent:
+    """One telegram period as it went out: number, meter clock, bytes put on the line, when (s)."""
+
+    index: int
+    meter_ts: int
+    size: int
+    started: float              # unscaled seconds since start(): first character on the line
+    finished: float             # last character written (= arrived, at the line rate)
+    faults: tuple[FaultRecord, ...] = ()
+
+
+def line_format(source: TelegramSource) -> UartFormat:
+    """Return the UART settings of the source's profile."""
+    p = source.profile
+    return UartFormat(p.baudrate, p.bytesize, p.parity, p.stopbits)
+
+
+class P1Writer:
+    """Streams telegrams from a TelegramSource to a serial line, with optional faults."""
+
+    def __init__(self, source: TelegramSource, port: str | None = None, *,
+                 injector: FaultInjector | None = None, time_scale: float = 1.0, count: int | None = None,
+                 first_at: float = 0.0) -> None:
+        """Open the line (a new pty pair when port is None); nothing is sent before start().
+
+        count: stop after this many telegram periods (None: until stop()).
+        first_at: unscaled seconds after start() at which telegram 0 begins.
+        """
+        self.source = source
+        self.line = line_format(source)
+        self.injector = injector
+        self.count = count
+        self.first_at = first_at
+        self._stop = threading.Event()
+        self.pacer = Pacer(time_scale, self._stop)
+        self.pair: PtyPair | None = None
+        p = source.profile
+        if port is None:
+            self.pair = PtyPair()
+            self.port = self.pair.names[0]
+            self.connect_to = self.pair.names[1]
+        else:
+            self.port = port
+            self.connect_to = port
+        self.serial = serial.serial_for_url(self.port, baudrate=p.baudrate, bytesize=p.bytesize,
+                                            parity=p.parity, stopbits=p.stopbits, write_timeout=10)
+        self.sent: list[Sent] = []
+        self.bytes_sent = 0
+        self.error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def char_s(self) -> float:
+        """Seconds one character takes on the line."""
+        return self.line.frame_bits / self.line.baudrate
+
+    @property
+    def faults(self) -> list[FaultRecord]:
+        """Every fault injected so far."""
+        return self.injector.log if self.injector else []
+
+    def start(self) -> P1Writer:
+        """Start streaming on a background thread."""
+        if self._thread is not None:
+            raise RuntimeError('writer already started')
+        self._thread = threading.Thread(target=self._run, name='p1-writer %s' % self.port, daemon=True)
+        self.pacer.start()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop streaming (mid-telegram if need be) and close the line."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(10)
+        self.serial.close()
+        if self.pair is not None:
+            self.pair.close()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for a counted run to finish; True when it did. Raises what the thread raised."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        return self._thread is not None and not self._thread.is_alive()
+
+    def wait_sent(self, n: int, timeout: float) -> bool:
+        """Wait until n telegram periods went out; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.sent) < n and self.error is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set() and not (self._thread and self._thread.is_alive()):
+                    return len(self.sent) >= n
+                self._cond.wait(left)
+        if self.error is not None:
+            raise self.error
+        return True
+
+    def __enter__(self) -> P1Writer:
+        """Use as a context manager: stopped on exit."""
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Stop the writer."""
+        self.stop()
+
+    # -- the thread ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            period = self.source.period_s
+            k = 0
+            while self.count is None or k < self.count:
+                if not self.pacer.wait_until(self.first_at + k * period):
+                    return
+                tg = self.source.next()
+                tx = (self.injector.process(tg.index, tg.meter_ts, tg.data) if self.injector
+                      else Transmission(tg.data))
+                at = self.first_at + k * period + tx.delay_chars * self.char_s
+                started = max(at, self.pacer.elapsed())
+                if not self._send(tx.data, at):
+                    return
+                for rec in tx.records:
+                    rec.sent_at = started
+                with self._cond:
+                    self.sent.append(Sent(tg.index, tg.meter_ts, len(tx.data), started, self.pacer.elapsed(),
+                                          tx.records))
+                    self._cond.notify_all()
+                k += 1
+        except BaseException as e:  # reported by join()/wait_sent(), never lost with the thread
+            self.error = e
+            with self._cond:
+                self._cond.notify_all()
+
+    def _send(self, data: bytes, at: float) -> bool:
+        char_s = self.char_s
+        chunk = max(1, int(CHUNK_S / (char_s * self.pacer.time_scale)))
+        for i in range(0, len(data), chunk):
+            part = data[i:i + chunk]
+            if not self.pacer.wait_until(at + (i + len(part)) * char_s):
+                return False
+            self.serial.write(part)
+            self.bytes_sent += len(part)
+        return True

@@ -1,0 +1,103 @@
+"""Serial lines in software: a pair of pseudo-terminals joined like a null-modem cable.
+
+`PtyPair()` creates two ptys and a thread that copies every byte written to one end to the other, like
+`socat pty,raw pty,raw`. Both ends have a name (`/dev/pts/N`) and either can be opened with pyserial
+(`pair.open(0)`, or `serial.serial_for_url(pair.names[1])` from any process). Baud rate and format set
+on an end are accepted and ignored, as on any pty: pacing at the line rate is the sender's job.
+
+Like a real line, nobody listening means the bytes are lost: when one end's receive buffer stays full
+for `hold_s`, what does not fit is dropped and counted in `dropped`.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import threading
+import tty
+from types import TracebackType
+
+import serial
+
+
+class PtyPair:
+    """Two named pseudo-terminals connected back to back."""
+
+    def __init__(self, hold_s: float = 0.5) -> None:
+        """Create both ends and start copying between them."""
+        self.hold_s = hold_s
+        self._masters: list[int] = []
+        self._slaves: list[int] = []
+        for _ in range(2):
+            m, s = os.openpty()
+            tty.setraw(s)           # no echo, no CR/LF translation, 8 bit clean
+            fcntl.fcntl(m, fcntl.F_SETFL, fcntl.fcntl(m, fcntl.F_GETFL) | os.O_NONBLOCK)
+            self._masters.append(m)
+            self._slaves.append(s)  # held open so a closed end never makes the bridge see EIO
+        self.names: tuple[str, str] = (os.ttyname(self._slaves[0]), os.ttyname(self._slaves[1]))
+        self.dropped = 0
+        self.copied = 0
+        self._wake_r, self._wake_w = os.pipe()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._bridge, name='pty-bridge %s<->%s' % self.names,
+                                        daemon=True)
+        self._thread.start()
+
+    def open(self, end: int = 0, **kwargs: object) -> serial.Serial:
+        """Open end 0 or 1 with pyserial (kwargs: baudrate, timeout, ...)."""
+        return serial.serial_for_url(self.names[end], **kwargs)
+
+    def close(self) -> None:
+        """Stop the bridge and close both ptys (ends still open elsewhere then see EOF)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        os.write(self._wake_w, b'x')
+        self._thread.join(5)
+        for fd in self._masters + self._slaves + [self._wake_r, self._wake_w]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> PtyPair:
+        """Use as a context manager: closed on exit."""
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Close the pair."""
+        self.close()
+
+    def _bridge(self) -> None:
+        a, b = self._masters
+        peer = {a: b, b: a}
+        while not self._stop.is_set():
+            ready, _, _ = select.select([a, b, self._wake_r], [], [])
+            for fd in ready:
+                if fd == self._wake_r:
+                    return
+                try:
+                    data = os.read(fd, 65536)
+                except OSError as e:
+                    if e.errno in (errno.EAGAIN, errno.EIO):
+                        continue
+                    raise
+                self._send(peer[fd], data)
+
+    def _send(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(fd, view)
+                self.copied += n
+                view = view[n:]
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+                _, writable, _ = select.select([], [fd], [], self.hold_s)
+                if not writable or self._stop.is_set():
+                    self.dropped += len(view)
+                    return
