@@ -6,8 +6,8 @@ import time
 import serial
 
 from firmware.metering.cse7766 import Cse7766
-from hil.board.pty import PtyPair
 from hil.emulators.cse7766 import PERIOD_S, UART_SETTINGS, Cse7766Chip, Cse7766Emulator, Faults
+from hil.serial_lines import PtyPair
 
 
 def read_until(port: serial.Serial, m: Cse7766, done, timeout: float) -> None:
@@ -22,7 +22,7 @@ def read_until(port: serial.Serial, m: Cse7766, done, timeout: float) -> None:
 
 def test_line_settings_are_4800_8e1():
     with PtyPair() as pty:
-        em = Cse7766Emulator(pty.a)
+        em = Cse7766Emulator(pty.names[0])
         try:
             p = em.port
             assert (p.baudrate, p.bytesize, p.parity, p.stopbits) == (4800, 8, "E", 1)
@@ -38,8 +38,8 @@ def test_line_settings_are_4800_8e1():
 
 def test_round_trip_over_a_pty_pair_in_real_time():
     with PtyPair() as pty:
-        port = serial.serial_for_url(pty.b, **UART_SETTINGS, timeout=0.05)
-        em = Cse7766Emulator(pty.a)
+        port = serial.serial_for_url(pty.names[1], **UART_SETTINGS, timeout=0.05)
+        em = Cse7766Emulator(pty.names[0])
         em.set_load(230.0, 4.35, 1000.0)
         m = Cse7766()
         try:
@@ -69,8 +69,8 @@ def test_round_trip_over_a_pty_pair_in_real_time():
 def test_faulty_line_in_real_time():
     chip = Cse7766Chip(faults=Faults(garbage=0.2, bad_checksum=0.2, truncated=0.1), seed=3)
     with PtyPair() as pty:
-        port = serial.serial_for_url(pty.b, **UART_SETTINGS, timeout=0.05)
-        em = Cse7766Emulator(pty.a, chip, period_s=0.02)  # faster than a chip: the pty does not care
+        port = serial.serial_for_url(pty.names[1], **UART_SETTINGS, timeout=0.05)
+        em = Cse7766Emulator(pty.names[0], chip, period_s=0.02)  # faster than a chip: the pty does not care
         em.set_load(235.0, 12.0, 2700.0)
         m = Cse7766()
         try:
