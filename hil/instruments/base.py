@@ -99,10 +99,11 @@ class ScpiInstrument:
             )
         if isinstance(resource, TCPIPSocket):
             # without TCP_NODELAY a write followed by a query can wait ~40 ms for a delayed ACK (Nagle);
-            # NI-VISA honours the attribute, pyvisa-py 0.8 ignores it (the emulators ACK at once instead)
+            # NI-VISA honours the attribute; pyvisa-py 0.8 raises its own UnknownAttribute (not a
+            # pyvisa.Error), so the emulators ACK at once instead (TCP_QUICKACK)
             try:
                 resource.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay, constants.VI_TRUE)
-            except pyvisa.Error:
+            except Exception:  # noqa: BLE001 - an optional speed-up; any backend refusal is fine
                 pass
         instrument = cls(resource, name or resource_name, **options)
         if model is not None:
