@@ -2,6 +2,8 @@
 
 import typer
 
+from hil.cli_p1 import p1_app
+
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",
     no_args_is_help=True,
@@ -9,6 +11,7 @@ app = typer.Typer(
 )
 
 # Sub-command groups register below, one line each.
+app.add_typer(p1_app, name="p1")
 
 
 def main() -> None:

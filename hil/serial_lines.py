@@ -16,6 +16,7 @@ import fcntl
 import os
 import select
 import threading
+import time
 import tty
 from types import TracebackType
 
@@ -39,6 +40,8 @@ class PtyPair:
         self.names: tuple[str, str] = (os.ttyname(self._slaves[0]), os.ttyname(self._slaves[1]))
         self.dropped = 0
         self.copied = 0
+        self._busy = False
+        self._idle = threading.Condition()
         self._wake_r, self._wake_w = os.pipe()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._bridge, name='pty-bridge %s<->%s' % self.names,
@@ -48,6 +51,19 @@ class PtyPair:
     def open(self, end: int = 0, **kwargs: object) -> serial.Serial:
         """Open end 0 or 1 with pyserial (kwargs: baudrate, timeout, ...)."""
         return serial.serial_for_url(self.names[end], **kwargs)
+
+    def drain(self, timeout: float = 2.0) -> bool:
+        """Wait until every byte written to either end so far has been passed on; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while True:
+                pending, _, _ = select.select(self._masters, [], [], 0)
+                if not pending and not self._busy:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set():
+                    return False
+                self._idle.wait(min(left, 0.01))
 
     def close(self) -> None:
         """Stop the bridge and close both ptys (ends still open elsewhere then see EOF)."""
@@ -79,13 +95,18 @@ class PtyPair:
             for fd in ready:
                 if fd == self._wake_r:
                     return
+                with self._idle:
+                    self._busy = True
                 try:
                     data = os.read(fd, 65536)
+                    self._send(peer[fd], data)
                 except OSError as e:
-                    if e.errno in (errno.EAGAIN, errno.EIO):
-                        continue
-                    raise
-                self._send(peer[fd], data)
+                    if e.errno not in (errno.EAGAIN, errno.EIO):
+                        raise
+                finally:
+                    with self._idle:
+                        self._busy = False
+                        self._idle.notify_all()
 
     def _send(self, fd: int, data: bytes) -> None:
         view = memoryview(data)

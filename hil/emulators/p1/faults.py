@@ -118,6 +118,30 @@ def visible(data: bytes) -> int:
     return len(data) - data.count(b'\r') - data.count(b'\n')
 
 
+def parse_fault(text: str) -> tuple[str, int, int | None, dict[str, int]]:
+    """Parse 'KIND@N[+EVERY][,key=value...]' into (kind, first telegram, every or None, params).
+
+    Examples: 'bitflip@5', 'garbage@3,n=32', 'wrong_crc@10+20', 'cable_pull@8,telegrams=3,cut=0,resume=40'.
+    """
+    head, *opts = text.split(',')
+    kind, at, where = head.partition('@')
+    if kind not in KINDS:
+        raise ValueError('fault %r: expected a kind among %s' % (text, ', '.join(KINDS)))
+    first_s, _, every_s = where.partition('+')
+    try:
+        first = int(first_s) if at else 0
+        every = int(every_s) if every_s else None
+        params = {}
+        for opt in opts:
+            key, eq, value = opt.partition('=')
+            if not eq:
+                raise ValueError
+            params[key.strip()] = int(value)
+    except ValueError:
+        raise ValueError('fault %r: expected KIND@N[+EVERY][,key=integer...]' % text) from None
+    return kind, first, every, params
+
+
 # ---- records -------------------------------------------------------------------------------------
 @attrs.define
 class FaultRecord:
@@ -168,6 +192,7 @@ class FaultInjector:
         self.rng = random.Random(seed)
         self.log: list[FaultRecord] = []
         self._plan: dict[int, list[FaultSpec]] = {}
+        self._every: list[tuple[int, int, FaultSpec]] = []
         self._pending: list[FaultSpec] = []
         self._lock = threading.Lock()
         self._pull: dict[str, Any] | None = None     # cable out: what is left of it
@@ -184,6 +209,13 @@ class FaultInjector:
                                  % (telegram, ', '.join(s.kind for s in specs)))
             specs.append(spec)
 
+    def schedule_every(self, first: int, every: int, kind: str, **params: Any) -> None:
+        """Apply fault `kind` to telegrams first, first + every, first + 2 * every, ..."""
+        if every < 1 or first < 0:
+            raise ValueError('repeat: expected first >= 0 and every >= 1, got %d, %d' % (first, every))
+        with self._lock:
+            self._every.append((first, every, FaultSpec(kind, params)))
+
     def inject(self, kind: str, **params: Any) -> None:
         """Apply fault `kind` to the next telegram produced (thread-safe: the writer may be running)."""
         spec = FaultSpec(kind, params)
@@ -196,6 +228,8 @@ class FaultInjector:
         with self._lock:
             specs = self._plan.pop(index, []) + self._pending
             self._pending = []
+            specs += [spec for first, every, spec in self._every
+                      if index >= first and (index - first) % every == 0]
         records: list[FaultRecord] = []
         if self._pull is not None:
             data, delay = self._cable_out(index, telegram)

@@ -1,0 +1,265 @@
+"""`hil p1`: the P1 emulator, P1 line recording and replay, and a telegram decoder."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from firmware.timebase import CET, iso_utc
+from hil.emulators.p1.profiles import PROFILES, get_profile
+
+p1_app = typer.Typer(help="P1 port: emulate a meter, record and replay a line, decode telegrams.",
+                     no_args_is_help=True)
+console = Console(stderr=True)
+out = Console()
+
+ProfileOpt = Annotated[str, typer.Option(help="Meter profile: %s." % ', '.join(PROFILES))]
+
+
+def _profile(key: str):  # noqa: ANN202 - typer callback helper
+    try:
+        return get_profile(key)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _parse_start(text: str | None) -> int:
+    if text is None:
+        return int(time.time())
+    import datetime as dt
+    try:
+        d = dt.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        raise typer.BadParameter('--start %r: expected ISO-8601 like 2024-03-31T00:59:30Z' % text) from None
+    if d.tzinfo is None:
+        raise typer.BadParameter('--start %r: expected a time zone (Z or +01:00)' % text)
+    return int(d.timestamp())
+
+
+@p1_app.command('emulate')
+def emulate(
+    profile: ProfileOpt = 'emucs17-3p',
+    port: Annotated[str | None, typer.Option(help="pyserial URL to write to (/dev/ttyUSB0, "
+                                             "socket://host:port, rfc2217://host:port). Default: a new pty "
+                                             "pair.")] = None,
+    import_w: Annotated[float, typer.Option(min=0, help="Import power, W.")] = 1200,
+    export_w: Annotated[float, typer.Option(min=0, help="Export power, W.")] = 0,
+    gas_dm3_h: Annotated[float, typer.Option(min=0, help="Gas flow, dm3/h.")] = 120,
+    start: Annotated[str | None, typer.Option(help="Meter clock at the first telegram, ISO-8601 with zone "
+                                              "(default: now).")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many telegrams.")] = None,
+    period: Annotated[float | None, typer.Option(min=0.01, help="Seconds between telegrams (default: the "
+                                                 "profile's).")] = None,
+    time_scale: Annotated[float, typer.Option(min=0.001, help="Real seconds per meter second (0.1 = ten "
+                                              "times faster).")] = 1.0,
+    fault: Annotated[list[str] | None, typer.Option(help="KIND@N[+EVERY][,key=value...], repeatable; kinds: "
+                                                    "bitflip wrong_crc truncate drop garbage noise "
+                                                    "wrong_baud cable_pull.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random fault details.")] = 0,
+    log: Annotated[Path | None, typer.Option(help="Write the fault records (JSON) here when done.")] = None,
+) -> None:
+    """Run a meter on a serial line, printing where to connect and a live status line."""
+    from hil.emulators.p1.faults import FaultInjector, parse_fault
+    from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
+    from hil.emulators.p1.writer import P1Writer, line_format
+
+    prof = _profile(profile)
+    t0 = _parse_start(start)
+    source = TelegramSource(prof, new_meter(prof, t0), ConstantLoad(import_w, export_w, gas_dm3_h),
+                            period_s=period)
+    injector = FaultInjector(line_format(source), prof.crc, seed)
+    for text in fault or []:
+        try:
+            kind, first, every, params = parse_fault(text)
+            if every is None:
+                injector.schedule(first, kind, **params)
+            else:
+                injector.schedule_every(first, every, kind, **params)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint='--fault') from None
+    writer = P1Writer(source, port, injector=injector, time_scale=time_scale, count=count)
+    where = writer.connect_to
+    console.print('[bold]P1 emulator[/] %s: %s, a telegram every %g s'
+                  % (prof.key, prof.title, source.period_s))
+    console.print('Connect the reader to [bold green]%s[/] at %s' % (where, prof.line_settings))
+    print(where, flush=True)  # stdout: just the port, for scripts
+
+    def status() -> Text:
+        m = source.meter
+        return Text('sent %d telegrams (%d bytes) | faults %d | meter %s | import %s Wh | tariff %d'
+                    % (len(writer.sent), writer.bytes_sent, len(injector.log), iso_utc(m.t),
+                       '/'.join(str(v) for v in m.import_wh), m.tariff))
+
+    writer.start()
+    try:
+        with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
+            while not writer.join(0.25):
+                live.update(status())
+            live.update(status())
+    except KeyboardInterrupt:
+        console.print('stopped')
+    finally:
+        writer.stop()
+    for rec in injector.log:
+        console.print('fault %-10s telegram %4d at %s: %s expect %s'
+                      % (rec.kind, rec.telegram, iso_utc(rec.meter_ts), rec.detail, rec.expect))
+    if log is not None:
+        log.write_text(json.dumps({'profile': prof.key, 'telegrams': len(writer.sent),
+                                   'expected_counters': injector.expected_counters(len(writer.sent)),
+                                   'exact': injector.exact,
+                                   'faults': [r.to_json() for r in injector.log]}, indent=1))
+
+
+def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float):  # noqa: ANN202
+    import serial
+    prof = _profile(prof_key or 'emucs17-3p')
+    return serial.serial_for_url(port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
+                                 parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
+
+
+@p1_app.command('record')
+def record_cmd(
+    port: Annotated[str, typer.Argument(help="pyserial URL of the P1 line (/dev/ttyUSB0, socket://...).")],
+    output: Annotated[Path, typer.Argument(help="Recording to write (.p1rec text).")],
+    profile: Annotated[str | None, typer.Option(help="Line settings of this profile (default e-MUCS: "
+                                                "115200 8N1; dsmr22 for 9600 7E1).")] = None,
+    baud: Annotated[int | None, typer.Option(help="Override the baud rate.")] = None,
+    duration: Annotated[float | None, typer.Option(min=0.1, help="Stop after this many seconds.")] = None,
+    max_bytes: Annotated[int | None, typer.Option(min=1, help="Stop after this many bytes.")] = None,
+) -> None:
+    """Capture a P1 line to a file: raw bytes with their arrival times (Ctrl-C stops)."""
+    from firmware.p1.reader import TelegramReader
+    from hil.emulators.p1.recording import record
+
+    ser = _open_line(port, profile, baud, 0.1)
+    reader = TelegramReader()
+    t0 = time.monotonic()
+    stop = threading.Event()
+    total = 0
+
+    def status() -> Text:
+        c = reader.counters
+        return Text('%.1f s | %d bytes | telegrams %d | CRC errors %d | truncated %d'
+                    % (time.monotonic() - t0, total, c['accepted'], c['crc_errors'], c['truncated']))
+
+    live = Live(status(), console=console, refresh_per_second=4)
+    with output.open('w', encoding='utf-8') as f, live:
+        def on_chunk(chunk) -> None:  # noqa: ANN001
+            nonlocal total
+            total += len(chunk.data)
+            reader.feed(chunk.data)
+            live.update(status())
+        try:
+            record(ser, f, duration=duration, max_bytes=max_bytes, stop=stop, on_chunk=on_chunk)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            ser.close()
+        live.update(status())
+    console.print('recorded %d bytes to %s' % (total, output))
+
+
+@p1_app.command('replay')
+def replay_cmd(
+    recording: Annotated[Path, typer.Argument(help="A .p1rec recording.")],
+    port: Annotated[str | None, typer.Option(help="pyserial URL to write to. Default: a new pty "
+                                             "pair.")] = None,
+    speed: Annotated[float, typer.Option(min=0, help="1 = original pace, 10 = ten times faster, 0 = at "
+                                         "once.")] = 1.0,
+    delay: Annotated[float, typer.Option(min=0, help="Seconds to wait before playing (time to "
+                                         "connect).")] = 0,
+) -> None:
+    """Play a recording back on a serial line at its original or an accelerated pace."""
+    import serial
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hil.emulators.p1.recording import read_recording, replay
+    from hil.serial_lines import PtyPair
+
+    try:
+        rec = read_recording(recording)
+    except (OSError, ValueError) as e:
+        console.print('[red]%s[/]' % e)
+        raise typer.Exit(2) from None
+    h = rec.header
+    pair = None
+    if port is None:
+        pair = PtyPair()
+        port, where = pair.names[0], pair.names[1]
+    else:
+        where = port
+    ser = serial.serial_for_url(port, baudrate=h.get('baudrate', 115200), bytesize=h.get('bytesize', 8),
+                                parity=h.get('parity', 'N'), stopbits=h.get('stopbits', 1))
+    console.print('Replaying %s (%d bytes, %.1f s) - connect the reader to [bold green]%s[/]'
+                  % (recording, len(rec.data), rec.duration, where))
+    print(where, flush=True)
+    stop = threading.Event()
+    if delay:
+        stop.wait(delay)
+    try:
+        with Progress(TextColumn('[bold]replay[/]'), BarColumn(),
+                      TextColumn('{task.completed}/{task.total} B'), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task('replay', total=len(rec.data))
+            replay(rec, ser, speed=speed, stop=stop,
+                   on_chunk=lambda c: progress.advance(task, len(c.data)))
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        if pair is not None:
+            pair.drain()  # pass on what was written before closing the line
+        ser.close()
+        if pair is not None:
+            pair.close()
+
+
+@p1_app.command('decode')
+def decode_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Telegram files (raw bytes) or .p1rec recordings.")],
+    as_json: Annotated[bool, typer.Option('--json', help="One JSON object per telegram on stdout.")] = False,
+    std: Annotated[int, typer.Option(help="The meter's standard time offset, minutes east of UTC.")] = CET,
+) -> None:
+    """Decode telegrams with the firmware's reader and parser; exit status 1 when any was rejected."""
+    from hil.emulators.p1.decode import decode_bytes, load_bytes, telegram_json
+
+    rejected = 0
+    for path in files:
+        try:
+            data = load_bytes(path)
+        except (OSError, ValueError) as e:
+            console.print('[red]%s: %s[/]' % (path, e))
+            raise typer.Exit(2) from None
+        result = decode_bytes(data, std)
+        rejected += len(result.rejected)
+        for no, t in enumerate(result.telegrams, start=1):
+            if as_json:
+                sys.stdout.write(json.dumps(telegram_json(t)) + '\n')
+                continue
+            table = Table(title='%s #%d  /%s  CRC %s' % (path, no, t.header, t.crc), title_justify='left')
+            for col in ('OBIS', 'value', 'unit', 'timestamp (UTC)'):
+                table.add_column(col)
+            for ref, o in t.objects.items():
+                table.add_row(ref, '' if o.value is None else str(o.value), o.unit or '',
+                              '' if o.ts is None else iso_utc(o.ts))
+            for m, p, v, u in t.history:
+                table.add_row('  history', str(v), u or '', '%s (month closed %s)'
+                              % ('-' if p is None else iso_utc(p), '-' if m is None else iso_utc(m)))
+            out.print(table)
+            for line_no, line, reason in t.errors:
+                console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
+        for reason, raw in result.rejected:
+            console.print('[red]%s: rejected %d bytes: %s[/]' % (path, len(raw), reason))
+        if not as_json:
+            console.print('%s: %s' % (path, ', '.join('%s %d' % kv for kv in result.counters.items())))
+    if rejected:
+        raise typer.Exit(1)
