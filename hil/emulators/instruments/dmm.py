@@ -35,17 +35,25 @@ class DmmConfig:
 def reading(function: str, true_value: float, config: DmmConfig) -> float:
     """Return what the meter shows for ``true_value`` under ``config`` (overload above 120 % of range)."""
     ranges = RANGES[function]
-    if math.isnan(true_value) or math.isinf(true_value) or abs(true_value) >= OVERLOAD:
+    overload = math.copysign(OVERLOAD, true_value)  # -OVLD for a large negative voltage
+    if math.isnan(true_value):
         return OVERLOAD
+    if math.isinf(true_value) or abs(true_value) >= OVERLOAD:
+        return overload
     rng = config.range
     if rng is None:
         rng = next((r for r in ranges if abs(true_value) <= r * 1.2), None)
         if rng is None:
-            return OVERLOAD
+            return overload
     elif abs(true_value) > rng * 1.2:
-        return OVERLOAD
-    step = 10.0 ** math.floor(math.log10(config.resolution or rng * DEFAULT_RESOLUTION))
+        return overload
+    step = resolution_step(config, rng)
     return round(true_value / step) * step
+
+
+def resolution_step(config: DmmConfig, rng: float) -> float:
+    """Return the reading's resolution on range ``rng``: a power of ten at or below the requested one."""
+    return 10.0 ** math.floor(math.log10(config.resolution or rng * DEFAULT_RESOLUTION))
 
 
 class DmmDevice(ScpiDevice):
@@ -60,8 +68,8 @@ class DmmDevice(ScpiDevice):
         self.last: float | None = None
         self.add("MEASure:RESistance?", lambda c: self._measure("RES", c))
         self.add("MEASure:VOLTage[:DC]?", lambda c: self._measure("VOLT", c))
-        self.add("CONFigure:RESistance", lambda c: self._configure("RES", c))
-        self.add("CONFigure:VOLTage[:DC]", lambda c: self._configure("VOLT", c))
+        self.add("CONFigure:RESistance", lambda c: self._configure("RES", c) and None)
+        self.add("CONFigure:VOLTage[:DC]", lambda c: self._configure("VOLT", c) and None)
         self.add("CONFigure?", self._config_query)
         self.add("READ?", lambda c: keysight(self._read()))
         self.add("INITiate[:IMMediate]", lambda c: self._initiate())
@@ -110,6 +118,6 @@ class DmmDevice(ScpiDevice):
         cfg = self.config
         ranges = RANGES[cfg.function]
         rng = cfg.range or ranges[-1]
-        res = cfg.resolution or rng * DEFAULT_RESOLUTION
+        res = resolution_step(cfg, rng)
         name = "RES" if cfg.function == "RES" else "VOLT"
         return f'"{name} {keysight(rng)},{keysight(res)}"'

@@ -409,7 +409,12 @@ class ScpiDevice:
                 if not bare.startswith("*"):
                     path[0] = tokens[:-1]
                 call = Call(header=header.upper(), args=args, suffixes=tuple(suffixes))
-                return command.handler(call)
+                response = command.handler(call)
+                if not query:
+                    return None  # a command's handler result is never sent
+                if not isinstance(response, str):
+                    raise TypeError(f"{header}: handler answered {type(response).__name__}, expected str")
+                return response
         raise ScpiError(UNDEFINED_HEADER, f"{header}")
 
 

@@ -141,7 +141,10 @@ class ScpiServer:
                     if dropping:
                         dropping = False  # the tail of an over-long line
                         continue
-                    self._handle(client, line)
+                    try:
+                        self._handle(client, line)
+                    except Exception:  # the connection must outlive any bug in one command
+                        log.exception("%s: failed on %r", self.name, line[:200])
                 if len(buffer) > MAX_LINE:
                     self._drop_long_line(len(buffer))
                     buffer.clear()
