@@ -37,4 +37,3 @@ def connect() -> Iterator[Callable[..., ScpiInstrument]]:
     yield open_
     for instrument in opened:
         instrument.close()
-

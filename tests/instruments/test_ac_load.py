@@ -67,7 +67,11 @@ def test_resistive_bank_through_pyvisa_follows_the_line(load, line, load_device)
 
 def test_out_of_range_setpoint_is_refused_and_changes_nothing(load) -> None:
     load.set_mode("CC", 2.0)
-    with pytest.raises(InstrumentError, match=r"'CURRent 50' refused: -222 Data out of range; CURRENT: expected 0 .. 45 A"):
+    with pytest.raises(
+        InstrumentError,
+        match=r"'CURRent 50' refused: -222 Data out of range; "
+        r"CURRENT: expected 0 .. 45 A",
+    ):
         load.set_mode("CC", 50.0)
     assert float(load.query("CURR?")) == 2.0
     with pytest.raises(InstrumentError, match="MODE: expected one of CC, CR, CP, got CV"):

@@ -58,8 +58,14 @@ def test_dc_volts_and_configure_then_read(dmm, contact) -> None:
 
 def test_fetch_without_a_reading_and_bad_ranges_go_to_the_error_queue(dmm) -> None:
     dmm.write("FETC?", check=False)
-    assert dmm.errors() == [(-230, "Data corrupt or stale; FETCh?: no reading stored; expected INITiate first")]
-    with pytest.raises(InstrumentError, match=r"-222 Data out of range; CONF:RES: expected 0 .. 1e\+08 OHM, got 1e9"):
+    assert dmm.errors() == [
+        (-230, "Data corrupt or stale; FETCh?: no reading stored; expected INITiate first")
+    ]
+    with pytest.raises(
+        InstrumentError,
+        match=r"-222 Data out of range; CONF:RES: "
+        r"expected 0 .. 1e\+08 OHM, got 1e9",
+    ):
         dmm.write("CONF:RES 1e9")
     assert dmm.query("CONF?").startswith('"VOLT ')  # the refused CONF:RES changed nothing
     dmm.write("CONF:RES")

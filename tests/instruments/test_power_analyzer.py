@@ -46,13 +46,19 @@ def test_identity_is_checked_against_the_rig_model(serve, connect) -> None:
     wt = connect(PowerAnalyzer, serve(PowerAnalyzerDevice()))
     identity = wt.expect_model("Yokogawa WT310E")
     assert (identity.manufacturer, identity.model, identity.emulated) == ("YOKOGAWA", "WT310E", True)
-    with pytest.raises(InstrumentError, match="model 'Fluke 1738' is not one of Yokogawa WT310E, Yokogawa WT310"):
+    with pytest.raises(
+        InstrumentError, match="model 'Fluke 1738' is not one of Yokogawa WT310E, Yokogawa WT310"
+    ):
         wt.expect_model("Fluke 1738")
 
 
 def test_a_different_instrument_on_the_address_is_refused(serve) -> None:
     server = serve(DmmDevice())
-    with pytest.raises(InstrumentError, match=r"expected a Yokogawa WT310E \(\*IDN\? model WT310E\), got Keysight"):
+    with pytest.raises(
+        InstrumentError,
+        match=r"expected a Yokogawa WT310E \(\*IDN\?"
+        r" model WT310E\), got Keysight",
+    ):
         PowerAnalyzer.open(server.resource, name="analyzer", model="Yokogawa WT310E")
 
 
@@ -96,7 +102,9 @@ def test_integration_timer_stops_at_exactly_the_set_time(analyzer) -> None:
 
 def test_integrator_misuse_is_refused_with_the_instruments_words(analyzer) -> None:
     analyzer.integration_start()
-    with pytest.raises(InstrumentError, match="-200 Execution error; INTEGrate:STARt: integration is already running"):
+    with pytest.raises(
+        InstrumentError, match="-200 Execution error; INTEGrate:STARt: integration is already running"
+    ):
         analyzer.integration_start()
     with pytest.raises(InstrumentError, match="-221 Settings conflict; RATE: cannot change the update rate"):
         analyzer.write(":RATE 1S")
@@ -112,7 +120,9 @@ def test_bad_settings_are_refused_and_leave_the_item_list_alone(analyzer) -> Non
         analyzer.write(":NUMeric:NORMal:ITEM3 VOLTS,1")
     with pytest.raises(InstrumentError, match="-114 Header suffix out of range"):
         analyzer.write(":NUMeric:NORMal:ITEM11 U,1")
-    with pytest.raises(InstrumentError, match="RATE: expected one of 100MS, 250MS, 500MS, 1S, 2S, 5S, got 300MS"):
+    with pytest.raises(
+        InstrumentError, match="RATE: expected one of 100MS, 250MS, 500MS, 1S, 2S, 5S, got 300MS"
+    ):
         analyzer.write(":RATE 300MS")
     assert analyzer.query(":NUMeric:NORMal:ITEM3?") == "P,1"
     assert analyzer.query(":RATE?") == "1.0000E-01"
@@ -120,7 +130,11 @@ def test_bad_settings_are_refused_and_leave_the_item_list_alone(analyzer) -> Non
 
 def test_an_undefined_query_times_out_and_names_the_queued_error(analyzer) -> None:
     analyzer.resource.timeout = 200
-    with pytest.raises(InstrumentError, match=r"query ':MEASure:VOLTS\?': no answer .*-113.*Undefined header; :MEASure:VOLTS\?"):
+    with pytest.raises(
+        InstrumentError,
+        match=r"query ':MEASure:VOLTS\?': no answer .*-113.*Undefined"
+        r" header; :MEASure:VOLTS\?",
+    ):
         analyzer.query(":MEASure:VOLTS?")
     assert analyzer.query("*IDN?").startswith("YOKOGAWA")
 

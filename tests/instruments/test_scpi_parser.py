@@ -9,7 +9,9 @@ from hil.emulators.instruments.scpi import Call, ScpiDevice, ScpiError, parse_nu
 def device() -> ScpiDevice:
     dev = ScpiDevice("ACME,MODEL1,EMULATED,1.0", error_queue_size=5)
     dev.value = 0.0
-    dev.add("SOURce:VOLTage[:LEVel]", lambda c: setattr(dev, "value", (c.count(1), c.number(0, 0, 10, "V"))[1]))
+    dev.add(
+        "SOURce:VOLTage[:LEVel]", lambda c: setattr(dev, "value", (c.count(1), c.number(0, 0, 10, "V"))[1])
+    )
     dev.add("SOURce:VOLTage[:LEVel]?", lambda c: f"{dev.value:g}")
     dev.add("MEASure:CURRent?", lambda c: "1.5")
     dev.add("OUTPut<n>:STATe?", lambda c: str(c.suffix(0, 1, 4)))
