@@ -130,3 +130,131 @@ class Feed:
             r = self.c.tick(self.mono)
             if r is not None:
                 self.decisions.append((self.t, r))
+
+
+class Rng:
+    """A tiny LCG: the same numbers on every Python (random's algorithms differ between ports)."""
+
+    def __init__(self, seed):
+        self.s = (seed * 2654435761 + 1) & 0x7fffffff
+
+    def below(self, n):
+        self.s = (self.s * 1103515245 + 12345) & 0x7fffffff
+        return (self.s >> 8) % n
+
+
+def fnv1a(h, text):
+    for b in text.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return h
+
+
+def _state_text(d):
+    return ','.join(['%s=%r' % (k, d[k]) for k in sorted(d)])
+
+
+def trace(seed=1, hours=24, step=10):
+    """Replay a fixed, seeded day of everything that can happen to a plug; return (digest, hourly, stats).
+
+    The input sequence depends only on `seed` (integer arithmetic only): base load changes, PV export, gaps
+    in the meter data, counter glitches, stale readings, manual toggles, button presses, mode and interval
+    changes, plug counter restarts and a reboot from the saved state. The digest is FNV-1a over one text
+    line per decision and per boundary evaluation plus the final state: equal digests, equal decisions.
+    `hourly` is the digest at the end of each hour (to find where two runs part).
+    """
+    rng = Rng(seed)
+    s = settings(mode=True, interval_min=15, on_wh=-50, off_wh=150, failsafe_n=3)
+    t = utc(2024, 3, 30, 12, 0)             # across the spring DST change
+    mono = 500
+    c = Controller(s, {'v': 1, 'relay': False}, now_mono=mono)
+    imp_ws = 7000000 * 3600
+    exp_ws = 0
+    plug_ws = 0
+    plug_base = 0
+    base_w = 300
+    app_w = 1800
+    h = 0x811c9dc5
+    hourly = []
+    stats = {'decisions': 0, 'lines': 0}
+    silent = 0
+    glitch = 0
+    last_seen = None
+    total = {}
+    n = hours * 3600 // step
+    for i in range(n):
+        if i % (900 // step) == 0:          # every quarter of an hour, something may happen
+            base_w = rng.below(5000) - 2500
+            ev = rng.below(20)
+            if ev == 0:
+                silent = 20 + rng.below(400)
+            elif ev == 1:
+                glitch = 1 + rng.below(2)
+            elif ev == 2:
+                r = c.manual_relay(rng.below(2) == 1)
+                if r is not None:
+                    h = fnv1a(h, 'manual %d %r\n' % (t, r))
+            elif ev == 3:
+                c.settings.press(('on+', 'on-', 'off+', 'off-', 'interval+', 'interval-')[rng.below(6)])
+            elif ev == 4:
+                c.set_mode(not c.settings.mode)
+            elif ev == 5:
+                c.settings.set('interval_min', (1, 5, 6, 7, 13, 15, 20, 60)[rng.below(8)])
+            elif ev == 6:
+                w = rng.below(400) - 200
+                c.settings.set('on_wh', w)
+                c.settings.set('off_wh', w if rng.below(2) else w + 150)
+            elif ev == 7:
+                plug_base = -(plug_ws * 10 // 36)   # the chip's counter restarts
+            elif ev == 10:
+                t += 40 + rng.below(60)             # the meter's clock steps ahead: a gap in meter time
+            elif ev == 9:
+                silent = 1800 + rng.below(5400)     # a long outage: fail-safe
+            elif ev == 8:                           # reboot from flash
+                for k in c.counters:
+                    total[k] = total.get(k, 0) + c.counters[k]
+                saved = c.state_for_flash()
+                mono += 7
+                c = Controller(s, saved, now_mono=mono)
+                h = fnv1a(h, 'reboot %d %s\n' % (t, _state_text(saved)))
+        net = base_w + (app_w if c.relay else 0)
+        if net >= 0:
+            imp_ws += net * step
+        else:
+            exp_ws -= net * step
+        if c.relay:
+            plug_ws += app_w * step
+        t += step
+        mono += step
+        c.on_plug_energy(plug_ws * 10 // 36 + plug_base)
+        r = None
+        if silent > 0:
+            silent -= step
+        else:
+            imp = imp_ws // 3600
+            if glitch == 1:
+                imp -= 3
+            elif glitch == 2:
+                imp += 5000
+            glitch = 0
+            r = c.on_meter(t, imp, exp_ws // 3600, mono)
+            if rng.below(10) == 0:                  # the same reading again: stale
+                c.on_meter(t, imp, exp_ws // 3600, mono)
+        r2 = c.tick(mono)
+        for x in (r, r2):
+            if x is not None:
+                stats['decisions'] += 1
+                h = fnv1a(h, 'relay %d %r\n' % (t, x))
+        last = c.last
+        if last is not None and last is not last_seen:
+            last_seen = last
+            stats['lines'] += 1
+            k = last['kind']
+            stats[k] = stats.get(k, 0) + 1
+            h = fnv1a(h, '%d %d %s %r %r %r %s\n' % (last['t'], last['boundary'], k, last['e_wh'],
+                                                    last['c_mwh'], last['relay'], last['why']))
+        if (i + 1) % (3600 // step) == 0:
+            hourly.append(h)
+    for k in sorted(c.counters):
+        stats['c_' + k] = c.counters[k] + total.get(k, 0)
+    h = fnv1a(h, _state_text(c.state_for_flash()) + _state_text(c.counters))
+    return h, hourly, stats
