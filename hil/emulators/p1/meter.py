@@ -87,6 +87,13 @@ def month_start_utc(t: int, std: int = CET) -> int:
     return local_to_utc(y, m, 1, 0, 0, 0, None, std)
 
 
+def next_month_utc(t: int, std: int = CET) -> int:
+    """Return the UTC instant of local midnight on the 1st of the month after the one containing t."""
+    y, m = local_fields(t, std)[:2]
+    y, m = (y, m + 1) if m < 12 else (y + 1, 1)
+    return local_to_utc(y, m, 1, 0, 0, 0, None, std)
+
+
 class MeterState:
     """A two-tariff import/export meter with per-phase values, capacity objects and an M-Bus gas meter."""
 
@@ -138,6 +145,7 @@ class MeterState:
         self.last_quarter_w = 0
         self._tariff = belgian_tariff(self._q_start // 1000, std, self.holidays)
         self._month_start = month_start_utc(self.t_ms // 1000, std)
+        self._next_month_ms = next_month_utc(self.t_ms // 1000, std) * 1000
         self.peak: tuple[int, int] = (self._month_start, 0)
         self.history: list[HistoryEntry] = [HistoryEntry(*h) for h in history][-HISTORY_MAX:]
         # power quality
@@ -293,13 +301,15 @@ class MeterState:
             self.peak = (q_end // 1000, q_w)
         self._q_start = q_end
         self._q_import = 0
-        self._tariff = belgian_tariff(q_end // 1000, self.std, self.holidays)
-        month = month_start_utc(q_end // 1000, self.std)
-        if month != self._month_start:
+        if (q_end // 1000 + self.std * 60) % 3600 == 0:   # tariffs switch on local full hours only
+            self._tariff = belgian_tariff(q_end // 1000, self.std, self.holidays)
+        if q_end >= self._next_month_ms:
+            month = self._next_month_ms // 1000
             peak_at, peak_w = self.peak
             if peak_w == 0:
                 peak_at = self._month_start
             self.history.append(HistoryEntry(month, peak_at, peak_w))
             del self.history[:-HISTORY_MAX]
             self._month_start = month
+            self._next_month_ms = next_month_utc(month, self.std) * 1000
             self.peak = (month, 0)
