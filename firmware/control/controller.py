@@ -5,6 +5,7 @@
 # Energies are integers: meter registers in Wh, the plug's own energy in mWh.
 #
 #   c = Controller(settings, saved_state=None, now_mono=0)    # settings: firmware.control.settings.Settings
+#   (timeout_s=30: Disconnected/gap timeout; a simulator feeding one reading a minute passes 60)
 #   c.on_plug_energy(plug_mwh_total)    # the plug's cumulative energy (mWh), whenever the chip reports
 #   c.on_meter(t_meter, import_wh, export_wh, now_mono)   # a reading from the SmartMeter -> decision
 #   c.tick(now_mono)                    # at least once a second: Disconnected after 30 s, the fail-safe
@@ -25,12 +26,13 @@
 #   E + C < ON; relay on -> off when E > OFF; else unchanged. C = the plug's own energy over its last
 #   full ON interval (on at the crossing that started it, no switch inside) when ON == OFF, else 0;
 #   C = 0 until the plug has had one full ON interval.
-# - An interval is decided on only when it was measured whole: its start reading came at most GAP_S after
-#   its boundary and was the first at or after it, no two readings inside are more than GAP_S apart, and
-#   the plug stayed Connected. So the first interval after boot, a mode or interval change, or a data gap
-#   is only measured. Counters that run backwards, or move more than MAX_W over the time between two
-#   readings plus SLACK_S (or over the interval), void the interval: no decision at its end.
-# - Disconnected when no fresh reading (a meter time later than the last one) came for DISCONNECT_S.
+# - An interval is decided on only when it was measured whole: its start reading came at most timeout_s
+#   (30 s) after its boundary and was the first at or after it, no two readings inside are more than
+#   timeout_s apart (meter time and plug time), and the plug stayed Connected. So the first interval
+#   after boot, a mode or interval change, or a data gap is only measured. Counters that run
+#   backwards, or move more than MAX_W over the time between two readings plus SLACK_S (or over the
+#   interval), void the interval: no decision at its end.
+# - Disconnected when no fresh reading (a meter time later than the last one) came for timeout_s (tick).
 #   In SmartMeter Mode, failsafe_n * interval without a fresh reading (since the last one, or boot) puts
 #   the relay in the fail-safe state once; manual switching stays possible; it ends with the next fresh
 #   reading, after which the first interval is only measured.
@@ -40,8 +42,8 @@ from firmware.control.daily import DailyEnergy
 from firmware.control.settings import kwh_text
 from firmware.timebase import CET, iso_utc
 
-DISCONNECT_S = 30   # SmartMeter Status turns Disconnected after this long without a fresh reading
-GAP_S = 30          # readings further apart than this (meter time) are a gap in the data
+DISCONNECT_S = 30   # SmartMeter Status turns Disconnected after this long without a fresh reading, and
+                    # readings further apart than this are a gap in the data (the timeout_s default)
 MAX_W = 60000       # more than 60 kW average import + export is implausible for a household connection
 SLACK_S = 10        # per-reading allowance at MAX_W for register quantisation (0.1 kWh steps pass)
 EVENTS_MAX = 16     # the controller keeps its last few events for the page/log
@@ -70,8 +72,9 @@ def _mwh_text(mwh):
 
 class Controller:
 
-    def __init__(self, settings, saved_state=None, now_mono=0, std=CET):
+    def __init__(self, settings, saved_state=None, now_mono=0, std=CET, timeout_s=DISCONNECT_S):
         self.settings = settings
+        self.timeout_s = timeout_s
         self.std = std
         self._off = std * 60
         self.relay = settings.failsafe_on
@@ -132,7 +135,8 @@ class Controller:
             return None
         self._check_settings()
         prev = self._prev
-        lost = now_mono - self._fresh_mono >= DISCONNECT_S
+        timeout = self.timeout_s
+        lost = now_mono - self._fresh_mono > timeout
         if prev is not None and t <= prev[0]:
             if t == prev[0] or not lost:
                 cn['stale'] += 1        # not fresh: the same or an older meter time
@@ -141,7 +145,7 @@ class Controller:
             self._event(t, 'clock', "meter clock went back from %s to %s: starting over" % (
                 iso_utc(prev[0]), iso_utc(t)))
             prev = None
-        gap = prev is None or lost or t - prev[0] > GAP_S
+        gap = prev is None or lost or t - prev[0] > timeout
         anomaly = None
         if not gap:
             di = import_wh - prev[1]
@@ -188,13 +192,13 @@ class Controller:
     def tick(self, now_mono):
         """Call at least once a second: SmartMeter Status, the fail-safe, Daily Energy at midnight."""
         self._check_settings()
-        if now_mono - self._fresh_mono < DISCONNECT_S:
+        if now_mono - self._fresh_mono < self.timeout_s:
             return None
         if self.connected:
             self.connected = False
             self._k = None
             self._event(None, 'disconnected', 'SmartMeter Disconnected: no fresh reading for %d s'
-                        % DISCONNECT_S)
+                        % self.timeout_s)
         prev = self._prev
         if prev is not None:    # keep Daily Energy on the meter's clock, extrapolated from the last reading
             self.daily.clock(prev[0] + int(now_mono - prev[3]))
@@ -290,7 +294,7 @@ class Controller:
         b = self._bound(k)
         self._k = k
         self._void = None
-        if t - b <= GAP_S and (prev is None or prev[0] < b):
+        if t - b <= self.timeout_s and (prev is None or prev[0] < b):
             self._start = (t, imp, exp)
             self._plug_start = self._plug if self._plug_last is not None else None
             self._on_whole = self.relay

@@ -409,3 +409,13 @@ def test_events_say_why():
     assert got == (True, False, 550, 100, 300)
     kinds = [e[1] for e in h.c.events]
     assert kinds.count('switch') == 2 and 'connected' in kinds
+
+
+def test_one_reading_a_minute_needs_a_60_s_timeout():
+    # a simulator stepping whole minutes passes timeout_s=60; with the device's 30 s every reading is a gap
+    for timeout, want in ((60, True), (30, False)):
+        c = Controller(settings(mode=True, on_wh=100, off_wh=300), _off_saved(), timeout_s=timeout)
+        f = Feed(c, utc(2024, 1, 15, 9, 59, 0), imp=5000, step=60)
+        f.go(31 * 60, 31)                       # 1 Wh a minute: E = 15 Wh < ON
+        assert (f.decisions == [(utc(2024, 1, 15, 10, 15), True)]) == want   # 10:00:00 starts it
+        assert (c.counters['gaps'] == 0) == want
