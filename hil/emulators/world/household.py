@@ -94,13 +94,13 @@ class EventKind:
 
 
 DEFAULT_EVENTS = (
-    EventKind("cooking hob", ((3000, 25),), 0.85, ((17.5, 19.5),), weekend_per_day=1.3),
-    EventKind("oven", ((2200, 15), (1300, 35)), 0.3, ((17.0, 19.5), (11.5, 12.5))),
+    EventKind("cooking hob", ((2800, 8), (1300, 17)), 0.85, ((17.5, 19.5),), weekend_per_day=1.3),
+    EventKind("oven", ((2200, 12), (1000, 35)), 0.3, ((17.0, 19.5), (11.5, 12.5))),
     EventKind("kettle", ((2200, 3),), 3.0, ((6.5, 9.0), (12.0, 14.0), (15.0, 22.0))),
     EventKind("microwave", ((1200, 4),), 1.5, ((7.0, 9.0), (12.0, 13.5), (18.0, 20.0))),
-    EventKind("washing machine", ((2000, 20), (250, 70)), 0.45, ((8.0, 21.0),), weekend_per_day=0.9),
+    EventKind("washing machine", ((2000, 15), (250, 70)), 0.45, ((8.0, 21.0),), weekend_per_day=0.9),
     EventKind("dishwasher", ((2000, 20), (120, 60), (2000, 15), (50, 30)), 0.7, ((19.0, 22.0),)),
-    EventKind("tumble dryer", ((2300, 60),), 0.25, ((9.0, 21.0),), weekend_per_day=0.5),
+    EventKind("tumble dryer", ((2000, 60),), 0.25, ((9.0, 21.0),), weekend_per_day=0.5),
     EventKind("vacuum / hair dryer", ((1600, 12),), 0.6, ((7.0, 21.0),)),
 )
 

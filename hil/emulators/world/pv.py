@@ -19,9 +19,9 @@ from hil.emulators.world.sun import day_angle, declination, equation_of_time_min
 
 @attrs.frozen
 class PVParams:
-    """A PV installation: size, orientation, losses."""
+    """A PV installation: size (default none: give ``kwp``), orientation (south, 35 degrees), losses."""
 
-    kwp: float = attrs.field(default=4.0, validator=attrs.validators.ge(0))
+    kwp: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     tilt_deg: float = attrs.field(default=35.0, validator=attrs.validators.and_(
         attrs.validators.ge(0), attrs.validators.le(90)))
     azimuth_deg: float = attrs.field(default=0.0, validator=attrs.validators.and_(

@@ -34,7 +34,11 @@ class _Season:
 
     def on(self, t: int) -> bool:
         """Whether UTC second ``t`` lies in the heating season."""
-        day = (t + self.clock.offset_s(t)) // DAY
+        return self.on_local(t + self.clock.offset_s(t))
+
+    def on_local(self, local_s: int) -> bool:
+        """Whether local wall-time second ``local_s`` (since 1970 local) lies in the heating season."""
+        day = local_s // DAY
         if day != self._day:
             self._day = day
             m = civil_from_days(day)[1]
@@ -120,31 +124,43 @@ class RoomHeater(Appliance):
     def step(self, t: int, dt: float, supplied: bool) -> tuple[float, float]:
         """Advance the room over [t, t + dt); return (grid W, plug W)."""
         p = self.p
-        room = self.zone.temp_c
-        sp = self.setpoint_c(t)
+        zone = self.zone
+        room = zone.temp_c
+        ls = t + self.clock.offset_s(t)
         half = 0.5 * p.hysteresis_k
-        if not self.season.on(t):
+        if not self.season.on_local(ls):
             self.calling = False
             sp = -100.0
-        elif room < sp - half:
-            self.calling = True
-        elif room > sp + half:
-            self.calling = False
-        on = self.calling and supplied
-        w = p.rated_w if on else 0.0
+        else:
+            sp = p.comfort_c if self._from_s <= ls % DAY < self._to_s else p.setback_c
+            if room < sp - half:
+                self.calling = True
+            elif room > sp + half:
+                self.calling = False
         st = self.stats
-        if on:
-            if not self.heating:
-                st.starts += 1
-            st.run_s += dt
-            st.served_wh += w * dt / 3600.0
-        elif self.calling:
-            st.deferred_wh += p.rated_w * dt / 3600.0
-        self.heating = on
+        if self.calling:
+            if supplied:
+                w = p.rated_w
+                if not self.heating:
+                    st.starts += 1
+                    self.heating = True
+                st.run_s += dt
+                st.served_wh += w * dt / 3600.0
+            else:
+                w = 0.0
+                self.heating = False
+                st.deferred_wh += p.rated_w * dt / 3600.0
+        else:
+            w = 0.0
+            self.heating = False
         deficit = sp - half - p.comfort_margin_k - room
         if deficit > 0:
             st.comfort_kh += deficit * dt / 3600.0
-        self.zone.advance(dt, self.temperature.value(t), w + p.gains_w)
+        if dt != zone._dt:
+            zone._dt = dt
+            zone._k = math.exp(-dt / zone.tau_s)
+        teq = self.temperature.value(t) + (w + p.gains_w) / zone.ua
+        zone.temp_c = teq + (room - teq) * zone._k
         return w, w
 
     def flex_windows(self, t0: int, t1: int) -> list[tuple[int, int]]:

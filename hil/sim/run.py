@@ -1,0 +1,118 @@
+"""Run a scenario: every variant (none, plug, naive, prescient) on the same seeded world."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from hil.emulators.world.appliance import Appliance
+from hil.emulators.world.site import Site, climate_params, household_params, make_appliance, pv_params
+from hil.sim.deciders import Decider, FirmwareDecider, NaiveThreshold, NoControl
+from hil.sim.engine import RunResult, simulate
+from hil.sim.fidelity import DEFAULT_PROFILE, simulate_telegrams
+from hil.sim.prescient import prescient_peaks
+from hil.sim.report import capacity_figures, run_figures
+from hil.sim.scenarios import Scenario
+
+FIDELITIES = ("minute", "poll", "telegram")
+
+
+@attrs.define
+class ScenarioRun:
+    """The runs and figures of one scenario."""
+
+    scenario: Scenario
+    seed: int
+    days: int
+    fidelity: str
+    runs: dict[str, RunResult]
+    figures: dict[str, dict[str, Any]]
+    seconds: dict[str, float]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return everything a user needs, JSON-able."""
+        sc = self.scenario
+        return {
+            "scenario": sc.name, "description": sc.description, "seed": self.seed, "start": sc.start,
+            "days": self.days, "fidelity": self.fidelity, "appliance": sc.appliance,
+            "plug": attrs.asdict(sc.plug), "pv_kwp": sc.pv.get("kwp", 0.0),
+            "eur_per_kw_year": sc.eur_per_kw_year, "variants": self.figures,
+            "runtime_s": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def build(sc: Scenario, seed: int) -> tuple[Site, Appliance]:
+    """Return a fresh site and appliance for a scenario (every variant gets its own, identical world)."""
+    site = Site(seed, household_params(sc.household), pv_params(sc.pv), climate_params(sc.climate))
+    return site, make_appliance(sc.appliance, sc.appliance_params, site)
+
+
+def decider_for(variant: str, sc: Scenario) -> Decider:
+    """Return the relay policy of a variant."""
+    if variant == "none":
+        return NoControl()
+    if variant == "plug":
+        return FirmwareDecider(sc.plug)
+    if variant == "naive":
+        return NaiveThreshold(sc.plug)
+    raise ValueError("variant %r is not simulated (expected none, plug or naive)" % variant)
+
+
+def run_scenario(sc: Scenario, seed: int = 1, days: int | None = None, fidelity: str = "minute",
+                 poll_s: int = 20, variants: tuple[str, ...] | None = None, profile: str = DEFAULT_PROFILE,
+                 on_day: Callable[[str, int], None] | None = None) -> ScenarioRun:
+    """Simulate the scenario's variants and return their runs and figures.
+
+    ``fidelity``: "minute" (world in 60 s steps, the plug reads the registers every ``poll_s``), "poll"
+    (world and meter every second, a telegram encoded and parsed whenever the plug reads, every
+    ``poll_s``) or "telegram" (every 1 s telegram encoded, CRC'd and parsed; the plug reads each one).
+    ``on_day(variant, days_done)`` reports progress.
+    """
+    if fidelity not in FIDELITIES:
+        raise ValueError("fidelity: expected one of %s, got %r" % (", ".join(FIDELITIES), fidelity))
+    n_days = sc.days if days is None else days
+    if n_days <= 0:
+        raise ValueError("days: expected at least 1, got %r" % n_days)
+    wanted = tuple(variants or sc.variants)
+    simulated = [v for v in ("none", "plug", "naive")
+                 if v in wanted or (v == "none" and "prescient" in wanted)]
+    t0 = sc.start_utc()
+    t1 = t0 + n_days * 86400
+    runs: dict[str, RunResult] = {}
+    seconds: dict[str, float] = {}
+    none_app: Appliance | None = None
+    for v in simulated:
+        site, app = build(sc, seed)
+        decider = decider_for(v, sc)
+        cb = (lambda d, v=v: on_day(v, d)) if on_day is not None else None
+        start = time.perf_counter()
+        if fidelity == "minute":
+            runs[v] = simulate(site, app, decider, t0, t1, poll_s=poll_s, on_day=cb)
+        elif fidelity == "poll":
+            runs[v] = simulate_telegrams(site, app, decider, t0, t1, profile=profile, read_every_s=poll_s,
+                                         encode_every_s=poll_s, on_day=cb)
+        else:
+            runs[v] = simulate_telegrams(site, app, decider, t0, t1, profile=profile, on_day=cb)
+        seconds[v] = time.perf_counter() - start
+        if v == "none":
+            none_app = app
+    figures: dict[str, dict[str, Any]] = {}
+    served_none = runs["none"].appliance["served_wh"] if "none" in runs else None
+    for v in ("none", "plug", "naive"):
+        if v in runs and v in wanted:
+            figures[v] = run_figures(runs[v], sc.eur_per_kw_year, served_none)
+    if "prescient" in wanted:
+        none = runs["none"]
+        assert none.trace is not None and none_app is not None
+        start = time.perf_counter()
+        peaks = prescient_peaks(none.t0, none.step_s, none.trace.base_net_w, none.trace.app_w,
+                                none_app.flex_windows(none.t0, none.t1), none_app.rated_w)
+        fig = capacity_figures(peaks, sc.eur_per_kw_year)
+        fig["appliance"] = {"served_kwh": round(none.appliance["served_wh"] / 1000.0, 3),
+                            "served_vs_no_control": 1.0}
+        figures["prescient"] = fig
+        seconds["prescient"] = time.perf_counter() - start
+    return ScenarioRun(sc, seed, n_days, fidelity, runs, figures, seconds)
