@@ -46,7 +46,8 @@ def test_first_interval_after_boot_is_only_measured():
 
 def test_decisions_only_on_quarter_hour_boundaries():
     # margin (200 Wh) < appliance energy (500 Wh): it flaps, one switch every quarter, always on the quarter
-    h = Home(T0, settings(mode=True, on_wh=100, off_wh=300), _off_saved(), base_w=200, appliance_w=2000)
+    h = Home(T0, settings(mode=True, on_wh=100, off_wh=300), _off_saved(), base_w=200, appliance_w=2000,
+             step=5)
     h.until(utc(2024, 1, 15, 14, 0))
     times = [t for t, _ in h.decisions]
     assert len(times) == 15       # 10:30, 10:45, ..., 14:00
@@ -297,7 +298,7 @@ def test_manual_relay_always_obeyed_and_next_boundary_may_override():
 
 
 def test_smartmeter_mode_off_never_switches():
-    h = Home(T0, settings(on_wh=100, off_wh=300), _off_saved(), base_w=200, appliance_w=2000)
+    h = Home(T0, settings(on_wh=100, off_wh=300), _off_saved(), base_w=200, appliance_w=2000, step=5)
     h.until(utc(2024, 1, 15, 12, 0))
     assert h.decisions == [] and not h.c.relay
     h.manual(True)
