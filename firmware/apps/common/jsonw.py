@@ -1,0 +1,109 @@
+# Exact JSON in and out for the web APIs. Portable (MicroPython and CPython).
+#
+#   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec. A Dec is written as its
+#                          decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
+#                          a register). dict keys keep their insertion order.
+#   loads_object(body) -> (dict, None) or (None, reason)     a request body that must be a JSON object;
+#                          the reason says what was expected and what came.
+import json
+
+from firmware.fixed import Dec
+
+_ESC = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
+
+
+def quote(s):
+    """A JSON string literal of s."""
+    out = None
+    for i in range(len(s)):
+        c = s[i]
+        if c in _ESC or c < ' ':
+            if out is None:
+                out = [s[:i]]
+            out.append(_ESC.get(c) or '\\u%04x' % ord(c))
+        elif out is not None:
+            out.append(c)
+    if out is None:
+        return '"' + s + '"'
+    return '"' + ''.join(out) + '"'
+
+
+def _write(obj, parts):
+    if obj is None:
+        parts.append('null')
+    elif obj is True:
+        parts.append('true')
+    elif obj is False:
+        parts.append('false')
+    elif isinstance(obj, str):
+        parts.append(quote(obj))
+    elif isinstance(obj, int):
+        parts.append(str(obj))
+    elif isinstance(obj, Dec):
+        parts.append(obj.text())
+    elif isinstance(obj, float):
+        if obj != obj or obj in (float('inf'), float('-inf')):
+            parts.append('null')  # JSON has no NaN: ArduinoJson (ESPHome) writes null too
+        else:
+            parts.append(repr(obj))
+    elif isinstance(obj, dict):
+        parts.append('{')
+        first = True
+        for k in obj:
+            if not first:
+                parts.append(',')
+            first = False
+            parts.append(quote(str(k)))
+            parts.append(':')
+            _write(obj[k], parts)
+        parts.append('}')
+    elif isinstance(obj, (list, tuple)):
+        parts.append('[')
+        for i in range(len(obj)):
+            if i:
+                parts.append(',')
+            _write(obj[i], parts)
+        parts.append(']')
+    else:
+        raise TypeError('jsonw: cannot write %s' % type(obj).__name__)
+
+
+def dumps(obj):
+    parts = []
+    _write(obj, parts)
+    return ''.join(parts)
+
+
+def loads_object(body):
+    """(dict, None) when body (bytes or str) is one JSON object, else (None, reason)."""
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = bytes(body).decode()
+        except Exception:
+            return None, 'expected a JSON object in UTF-8, got bytes that are not UTF-8'
+    if not body or not body.strip():
+        return None, 'expected a JSON object, got an empty body'
+    try:
+        obj = json.loads(body)
+    except Exception as e:
+        return None, 'expected a JSON object, got malformed JSON (%s)' % (e,)
+    if not isinstance(obj, dict):
+        return None, 'expected a JSON object, got %s' % _kind(obj)
+    return obj, None
+
+
+def _kind(v):
+    if v is None:
+        return 'null'
+    if v is True or v is False:
+        return 'a boolean'
+    if isinstance(v, str):
+        return 'a string'
+    if isinstance(v, (int, float)):
+        return 'a number'
+    if isinstance(v, list):
+        return 'an array'
+    return type(v).__name__
+
+
+kind = _kind

@@ -1,0 +1,89 @@
+# The web pages both apps serve, as ESPHome's web_server v1 draws them. Pure and portable.
+#
+#   states_page(title, rows, warnings=()) -> str
+#       "<title> Web Server": the States table (Name / State / Actions), one <tr class="<domain>"
+#       id="<domain>-<object id>"> per entity, the OTA Update form (posts to /update) and a small script
+#       that follows /events (ESPHome's `state` events: {"id", "state", "value"}) and posts Toggle / Press
+#       to /<domain>/<object id>/toggle|press. rows: (entity, state, value); value None shows an empty
+#       cell (nothing measured, or too old to be shown as current).
+#       warnings: texts shown under the table (and replaced live by `warnings` events, a JSON list).
+#   portal_page(name, status, networks=(), ssid='', error=None) -> str
+#       The access point's page: WiFi Networks (scan), WiFi Settings (SSID, Password, Save -> /wifisave)
+#       and OTA Update. status: one line saying where the module stands; error: why the last Save failed.
+#   esc(text) -> text safe inside HTML
+#
+# The script is inline: the module's page must work on a LAN without internet (ESPHome's v1 page loads
+# its script from esphome.io).
+from firmware.apps.common.entities import action_html
+
+_CSS = ('body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
+        'th,td{border:1px solid #ccc;padding:.3em .7em;text-align:left}.warning{color:#b00}'
+        '.error{color:#b00;font-weight:bold}label{display:block;margin-top:.5em}')
+
+_JS = ("(function(){var t=document.getElementById('states');"
+       "var es=new EventSource('/events');"
+       "es.addEventListener('state',function(e){var d=JSON.parse(e.data),r=document.getElementById(d.id);"
+       "if(r)r.cells[1].textContent=d.value===null?'':d.state;});"
+       "es.addEventListener('warnings',function(e){document.getElementById('warnings').textContent="
+       "JSON.parse(e.data).join(' ');});"
+       "t.addEventListener('click',function(e){var b=e.target;if(b.tagName!=='BUTTON')return;"
+       "var id=b.closest('tr').id,i=id.indexOf('-'),d=id.slice(0,i);"
+       "fetch('/'+d+'/'+id.slice(i+1)+'/'+(d==='button'?'press':'toggle'),{method:'POST'});});"
+       "})();")
+
+_OTA = ('<h2>OTA Update</h2><form method="POST" action="/update" enctype="multipart/form-data">'
+        '<input type="file" name="update" accept=".bin"><input type="submit" value="Update"></form>')
+
+
+def esc(s):
+    if s is None:
+        return ''
+    s = str(s)
+    if '&' in s:
+        s = s.replace('&', '&amp;')
+    if '<' in s:
+        s = s.replace('<', '&lt;')
+    if '>' in s:
+        s = s.replace('>', '&gt;')
+    if '"' in s:
+        s = s.replace('"', '&quot;')
+    return s
+
+
+def _head(title):
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset=UTF-8>'
+            '<meta name=viewport content="width=device-width, initial-scale=1"><title>' + esc(title) +
+            '</title><style>' + _CSS + '</style></head><body><article class="markdown-body"><h1>' +
+            esc(title) + '</h1>')
+
+
+def states_page(title, rows, warnings=()):
+    title = title + ' Web Server'
+    parts = [_head(title), '<h2>States</h2><table id="states"><thead><tr><th>Name<th>State<th>Actions'
+             '<tbody>']
+    for e, state, value in rows:
+        parts.append('<tr class="%s" id="%s-%s"><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            e.domain, e.domain, e.oid, esc(e.name), '' if value is None else esc(state), action_html(e)))
+    parts.append('</tbody></table><p id="warnings" class="warning">')
+    parts.append(esc(' '.join(warnings)))
+    parts.append('</p>')
+    parts.append(_OTA)
+    parts.append('<script>' + _JS + '</script></article></body></html>')
+    return ''.join(parts)
+
+
+def portal_page(name, status, networks=(), ssid='', error=None):
+    parts = [_head(name), '<p id="status">', esc(status), '</p>']
+    if error:
+        parts.append('<p id="error" class="error">' + esc(error) + '</p>')
+    parts.append('<h2>WiFi Networks</h2><ul id="networks">')
+    for net in networks:
+        parts.append('<li>%s (%d dBm)</li>' % (esc(net[0]), net[1]))
+    parts.append('</ul><h2>WiFi Settings</h2><form method="POST" action="/wifisave">'
+                 '<label for="ssid">SSID</label><input id="ssid" name="ssid" maxlength="32" value="')
+    parts.append(esc(ssid))
+    parts.append('"><label for="psk">Password</label><input id="psk" name="psk" type="password" '
+                 'maxlength="64"><p><input type="submit" value="Save"></p></form>')
+    parts.append(_OTA)
+    parts.append('</article></body></html>')
+    return ''.join(parts)

@@ -1,0 +1,203 @@
+# Provisioning: the access point and its portal, joining the home network, keeping the credentials.
+# Portable (MicroPython asyncio and CPython); the WiFi itself is the HAL's (hal.wifi).
+#
+#   check_credentials(ssid, psk) -> None or reason      pure: SSID 1..32 bytes without control
+#                                   characters; password empty (open network) or 8..63 printable ASCII
+#                                   characters or 64 hex digits (WPA2-PSK)
+#   prov = Provisioner(hal, store, name, log=print, on_join=None)
+#   await prov.run()                boot: stored credentials -> join; none or joining fails -> the access
+#                                   point `name` opens (the portal); while it is up the stored network is
+#                                   retried every RETRY_S; a lost connection is rejoined, and after
+#                                   LOST_AP_S without it the access point opens again
+#   await prov.save(ssid, psk) -> (status, portal html)   the portal's Save: checks, stores, joins.
+#                                   400 and nothing stored when the input is malformed; 200 otherwise,
+#                                   the page saying whether the module joined and, if not, why (the
+#                                   access point stays up)
+#   prov.portal_active()            True while the access point is up (GET / then serves the portal)
+#   prov.state                      'boot' | 'ap' | 'joining' | 'joined' | 'lost' | 'failed'; prov.error:
+#                                   the last reason
+#   prov.info() -> dict             for the status APIs (never the password)
+#
+# Credentials live in flash as wifi.json {"ssid", "password"} through firmware/storage.Store (atomic).
+import asyncio
+
+from firmware.apps.common.page import portal_page
+
+WIFI_FILE = 'wifi.json'
+DEFAULTS = {'ssid': '', 'password': ''}
+JOIN_TIMEOUT_MS = 15000
+RETRY_S = 60
+LOST_AP_S = 60
+AP_STOP_DELAY_S = 1     # let the answer to Save leave through the access point before it goes
+
+
+def check_credentials(ssid, psk):
+    if ssid is None:
+        return 'SSID: expected the name of your WiFi network, got nothing'
+    if not isinstance(ssid, str) or not isinstance(psk if psk is not None else '', str):
+        return 'SSID and password: expected text'
+    n = len(ssid.encode())
+    if n < 1 or n > 32:
+        return 'SSID: expected 1 to 32 bytes, got %d' % n
+    for c in ssid:
+        if c < ' ' or c == '\x7f':
+            return 'SSID: expected printable characters, got control character %r' % c
+    psk = psk or ''
+    if psk == '':
+        return None
+    if len(psk) == 64:
+        for c in psk:
+            if c not in '0123456789abcdefABCDEF':
+                return 'password: 64 characters must be hex digits (a raw WPA key), got %r' % c
+        return None
+    if len(psk) < 8 or len(psk) > 63:
+        return 'password: expected 8 to 63 characters (or none for an open network), got %d' % len(psk)
+    for c in psk:
+        if c < ' ' or c > '~':
+            return 'password: expected printable ASCII characters, got %r' % c
+    return None
+
+
+class Provisioner:
+    def __init__(self, hal, store, name, log=print, on_join=None):
+        self.hal = hal
+        self.wifi = hal.wifi
+        self.store = store
+        self.name = name
+        self.log = log
+        self.on_join = on_join
+        self.creds = store.load(WIFI_FILE, DEFAULTS, _check_stored)
+        self.state = 'boot'
+        self.error = None
+        self.ap_ip = None
+        self.joins = 0
+        self._lock = asyncio.Lock()
+        self._lost_ms = None
+
+    # ---- what the pages and APIs show -----------------------------------------------------------------
+    def portal_active(self):
+        return bool(self.wifi.ap_active())
+
+    def status_text(self):
+        ssid = self.creds['ssid']
+        if self.state == 'joined':
+            return 'Connected to %s as %s.' % (ssid, self.wifi.ip())
+        if self.state == 'joining':
+            return 'Connecting to %s ...' % ssid
+        if self.state == 'failed':
+            return 'Not connected: could not join %s.' % ssid
+        if self.state == 'lost':
+            return 'Connection to %s lost, reconnecting ...' % ssid
+        return 'Not connected: enter your WiFi network and press Save.'
+
+    def page(self, error=None, status_text=None):
+        try:
+            nets = self.wifi.scan()
+        except Exception as e:
+            self.log('wifi: scan failed: %r' % (e,))
+            nets = []
+        return portal_page(self.name, status_text or self.status_text(), nets, self.creds['ssid'],
+                           error if error is not None else self.error)
+
+    def info(self):
+        return {'state': self.state, 'ssid': self.creds['ssid'] or None, 'ip': self.wifi.ip(),
+                'ap': bool(self.wifi.ap_active()), 'error': self.error, 'joins': self.joins}
+
+    # ---- actions -------------------------------------------------------------------------------------------
+    def _open_ap(self):
+        if not self.wifi.ap_active():
+            self.ap_ip = self.wifi.ap_start(self.name)
+            self.log('wifi: access point %s up at %s' % (self.name, self.ap_ip))
+
+    async def _stop_ap_later(self):
+        await asyncio.sleep(AP_STOP_DELAY_S)
+        if self.state == 'joined' and self.wifi.ap_active():
+            self.wifi.ap_stop()
+            self.log('wifi: access point %s stopped' % self.name)
+
+    async def _join(self, ssid, psk, open_ap=True):
+        async with self._lock:
+            self.state = 'joining'
+            self.log('wifi: joining %s' % ssid)
+            try:
+                ok, why = await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
+            except Exception as e:
+                ok, why = False, 'WiFi failure: %r' % (e,)
+            if ok:
+                self.state = 'joined'
+                self.error = None
+                self.joins += 1
+                self._lost_ms = None
+                self.log('wifi: joined %s as %s' % (ssid, self.wifi.ip()))
+                if self.on_join is not None:
+                    try:
+                        self.on_join()
+                    except Exception as e:
+                        self.log('wifi: after joining: %r' % (e,))
+                if self.wifi.ap_active():
+                    asyncio.create_task(self._stop_ap_later())
+                return True
+            self.error = 'Could not join %s: %s' % (ssid, why or 'no reason given')
+            self.log('wifi: ' + self.error)
+            if open_ap:
+                self.state = 'failed'
+                self._open_ap()
+            else:
+                self.state = 'lost'
+            return False
+
+    async def save(self, ssid, psk):
+        why = check_credentials(ssid, psk)
+        if why:
+            self.log('wifi: Save refused: ' + why)
+            return 400, self.page(error=why)
+        psk = psk or ''
+        creds = {'ssid': ssid, 'password': psk}
+        if not self.store.save(WIFI_FILE, creds):
+            return 500, self.page(error='could not store the settings in flash: nothing changed')
+        self.creds = creds
+        self.error = None
+        ok = await self._join(ssid, psk)
+        if ok:
+            return 200, self.page(status_text='Saved. Connected to %s as %s; the access point %s stops now. '
+                                  'Find the module at http://%s.local/' % (ssid, self.wifi.ip(), self.name,
+                                                                           self.name))
+        return 200, self.page(status_text='Saved, but not connected. The access point stays up.')
+
+    async def run(self):
+        if self.creds['ssid']:
+            await self._join(self.creds['ssid'], self.creds['password'])
+        else:
+            self.state = 'ap'
+            self._open_ap()
+        tick = 0
+        while True:
+            await asyncio.sleep(1)
+            tick += 1
+            ssid = self.creds['ssid']
+            if self.state == 'failed':
+                if ssid and tick >= RETRY_S:
+                    tick = 0
+                    await self._join(ssid, self.creds['password'])
+            elif self.state == 'lost' and self.wifi.isconnected():
+                self.state = 'joined'
+                self._lost_ms = None
+                self.log('wifi: connection to %s back' % ssid)
+            elif self.state in ('joined', 'lost') and not self.wifi.isconnected():
+                now = self.hal.ticks_ms()
+                if self._lost_ms is None:
+                    self._lost_ms = now
+                    tick = 0
+                    self.state = 'lost'
+                    self.log('wifi: connection to %s lost' % ssid)
+                if tick >= 5:
+                    tick = 0
+                    # a short outage (a router restarting) does not open the access point yet
+                    late = self.hal.ticks_diff(now, self._lost_ms) >= LOST_AP_S * 1000
+                    await self._join(ssid, self.creds['password'], open_ap=late)
+
+
+def _check_stored(d):
+    if not d['ssid']:
+        return None
+    return check_credentials(d['ssid'], d['password'])
