@@ -1,0 +1,285 @@
+# Esp32Hal: the HAL on the device (MicroPython, ESP32). Same surface as hil/board/hal.py HostHal; the
+# surface is described in firmware/hal/__init__.py and docs/hal.md.
+#
+# Pins and UARTs come from PINOUT below, overridable by a JSON file 'board.json' in the flash root, e.g.
+#   {"relay": [12, 1], "button": [0, 0], "metering": {"uart": 1, "rx": 3}}
+# A pin is [gpio number, active level]: the apps use logical levels (relay 1 = closed, button 1 =
+# pressed, p1_request 1 = data requested) and this module maps them to the wiring.
+
+import asyncio
+import json
+import time
+
+import machine
+import network
+
+from firmware.hal import TICKS_MAX, device_name, pin_direction, ticks_diff, uart_format
+
+# Defaults. SmartMeter: P1 data on RX (inverted by the meter's open collector), request line through an
+# NPN (active high at the GPIO). SmartPlug: CSE7766 TX -> RX, relay, button to ground, LED to ground.
+PINOUT = {
+    'smartmeter': {'p1': {'uart': 2, 'rx': 16, 'tx': 17, 'invert_rx': True},
+                   'p1_request': [4, 1], 'led': [2, 1], 'button': [0, 0]},
+    'smartplug': {'metering': {'uart': 1, 'rx': 26, 'tx': 27, 'invert_rx': False},
+                  'relay': [12, 1], 'led': [13, 0], 'button': [0, 0]},
+}
+
+RXBUF = 2048
+# MicroPython's epoch on the ESP32 is 2000-01-01 (time.gmtime(0)[0] == 2000); the firmware uses 1970.
+EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+class Esp32Pin:
+    def __init__(self, name, gpio, active, direction, value=None):
+        self.name = name
+        self.active = active
+        self.direction = direction
+        if direction == 'out':
+            v = 0 if value is None else value
+            self.p = machine.Pin(gpio, machine.Pin.OUT, value=active if v else 1 - active)
+            self._v = 1 if v else 0
+        else:
+            pull = machine.Pin.PULL_UP if active == 0 else machine.Pin.PULL_DOWN
+            self.p = machine.Pin(gpio, machine.Pin.IN, pull)
+            self._v = 0
+
+    def value(self, v=None):
+        if v is None:
+            if self.direction == 'out':
+                return self._v
+            return 1 if self.p.value() == self.active else 0
+        if self.direction != 'out':
+            raise ValueError('pin %r is an input' % self.name)
+        self._v = 1 if v else 0
+        self.p.value(self.active if self._v else 1 - self.active)
+        return self._v
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
+class Esp32Uart:
+    def __init__(self, conf, fmt):
+        self.conf = conf
+        self.overruns = 0  # the ESP-IDF driver drops silently; counted by the apps' framers instead
+        self.u = None
+        self.sr = None
+        self.reformat(*fmt)
+
+    def reformat(self, baudrate, bits=8, parity=None, stop=1):
+        c = self.conf
+        kw = {'baudrate': baudrate, 'bits': bits, 'parity': parity, 'stop': stop, 'rx': c['rx'],
+              'tx': c['tx'], 'rxbuf': RXBUF, 'timeout': 0, 'timeout_char': 0}
+        if c.get('invert_rx'):
+            kw['invert'] = machine.UART.INV_RX
+        if self.u is None:
+            self.u = machine.UART(c['uart'], **kw)
+            self.sr = asyncio.StreamReader(self.u)
+        else:
+            self.u.init(**kw)
+        self.format = (baudrate, bits, parity, stop)
+
+    async def read(self, n=256):
+        while True:
+            data = await self.sr.read(n)
+            if data:
+                return data
+
+    def read_now(self, n=256):
+        return self.u.read(n) or b''
+
+    def any(self):
+        return self.u.any()
+
+    def write(self, data):
+        return self.u.write(data) or 0
+
+    def close(self):
+        self.u.deinit()
+
+
+class Esp32Wifi:
+    def __init__(self):
+        self.sta = network.WLAN(network.STA_IF)
+        self.ap = network.WLAN(network.AP_IF)
+        self.last_error = None
+
+    def ap_start(self, ssid):
+        if not 1 <= len(ssid) <= 32:
+            raise ValueError('access point SSID %r: expected 1..32 characters' % ssid)
+        self.ap.active(True)
+        self.ap.config(essid=ssid, authmode=network.AUTH_OPEN)
+        return self.ap.ifconfig()[0]
+
+    def ap_stop(self):
+        self.ap.active(False)
+
+    def ap_active(self):
+        return self.ap.active()
+
+    def scan(self):
+        self.sta.active(True)
+        seen = {}
+        for r in self.sta.scan():
+            ssid = r[0].decode('utf-8', 'ignore') if isinstance(r[0], bytes) else r[0]
+            if ssid and (ssid not in seen or r[3] > seen[ssid]):
+                seen[ssid] = r[3]
+        out = [(s, seen[s]) for s in seen]
+        out.sort(key=lambda x: -x[1])
+        return out
+
+    async def connect(self, ssid, password, timeout_ms=20000):
+        sta = self.sta
+        sta.active(True)
+        try:
+            sta.disconnect()
+        except OSError:
+            pass
+        sta.connect(ssid, password)
+        t0 = time.ticks_ms()
+        err = 'timeout'
+        while time.ticks_diff(time.ticks_ms(), t0) < timeout_ms:
+            st = sta.status()
+            if st == network.STAT_GOT_IP:
+                self.last_error = None
+                return True, None
+            if st == network.STAT_WRONG_PASSWORD:
+                err = 'wrong password'
+                break
+            if st == network.STAT_NO_AP_FOUND:
+                err = 'network not found'
+                break
+            if st == network.STAT_CONNECT_FAIL:
+                err = 'connection failed'
+                break
+            await asyncio.sleep_ms(200)
+        try:
+            sta.disconnect()
+        except OSError:
+            pass
+        self.last_error = err
+        return False, err
+
+    def disconnect(self):
+        self.sta.disconnect()
+
+    def isconnected(self):
+        return self.sta.isconnected()
+
+    def ip(self):
+        return self.sta.ifconfig()[0] if self.sta.isconnected() else None
+
+
+class Esp32Hal:
+    def __init__(self, kind, flash_root='', http_port=80):
+        self.kind = kind
+        self.flash_root = flash_root
+        self.http_port = http_port
+        self.pinout = _pinout(kind, flash_root)
+        self.wifi = Esp32Wifi()
+        self._uarts = {}
+        self._pins = {}
+        self._time_known = False
+
+    def unique_id(self):
+        return bytes(self.wifi.sta.config('mac'))
+
+    def name(self):
+        return device_name(self.kind, self.unique_id())
+
+    def uart(self, name):
+        if name not in self._uarts:
+            fmt = uart_format(self.kind, name)
+            conf = self.pinout.get(name)
+            if conf is None:
+                raise ValueError('UART %r has no pins in the pinout of this %s' % (name, self.kind))
+            self._uarts[name] = Esp32Uart(conf, fmt)
+            if name == 'p1':
+                self.pin('p1_request', 1)
+        return self._uarts[name]
+
+    def pin(self, name, value=None):
+        if name in self._pins:
+            p = self._pins[name]
+            if value is not None:
+                p.value(value)
+            return p
+        direction = pin_direction(self.kind, name)
+        gpio, active = self.pinout[name]
+        p = Esp32Pin(name, gpio, active, direction, value)
+        self._pins[name] = p
+        return p
+
+    def http_bind(self):
+        return ('0.0.0.0', self.http_port)
+
+    def mdns_start(self, host, services):
+        # The ESP32 port's built-in responder answers <host>.local once the hostname is set before the
+        # interfaces come up; MicroPython has no API to advertise services (see docs/hal.md).
+        network.hostname(host)
+        self.services = services
+
+    def mdns_stop(self):
+        pass
+
+    async def mdns_resolve(self, host, timeout_ms=3000):
+        import socket
+        try:
+            ai = socket.getaddrinfo(host + '.local', 80)
+        except OSError:
+            return None
+        if not ai:
+            return None
+        return ai[0][-1][0], 80
+
+    def ticks_ms(self):
+        return time.ticks_ms() & TICKS_MAX
+
+    def ticks_diff(self, a, b):
+        return ticks_diff(a, b)
+
+    def time(self):
+        if not self._time_known:
+            return None
+        return time.time() + EPOCH_OFFSET
+
+    def set_time(self, t):
+        tm = time.gmtime(t - EPOCH_OFFSET)
+        machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+        self._time_known = True
+
+    def reset(self):
+        machine.reset()
+
+    def close(self):
+        for u in self._uarts.values():
+            u.close()
+        self._uarts = {}
+
+
+def _pinout(kind, root):
+    base = PINOUT.get(kind)
+    if base is None:
+        raise ValueError('board kind %r: expected one of %r' % (kind, sorted(PINOUT)))
+    out = dict(base)
+    p = (root.rstrip('/') + '/' if root else '') + 'board.json'
+    try:
+        with open(p) as f:
+            over = json.load(f)
+    except OSError:
+        return out
+    except ValueError as e:
+        print('hal: %s: expected a JSON object of pins, %s; using the defaults' % (p, e))
+        return out
+    if isinstance(over, dict):
+        for k in over:
+            if isinstance(base.get(k), dict) and isinstance(over[k], dict):
+                d = dict(base[k])
+                d.update(over[k])
+                out[k] = d
+            else:
+                out[k] = over[k]
+    return out
