@@ -13,21 +13,10 @@
 # them ESPHome template switches that act once and fall back to OFF. They are switches here too (toggle and
 # turn_on press them, turn_off does nothing), and the button domain answers for them as well
 # (POST /button/<id>/press), as a modern ESPHome config would declare them.
+from firmware.apps.common.entities import object_id, url_unquote
 from firmware.fixed import Dec
 
-
-def object_id(name):
-    """ESPHome's object id of an entity name."""
-    out = []
-    for c in name:
-        if c == ' ':
-            c = '_'
-        elif 'A' <= c <= 'Z':
-            c = chr(ord(c) + 32)
-        if not ('a' <= c <= 'z' or '0' <= c <= '9' or c == '_' or c == '-'):
-            c = '_'
-        out.append(c)
-    return ''.join(out)
+url_ident = url_unquote   # an id or name from a URL path segment ("Threshold%20ON%20%2B5%20W")
 
 
 SENSOR = 'sensor'
@@ -87,6 +76,7 @@ def find(domain, oid):
 
     The button domain finds the +/- switches; ESPHome also accepts an entity's name in place of its id.
     """
+    oid = url_unquote(oid)
     e = _BY_OID.get(oid)
     if e is None:
         for x in ENTITIES:

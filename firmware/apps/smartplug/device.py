@@ -1,0 +1,198 @@
+# The SmartPlug as the shared web layer sees it (firmware/apps/common/web.py's duck-typed device), plus
+# its own routes: the HomeWizard Energy Socket API v1, the ESPHome button and number domains, a status
+# JSON for diagnostics and the SmartMeter address setting. Portable (MicroPython + microdot, CPython).
+#
+#   dev = PlugDevice(plug, title, now_ms, changed, serial, version, wifi_info=None, meter=None)
+#     plug      firmware.apps.smartplug.model.Plug
+#     now_ms()  the app's monotonic milliseconds
+#     changed() called after every accepted action: the app applies the relay, saves flash, publishes
+#     meter     the MeterLink (for the status JSON and the address setting) or None
+#
+# Routes added to the common ones (docs/smartplug.md lists them all):
+#   GET /api  GET /api/v1/data  GET|PUT /api/v1/state            HomeWizard Energy Socket (HWE-SKT) v1
+#   POST /button/<id>/press                                      the +/- rows, as ESPHome buttons
+#   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
+#   GET /api/smartplug/v1/status                                 counters, last decision, meter link, log
+#   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null}   where the SmartMeter is (null: mDNS)
+from firmware.apps.common.jsonw import dumps, loads_object
+from firmware.apps.common.web import JSON, error_response, json_response
+from firmware.apps.smartplug import entities, hwapi
+from firmware.fixed import Dec
+
+_SCALE = {'voltage': (1, 3), 'current': (3, 3), 'power': (1, 3)}   # shown decimals, integer's decimals
+_GETTER = {'voltage': 'voltage_mv', 'current': 'current_ma', 'power': 'power_mw'}
+
+
+class PlugDevice:
+    def __init__(self, plug, title, now_ms, changed, serial, version, wifi_info=None, meter=None,
+                 set_meter=None):
+        self.plug = plug
+        self.title = title
+        self.entities = entities.ENTITIES
+        self.now_ms = now_ms
+        self.changed = changed
+        self.serial = serial
+        self.version = version
+        self.wifi_info = wifi_info
+        self.meter = meter
+        self.set_meter = set_meter
+
+    # ---- the common layer's interface --------------------------------------------------------------
+    def state(self, e):
+        p = self.plug
+        now = self.now_ms()
+        text = p.row_state(e, now)
+        w = e.what
+        if e.domain == entities.SENSOR:
+            if w in _SCALE:
+                raw = getattr(p, _GETTER[w])(now)
+                if raw is None:
+                    return 'NA', None
+                d, e_in = _SCALE[w]
+                return text, Dec(Dec(raw, e_in).scaled(d), d)
+            if w == 'daily':
+                return text, Dec(Dec(p.ctl.daily.mwh, 6).scaled(5), 5)
+            if w == 'interval_min':
+                return text, p.settings.interval_min
+            return text, Dec(getattr(p.settings, w), 3)
+        if e.domain == entities.SWITCH:
+            return text, text == 'ON'
+        return text, text
+
+    def act(self, e, method, params):
+        if e.domain != entities.SWITCH:
+            return 405, '%s %s is read-only: expected a switch (toggle, turn_on, turn_off)' % (
+                e.domain, e.oid)
+        st, msg = self.plug.switch(e.oid, method, 'rest')
+        self.changed()
+        return None if st == 200 else (st, msg)
+
+    def warnings(self):
+        return self.plug.warnings()
+
+    # ---- device routes -------------------------------------------------------------------------------
+    def number_json(self, oid):
+        key, unit = entities.NUMBERS[oid]
+        s = self.plug.settings
+        if key == 'interval_min':
+            v = s.interval_min
+            text = '%d min' % v
+            lo, hi, step = 1, 60, 1
+        else:
+            v = Dec(getattr(s, key), 3)
+            text = v.text() + ' kWh'
+            lo, hi, step = Dec(-10000, 3), Dec(10000, 3), Dec(1, 3)
+        return dumps({'id': 'number-' + oid, 'state': text, 'value': v, 'min_value': lo, 'max_value': hi,
+                      'step': step, 'uom': unit})
+
+    def status(self):
+        p = self.plug
+        c = p.ctl
+        now = self.now_ms()
+        m = self.meter
+        out = {
+            'name': self.title, 'relay': c.relay, 'mode': p.settings.mode, 'connected': c.connected,
+            'failsafe': c.failsafe, 'switch_lock': p.lock, 'settings': p.settings_dict(),
+            'voltage_mv': p.voltage_mv(now), 'current_ma': p.current_ma(now), 'power_mw': p.power_mw(now),
+            'energy_mwh': p.chip.energy_mwh, 'daily_mwh': c.daily.mwh, 'daily_day': c.daily.day,
+            'c_mwh': c.c_mwh, 'meter_reading': c.meter(), 'last_decision': c.last,
+            'controller': c.counters, 'chip': p.chip.counters, 'plug': p.counters, 'log': p.log_lines,
+        }
+        if m is not None:
+            out['meter'] = {'address': None if m.addr is None else '%s:%d' % m.addr, 'source': m.source,
+                            'counters': m.counters, 'last_error': m.last_error}
+        if self.wifi_info is not None:
+            out['wifi'] = self.wifi_info()
+        return out
+
+    def add_routes(self, app, web):
+        dev = self
+        plug = self.plug
+
+        def done():
+            dev.changed()
+            web.publish()
+
+        @app.get('/api')
+        async def hw_device(request):
+            return hwapi.device_text(dev.serial, dev.version), 200, JSON
+
+        @app.get('/api/v1/data')
+        async def hw_data(request):
+            ssid = strength = None
+            if dev.wifi_info is not None:
+                w = dev.wifi_info()
+                ssid = w.get('ssid')
+                strength = 100 if w.get('state') == 'joined' else 0
+            return hwapi.data_text(plug, dev.now_ms(), ssid, strength), 200, JSON
+
+        @app.route('/api/v1/state', methods=['GET', 'PUT'])
+        async def hw_state(request):
+            if request.method == 'GET':
+                return hwapi.state_text(plug), 200, JSON
+            obj, why = loads_object(request.body)
+            if obj is None:
+                plug.counters['refused'] += 1
+                return hwapi.error_text('PUT /api/v1/state: ' + why), 400, JSON
+            st, out = plug.put_state(obj)
+            done()
+            if st != 200:
+                return hwapi.error_text(out, st), st, JSON
+            return json_response(out)
+
+        @app.post('/button/<ident>/<method>')
+        async def button(request, ident, method):
+            st, msg = plug.button(entities.url_ident(ident), method, 'rest')
+            done()
+            if st != 200:
+                return error_response(st, msg)
+            return json_response({'id': 'button-' + ident, 'state': 'OFF', 'value': False})
+
+        @app.get('/number/<ident>')
+        async def number_get(request, ident):
+            oid = entities.url_ident(ident)
+            if oid not in entities.NUMBERS:
+                return error_response(404, 'no number %r: expected one of %s' % (
+                    oid, ', '.join(sorted(entities.NUMBERS))))
+            return dev.number_json(oid), 200, JSON
+
+        @app.post('/number/<ident>/<method>')
+        async def number_set(request, ident, method):
+            oid = entities.url_ident(ident)
+            if oid in entities.NUMBERS and method != 'set':
+                return error_response(404, 'number %s: no action %r: expected set' % (oid, method))
+            value = request.args.get('value')
+            if value is None and request.body:
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    return error_response(400, 'POST %s: %s' % (request.path, why))
+                value = obj.get('value')
+                if value is not None and not isinstance(value, str):
+                    value = dumps(value)
+            st, msg = plug.set_number(oid, value, 'rest')
+            done()
+            if st != 200:
+                return error_response(st, msg)
+            return dev.number_json(oid), 200, JSON
+
+        @app.get('/api/smartplug/v1/status')
+        async def status(request):
+            return json_response(dev.status())
+
+        @app.route('/api/smartplug/v1/meter', methods=['GET', 'PUT'])
+        async def meter_addr(request):
+            if request.method == 'PUT':
+                obj, why = loads_object(request.body)
+                if obj is None or 'address' not in obj or len(obj) != 1:
+                    return error_response(400, 'PUT /api/smartplug/v1/meter: %s' % (
+                        why or 'expected {"address": "HOST[:PORT]"} or {"address": null}, got keys %s'
+                        % sorted(obj)))
+                if dev.set_meter is None:
+                    return error_response(405, 'this plug has no SmartMeter link')
+                err = dev.set_meter(obj['address'])
+                if err is not None:
+                    return error_response(400, 'PUT /api/smartplug/v1/meter: ' + err)
+            m = dev.meter
+            return json_response({'address': None if m is None or m.addr is None else '%s:%d' % m.addr,
+                                  'configured': None if m is None or m.config is None else '%s:%d' % m.config,
+                                  'source': None if m is None else m.source})

@@ -1,0 +1,142 @@
+# The SmartPlug's link to the SmartMeter: find it, poll GET /api/plug/v1/reading, hand fresh readings on.
+# Portable (MicroPython asyncio and CPython).
+#
+#   parse_reading(status, body) -> ((t, import_wh, export_wh), None) or (None, reason)      pure
+#       The SmartMeter answers 200 {"fresh": true, "seq", "age_s", "meter_ts", "import_wh": {"total"},
+#       "export_wh": {"total"}, ...} or 503 {"fresh": false, "error"} when it has no current reading.
+#   parse_addr(text) -> (host, port) or raises ValueError                                 pure
+#   link = MeterLink(hal, on_reading, addr=None, poll_s=POLL_S, log=print)
+#   await link.run()       forever: every poll_s one GET; addr None -> mDNS name smartmeter.local
+#                          (re-resolved after RESOLVE_AFTER failures in a row)
+#   link.counters, link.last_error, link.addr (where the SmartMeter was found), link.source ('mdns'/'config')
+#
+# The plug does not judge freshness by the SmartMeter's word alone: the controller takes a reading as fresh
+# only when the meter's timestamp moved on, and turns SmartMeter Status Disconnected 30 s after the last
+# fresh one. A poll every 5 s gives six chances per 30 s and puts a reading within 5 s after each interval
+# boundary (the controller needs one within 30 s).
+import asyncio
+import json
+
+from firmware.apps.smartplug.httpget import HttpError, get
+
+POLL_S = 5
+TIMEOUT_S = 3
+RESOLVE_AFTER = 3
+METER_HOST = 'smartmeter'     # its mDNS name: smartmeter.local
+PATH = '/api/plug/v1/reading'
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _total(d, key):
+    v = d.get(key)
+    if isinstance(v, dict):
+        v = v.get('total')
+    return v if _is_int(v) and v >= 0 else None
+
+
+def parse_reading(status, body):
+    """((t, import_wh, export_wh), None) from the SmartMeter's answer, or (None, what was wrong)."""
+    try:
+        d = json.loads(body)
+    except Exception:
+        return None, 'HTTP %d: expected a JSON object, got %r' % (status, body[:60])
+    if not isinstance(d, dict):
+        return None, 'HTTP %d: expected a JSON object, got %r' % (status, body[:60])
+    if status != 200 or d.get('fresh') is not True:
+        return None, 'HTTP %d: no current meter reading (%s)' % (status, d.get('error', 'fresh is not true'))
+    t = d.get('meter_ts')
+    imp = _total(d, 'import_wh')
+    exp = _total(d, 'export_wh')
+    if not _is_int(t) or imp is None or exp is None:
+        return None, ('expected integers meter_ts, import_wh.total >= 0, export_wh.total >= 0, got %r, %r, %r'
+                      % (t, d.get('import_wh'), d.get('export_wh')))
+    return (t, imp, exp), None
+
+
+def parse_addr(text):
+    """'192.168.1.20', '192.168.1.20:8081' or 'smartmeter.local' -> (host, port)."""
+    if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text:
+        raise ValueError('SmartMeter address %r: expected HOST or HOST:PORT' % (text,))
+    i = text.rfind(':')
+    if i < 0:
+        return text, 80
+    port = text[i + 1:]
+    if not port.isdigit() or not 0 < int(port) < 65536 or i == 0:
+        raise ValueError('SmartMeter address %r: expected HOST:PORT with a port 1 ... 65535' % (text,))
+    return text[:i], int(port)
+
+
+class MeterLink:
+    def __init__(self, hal, on_reading, addr=None, poll_s=POLL_S, log=print):
+        self.hal = hal
+        self.on_reading = on_reading
+        self.config = parse_addr(addr) if addr else None
+        self.addr = self.config
+        self.source = 'config' if addr else 'mdns'
+        self.poll_s = poll_s
+        self.log = log
+        self.last_error = None
+        self.counters = {'polls': 0, 'ok': 0, 'not_current': 0, 'bad': 0, 'failed': 0, 'resolved': 0,
+                         'unresolved': 0}
+        self._fails = 0
+
+    def _error(self, key, text):
+        self.counters[key] += 1
+        if text != self.last_error:
+            self.log('meter: ' + text)
+        self.last_error = text
+
+    async def _resolve(self):
+        if self.config is not None:
+            self.addr = self.config
+            return True
+        r = None
+        try:
+            r = await self.hal.mdns_resolve(METER_HOST)
+        except Exception as e:
+            self._error('unresolved', 'mDNS: looking up %s.local failed: %r' % (METER_HOST, e))
+            return False
+        if r is None:
+            self._error('unresolved', 'mDNS: no answer for %s.local (same LAN? or configure its address)'
+                        % METER_HOST)
+            return False
+        if r != self.addr:
+            self.log('meter: %s.local is %s:%d' % (METER_HOST, r[0], r[1]))
+        self.addr = r
+        self.counters['resolved'] += 1
+        return True
+
+    async def poll_once(self):
+        """One GET; True when a reading was handed on."""
+        self.counters['polls'] += 1
+        if self.addr is None or self._fails >= RESOLVE_AFTER:
+            self._fails = 0
+            if not await self._resolve():
+                return False
+        host, port = self.addr
+        try:
+            status, body = await get(host, port, PATH, TIMEOUT_S)
+        except (HttpError, OSError) as e:
+            self._fails += 1
+            self._error('failed', 'GET http://%s:%d%s: %s' % (host, port, PATH, e))
+            return False
+        self._fails = 0
+        r, why = parse_reading(status, body)
+        if r is None:
+            self._error('not_current' if status == 503 else 'bad', why)
+            return False
+        self.counters['ok'] += 1
+        self.last_error = None
+        self.on_reading(r[0], r[1], r[2])
+        return True
+
+    async def run(self):
+        while True:
+            try:
+                await self.poll_once()
+            except Exception as e:  # never let one odd answer stop the polling
+                self._error('failed', 'poll failed: %r' % (e,))
+            await asyncio.sleep(self.poll_s)
