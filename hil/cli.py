@@ -2,6 +2,7 @@
 
 import typer
 
+from hil.cli_board import board_app
 from hil.cli_p1 import p1_app
 
 app = typer.Typer(
@@ -12,6 +13,7 @@ app = typer.Typer(
 
 # Sub-command groups register below, one line each.
 app.add_typer(p1_app, name="p1")
+app.add_typer(board_app, name="board")
 
 
 def main() -> None:

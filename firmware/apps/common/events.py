@@ -1,14 +1,15 @@
 # Server-sent events as ESPHome's web_server sends them on /events. Portable (MicroPython asyncio).
 #
-#   hub = EventHub(max_clients=4, max_queue=32, ticks_ms=None)
+#   hub = EventHub(max_clients=4, max_queue=64, ticks_ms=None)
 #   hub.publish_state(key, json_text)  a `state` event to every client, only when the text changed since
 #                                      the last one published for that key; True when it went out
 #   hub.publish(event, data)           any event (e.g. 'warnings' with a JSON list)
 #   hub.subscribe() -> client or None  None when max_clients are connected (the route answers 503)
-#   await hub.stream(request, sse, client, snapshot)
-#                                      the body of one /events connection (microdot.sse.sse_response):
-#                                      a `ping` (retry 30000 ms) first, then one `state` event per entity
-#                                      (snapshot() yields their JSON texts), then what is published
+#   hub.stream(client, snapshot, on_close) -> async iterator
+#                                      the response body of one /events connection: a `ping` (retry
+#                                      30000 ms) first, then one `state` event per entity (snapshot()
+#                                      yields their JSON texts), then what is published; on_close()
+#                                      closes the connection when the client is cut off
 #   await hub.ping_loop(period_s=10)   a `ping` to every client every period (ESPHome: 10 s)
 #
 # A client that does not read (its queue passes max_queue events) is cut off rather than buffered: a
@@ -28,16 +29,17 @@ RETRY_S = 30
 
 
 class _Client:
-    __slots__ = ('queue', 'event', 'closed')
+    __slots__ = ('queue', 'event', 'closed', 'on_close')
 
     def __init__(self):
         self.queue = []
         self.event = asyncio.Event()
         self.closed = False
+        self.on_close = None
 
 
 class EventHub:
-    def __init__(self, max_clients=4, max_queue=32, ticks_ms=None):
+    def __init__(self, max_clients=4, max_queue=64, ticks_ms=None):
         self.max_clients = max_clients
         self.max_queue = max_queue
         self.ticks_ms = ticks_ms or _ticks_ms
@@ -61,10 +63,17 @@ class EventHub:
             self.clients.remove(c)
 
     def publish(self, event, data):
-        for c in self.clients:
+        for c in list(self.clients):
             if len(c.queue) >= self.max_queue:
-                c.closed = True  # it stopped reading: cut it off, its stream ends
+                # it stopped reading (or never started): cut it off and free its place; its socket closes,
+                # so a writer blocked on it wakes up
+                self.unsubscribe(c)
                 self.counters['clients_dropped'] += 1
+                if c.on_close is not None:
+                    try:
+                        c.on_close()
+                    except Exception:
+                        pass
             else:
                 c.queue.append((event, data))
             c.event.set()
@@ -76,30 +85,14 @@ class EventHub:
         self.publish('state', text)
         return True
 
-    async def _send(self, sse, data, event, retry=None):
-        await sse.send(data, event=event, event_id=str(self.ticks_ms()), retry=retry)
-        self.counters['sent'] += 1
+    def format(self, event, data, retry=None):
+        """One event as it goes on the wire (id = the module's ms clock, as ESPHome's millis())."""
+        head = 'retry: %d\n' % (retry * 1000) if retry else ''
+        return ('%sid: %d\nevent: %s\ndata: %s\n\n' % (head, self.ticks_ms(), event, data)).encode()
 
-    async def stream(self, request, sse, c, snapshot):
-        try:
-            await self._send(sse, '', 'ping', RETRY_S)
-            for text in snapshot():
-                await self._send(sse, text, 'state')
-            while not c.closed:
-                if len(sse.queue) > self.max_queue:  # written to the socket too slowly
-                    self.counters['clients_dropped'] += 1
-                    del sse.queue[:]
-                    _close(request)
-                    return
-                if not c.queue:
-                    c.event.clear()
-                    await c.event.wait()
-                    continue
-                event, data = c.queue.pop(0)
-                await self._send(sse, data, event)
-            _close(request)
-        finally:
-            self.unsubscribe(c)
+    def stream(self, c, snapshot, on_close=None):
+        """The response body of one /events connection: an async iterator of encoded events."""
+        return _Stream(self, c, snapshot, on_close)
 
     async def ping_loop(self, period_s=10):
         while True:
@@ -107,8 +100,40 @@ class EventHub:
             self.publish('ping', '')
 
 
-def _close(request):
-    try:
-        request.sock[1].close()
-    except Exception:
-        pass
+class _Stream:
+    # microdot writes an async-iterator body chunk by chunk (awrite + drain): a client that stops reading
+    # blocks its own writer only; the hub cuts it off through on_close when its queue overflows.
+    def __init__(self, hub, c, snapshot, on_close):
+        self.hub = hub
+        self.c = c
+        self.snapshot = snapshot
+        self.on_close = on_close
+        c.on_close = on_close
+        self.started = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        hub = self.hub
+        c = self.c
+        if not self.started:
+            self.started = True
+            parts = [hub.format('ping', '', RETRY_S)]
+            for text in self.snapshot():
+                parts.append(hub.format('state', text))
+            hub.counters['sent'] += len(parts)
+            return b''.join(parts)
+        while True:
+            if c.closed:
+                hub.unsubscribe(c)
+                raise StopAsyncIteration
+            if c.queue:
+                event, data = c.queue.pop(0)
+                hub.counters['sent'] += 1
+                return hub.format(event, data)
+            c.event.clear()
+            await c.event.wait()
+
+    async def aclose(self):
+        self.hub.unsubscribe(self.c)

@@ -27,7 +27,6 @@
 import asyncio
 
 from microdot import Microdot, Request
-from microdot.sse import sse_response
 
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
@@ -40,6 +39,7 @@ READ_TIMEOUT_S = 10             # a client must send its request line and header
 JSON = {'Content-Type': 'application/json'}
 HTML = {'Content-Type': 'text/html; charset=UTF-8'}
 TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
+SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
 
 
 def json_response(obj, status=200):
@@ -193,10 +193,18 @@ class Web:
 
         @app.get('/events')
         async def events(request):
+            if request.method == 'HEAD':
+                return '', 200, SSE
             c = web.hub.subscribe()
             if c is None:
                 return error_response(503, 'too many event streams: at most %d at a time' % web.hub.max_clients)
-            return sse_response(request, web.hub.stream, c, web.snapshot)
+
+            def close():
+                try:
+                    request.sock[1].close()
+                except Exception:
+                    pass
+            return web.hub.stream(c, web.snapshot, close), 200, SSE
 
         @app.route('/update', methods=['POST'])
         async def update(request):

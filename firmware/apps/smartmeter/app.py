@@ -1,0 +1,261 @@
+# The SmartMeter program: P1 in, web out. Portable (MicroPython asyncio + microdot, CPython + microdot).
+#
+#   run(hal, config=None)        boot and serve forever (main.py on the ESP32, `hil board run smartmeter`)
+#   SmartMeter(hal, store, log)  the device object of firmware/apps/common/web.py
+#
+# Tasks: p1 (reads hal.uart('p1'), frames + checks CRC with firmware.p1.reader, parses with
+# firmware.p1.parser, keeps the last good telegram; its counters are the reader's own), tick (once a
+# second: pushes changed states to /events, so a reading that turns stale empties the page), wifi
+# (provisioning), events (ESPHome pings), web (microdot). HTTP handlers only read the last telegram: no
+# request waits on the P1 line and the P1 task never waits on a request.
+#
+# config (optional dict): stale_s (overrides the stored setting for this boot), max_event_clients.
+import asyncio
+
+from firmware.apps.common import boot
+from firmware.apps.common.events import EventHub
+from firmware.apps.common.jsonw import dumps, loads_object
+from firmware.apps.common.web import TEXT, Web, error_response, json_response
+from firmware.apps.common.wifi import Provisioner
+from firmware.apps.smartmeter import model
+from firmware.fixed import Dec
+from firmware.hal import mac_text
+from firmware.p1.crc16 import crc16_arc
+from firmware.p1.parser import parse_telegram
+from firmware.p1.reader import TelegramReader
+from firmware.storage import Store
+from firmware.timebase import CET
+
+VERSION = '1.0.0'
+P1_MAX_TELEGRAM = 4096
+READ_CHUNK = 512
+AUTO_SWITCH_MS = 25000      # 'auto' line: no telegram this long while bytes arrive -> try the other format
+LINE_FORMATS = {'115200 8N1': (115200, 8, None, 1), '9600 7E1': (9600, 7, 0, 1)}
+
+
+def next_line(setting, current, silent_ms, bytes_meanwhile):
+    """The P1 line format to switch to, or None. Pure: 'auto' alternates 115200 8N1 and 9600 7E1 when
+    bytes arrive but no telegram was taken for AUTO_SWITCH_MS (a DSMR 4 meter sends every 10 s)."""
+    if setting != 'auto':
+        return setting if setting != current else None
+    if silent_ms >= AUTO_SWITCH_MS and bytes_meanwhile > 0:
+        return '9600 7E1' if current == '115200 8N1' else '115200 8N1'
+    return None
+
+
+class SmartMeter:
+    title = 'smartmeter'
+
+    def __init__(self, hal, store, log=print, config=None):
+        config = config or {}
+        self.hal = hal
+        self.store = store
+        self.log = log
+        self.settings = store.load(model.SETTINGS_FILE, model.DEFAULT_SETTINGS, model.check_settings)
+        stale_s = config.get('stale_s') or self.settings['stale_s']
+        self.meter = model.Meter(stale_s * 1000)
+        self.reader = TelegramReader(P1_MAX_TELEGRAM)
+        self.counters = self.reader.counters
+        self.p1 = {'bytes': 0, 'reads': 0, 'line': '115200 8N1', 'line_switches': 0, 'last_errors': []}
+        self.entities = model.ENTITIES
+        self.web = None
+        self.uart = None
+        self.serial = mac_text(hal.unique_id())
+        self._since_ms = hal.ticks_ms()
+        self._bytes_since = 0
+
+    # ---- the device object of web.py ---------------------------------------------------------------------
+    def now(self):
+        return self.hal.ticks_ms()
+
+    def state(self, e):
+        return model.entity_state(e, self.meter.current(self.now()))
+
+    def services(self):
+        port = self.hal.http_bind()[1]
+        txt = {'api_enabled': '1', 'path': '/api/v1', 'serial': self.serial, 'product_name': 'P1 meter',
+               'product_type': 'HWE-P1'}
+        return [('_hwenergy._tcp', port, txt)]
+
+    def announce(self):
+        self.hal.mdns_start(self.title, self.services())
+
+    def status(self, wifi=None):
+        age = self.meter.age_ms(self.now())
+        d = {'p1': dict(self.counters), 'telegrams': self.meter.seq,
+             'age_s': None if age is None else Dec(age, 3),
+             'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
+             'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
+             'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
+             'task_failures': boot.task_failures}
+        if self.web is not None:
+            d['http'] = dict(self.web.counters)
+            d['events'] = dict(self.web.hub.counters)
+        if wifi is not None:
+            d['wifi'] = wifi.info()
+        return d
+
+    def add_routes(self, app, web):
+        dev = self
+
+        @app.get('/api')
+        async def api(request):
+            return json_response(model.device_info(dev.serial, VERSION))
+
+        @app.get('/api/v1/data')
+        async def data(request):
+            ssid = None
+            if web.wifi is not None and web.wifi.state == 'joined':
+                ssid = web.wifi.creds['ssid']
+            return json_response(model.hw_data(dev.meter.current(dev.now()), ssid, CET))
+
+        @app.get('/api/v1/telegram')
+        async def telegram(request):
+            t = dev.meter.current(dev.now())
+            if t is None:
+                return error_response(503, model.plug_reading(dev.meter, dev.now())[1]['error'])
+            raw = dev.meter.raw
+            text = raw.decode() if t.crc != 'ok' else raw.decode() + '%04X\r\n' % crc16_arc(raw)
+            return text, 200, TEXT
+
+        @app.get('/api/v1/system')
+        async def system(request):
+            return json_response({'cloud_enabled': False})
+
+        @app.put('/api/v1/system')
+        async def system_put(request):
+            obj, why = loads_object(request.body)
+            if obj is None:
+                return error_response(400, 'PUT /api/v1/system: ' + why)
+            for k in obj:
+                if k != 'cloud_enabled':
+                    return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled' % k)
+            if obj['cloud_enabled'] is not False:
+                return error_response(400, 'PUT /api/v1/system: cloud_enabled: expected false (this module '
+                                      'has no cloud), got %s' % dumps(obj['cloud_enabled']))
+            return json_response({'cloud_enabled': False})
+
+        @app.put('/api/v1/identify')
+        async def identify(request):
+            asyncio.create_task(dev.blink())
+            return json_response({'identify': 'ok'})
+
+        @app.get('/api/plug/v1/reading')
+        async def plug(request):
+            status, body = model.plug_reading(dev.meter, dev.now())
+            return json_response(body, status)
+
+        @app.get('/api/status')
+        async def status(request):
+            return json_response(dev.status(web.wifi))
+
+        @app.get('/api/smartmeter/v1/settings')
+        async def settings_get(request):
+            return json_response(dev.settings)
+
+        @app.put('/api/smartmeter/v1/settings')
+        async def settings_put(request):
+            obj, why = loads_object(request.body)
+            if obj is None:
+                return error_response(400, 'PUT /api/smartmeter/v1/settings: ' + why)
+            new, why = model.update_settings(dev.settings, obj)
+            if new is None:
+                return error_response(400, 'PUT /api/smartmeter/v1/settings: %s; nothing changed' % why)
+            if not dev.store.save(model.SETTINGS_FILE, new):
+                return error_response(500, 'could not store the settings in flash; nothing changed')
+            dev.apply(new)
+            return json_response(new)
+
+    def apply(self, new):
+        self.settings = new
+        self.meter.stale_ms = new['stale_s'] * 1000
+        if self.uart is not None and new['p1_line'] != 'auto' and new['p1_line'] != self.p1['line']:
+            self._set_line(new['p1_line'])
+        if self.web is not None:
+            self.web.publish()
+
+    async def blink(self):
+        try:
+            led = self.hal.pin('led', 0)
+            for _ in range(3):
+                led.value(1)
+                await asyncio.sleep(0.2)
+                led.value(0)
+                await asyncio.sleep(0.2)
+        except Exception as e:
+            self.log('identify: %r' % (e,))
+
+    # ---- P1 ----------------------------------------------------------------------------------------------
+    def _set_line(self, line):
+        self.uart.reformat(*LINE_FORMATS[line])
+        self.p1['line'] = line
+        self.p1['line_switches'] += 1
+        self.log('p1: line set to %s' % line)
+
+    def feed(self, chunk, now):
+        """Bytes from the P1 line: every complete good telegram becomes the current reading."""
+        self.p1['bytes'] += len(chunk)
+        self._bytes_since += len(chunk)
+        frames = self.reader.feed(chunk)
+        for raw, crc in frames:
+            try:
+                t = parse_telegram(raw, crc, CET)
+            except Exception as e:  # a parser bug must not stop the meter: count it and go on
+                self.counters['parse_errors'] += 1
+                self.p1['last_errors'] = [(0, '', 'parser failure: %r' % (e,))]
+                continue
+            if t.errors:
+                self.counters['parse_errors'] += len(t.errors)
+                self.p1['last_errors'] = t.errors[:4]
+            self.meter.update(t, raw, now)
+            self._since_ms = now
+            self._bytes_since = 0
+        return len(frames)
+
+    async def p1_task(self):
+        self.uart = self.hal.uart('p1')
+        if self.settings['p1_line'] != 'auto':
+            self._set_line(self.settings['p1_line'])
+        while True:
+            chunk = await self.uart.read(READ_CHUNK)
+            self.p1['reads'] += 1
+            if self.feed(chunk, self.now()) and self.web is not None:
+                self.web.publish()
+
+    async def tick_task(self):
+        while True:
+            await asyncio.sleep(1)
+            now = self.now()
+            if self.web is not None:
+                self.web.publish()
+            if self.uart is not None:
+                line = next_line(self.settings['p1_line'], self.p1['line'],
+                                 self.hal.ticks_diff(now, self._since_ms), self._bytes_since)
+                if line is not None:
+                    self._set_line(line)
+                    self._since_ms = now
+                    self._bytes_since = 0
+
+
+async def main(hal, config=None):
+    config = config or {}
+    log = boot.make_log(hal.ticks_ms)
+    store = Store(hal.flash_root, log)
+    dev = SmartMeter(hal, store, log, config)
+    hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
+    prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
+    web = Web(dev, hub, prov, log)
+    dev.web = web
+    host, port = hal.http_bind()
+    log('smartmeter %s: serial %s, http on %s:%d, stale after %d s' % (
+        VERSION, dev.serial, host, port, dev.meter.stale_ms // 1000))
+
+    async def serve():
+        await web.serve(host, port)
+
+    await boot.run_tasks([('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
+                          ('wifi', prov.run, False), ('events', hub.ping_loop, False)], log)
+
+
+def run(hal, config=None):
+    asyncio.run(main(hal, config))
