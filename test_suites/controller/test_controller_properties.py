@@ -151,7 +151,7 @@ class Driver:
 
 
 @FAST
-@given(ops=st.lists(OPS, min_size=30, max_size=250), relay=st.booleans(), fs_on=st.booleans(),
+@given(ops=st.lists(OPS, min_size=30, max_size=150), relay=st.booleans(), fs_on=st.booleans(),
        n=st.integers(1, 6))
 def test_relay_changes_only_at_boundaries_manual_or_failsafe(ops: list, relay: bool, fs_on: bool,
                                                              n: int) -> None:
@@ -163,7 +163,7 @@ def test_relay_changes_only_at_boundaries_manual_or_failsafe(ops: list, relay: b
 
 
 @FAST
-@given(ops=st.lists(OPS_METER, min_size=30, max_size=300),
+@given(ops=st.lists(OPS_METER, min_size=30, max_size=200),
        interval=st.sampled_from([1, 2, 3, 7]), on=st.integers(-50, 80), margin=st.integers(-40, 80))
 def test_at_most_one_switch_per_interval(ops: list, interval: int, on: int, margin: int) -> None:
     s = make_settings(mode=True, interval_min=interval, on_wh=on, off_wh=on + margin, failsafe_n=96)
