@@ -10,6 +10,7 @@ Registration probes the network for about 1.5 s, so it runs in a thread: `ready`
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 
@@ -37,6 +38,7 @@ class HostMdns:
         self.infos: list[ServiceInfo] = []
         self.ready = threading.Event()
         self.error: BaseException | None = None
+        self._started = False
         self._lock = threading.Lock()
 
     def _zc(self) -> Zeroconf:
@@ -63,12 +65,18 @@ class HostMdns:
         self.ready.clear()
         self.error = None
 
+        self._started = True
+
+        async def register_all(zc: Zeroconf) -> None:
+            # probe and announce all services at once: ~1.2 s in all instead of ~1.5 s per service
+            announcing = await asyncio.gather(*(zc.async_register_service(i) for i in infos))
+            await asyncio.gather(*announcing)
+
         def run() -> None:
             try:
                 zc = self._zc()
-                for info in infos:
-                    zc.register_service(info)
-                    self.infos.append(info)
+                asyncio.run_coroutine_threadsafe(register_all(zc), zc.loop).result(timeout=30)
+                self.infos.extend(infos)
             except Exception as e:  # a failed advertisement must not stop the board: kept in .error
                 self.error = e
             finally:
@@ -86,15 +94,12 @@ class HostMdns:
         return socket.inet_ntoa(info.addresses[0]), info.port
 
     def stop(self) -> None:
-        """Withdraw everything and close the sockets."""
-        self.ready.wait(timeout=5)
+        """Withdraw everything (goodbye packets) and close the sockets."""
+        if self._started:
+            self.ready.wait(timeout=30)
         with self._lock:
             zc, self.zc = self.zc, None
         if zc is not None:
-            for info in self.infos:
-                try:
-                    zc.unregister_service(info)
-                except Exception:  # closing anyway
-                    pass
-            zc.close()
+            zc.close()  # sends the goodbyes of every registered service in one round
         self.infos = []
+        self._started = False
