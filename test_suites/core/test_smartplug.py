@@ -5,7 +5,7 @@ import json
 
 from smartplug_frames import load_frame
 
-from firmware.apps.smartplug import entities, hwapi
+from firmware.apps.smartplug import entities, hwapi, meterlink
 from firmware.apps.smartplug.model import CHIP_STALE_MS, Plug
 from firmware.timebase import local_to_utc
 
@@ -269,3 +269,39 @@ def test_homewizard_data_and_device_json():
     dev = json.loads(hwapi.device_text('aabbcc10021e', '1.0.0'))
     assert dev['product_type'] == 'HWE-SKT' and dev['api_version'] == 'v1' and dev['serial'] == 'aabbcc10021e'
     assert json.loads(hwapi.error_text('bad'))['error']['description'] == 'bad'
+
+
+def test_meter_reading_parse():
+    ok = (b'{"fresh": true, "seq": 7, "age_s": 0.4, "meter_ts": 1705309620, '
+          b'"import_wh": {"t1": 10, "t2": 5, "total": 15}, "export_wh": {"t1": 1, "t2": null, "total": 1}}')
+    assert meterlink.parse_reading(200, ok) == ((1705309620, 15, 1), None)
+    r, why = meterlink.parse_reading(503, b'{"fresh": false, "error": "no current meter reading"}')
+    assert r is None and 'HTTP 503' in why and 'no current meter reading' in why
+    bad_bodies = (
+        b'', b'[]', b'{"fresh": true}', b'not json',
+        b'{"fresh": true, "meter_ts": "x", "import_wh": {"total": 1}, "export_wh": {"total": 0}}',
+        b'{"fresh": true, "meter_ts": 5, "import_wh": {"total": -1}, "export_wh": {"total": 0}}',
+    )
+    for body in bad_bodies:
+        r, why = meterlink.parse_reading(200, body)
+        assert r is None and 'expected' in why, body
+
+
+def test_meter_address_and_settings():
+    assert meterlink.parse_addr('192.168.1.20') == ('192.168.1.20', 80)
+    assert meterlink.parse_addr('smartmeter.local:8081') == ('smartmeter.local', 8081)
+    for bad in ('', 'a b', 'h:0', 'h:70000', 'h:x', ':80', 'http://h', 5):
+        try:
+            meterlink.parse_addr(bad)
+            raise AssertionError('accepted %r' % (bad,))
+        except ValueError as e:
+            assert 'expected' in str(e)
+    cur = dict(meterlink.DEFAULTS)
+    new, why = meterlink.patch_settings(cur, {'address': '127.0.0.1:8081', 'poll_s': 1})
+    assert why is None and new == {'address': '127.0.0.1:8081', 'poll_s': 1.0}
+    assert cur == meterlink.DEFAULTS
+    assert meterlink.patch_settings(new, {'address': None}) == ({'address': '', 'poll_s': 1.0}, None)
+    for bad in ({}, {'poll_s': 0.1}, {'poll_s': 61}, {'poll_s': True}, {'address': 'a b'}, {'colour': 1},
+                {'address': '127.0.0.1', 'poll_s': 'fast'}):
+        new2, why = meterlink.patch_settings(new, bad)
+        assert new2 is None and 'expected' in why, bad

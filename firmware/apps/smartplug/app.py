@@ -3,11 +3,12 @@
 # Portable: MicroPython on the ESP32 (Esp32Hal) and CPython on an emulated board (hil/board HostHal).
 #
 #   run(hal, config)             what `hil board run smartplug` (host) and main.py (ESP32) call; config keys:
-#     meter: 'HOST[:PORT]' of the SmartMeter for LANs without mDNS (overrides the address stored in flash);
-#            absent: the stored address, else mDNS smartmeter.local
-#     poll_s: seconds between two SmartMeter polls (default POLL_S = 5)
+#     meter: 'HOST[:PORT]' of the SmartMeter for LANs without mDNS (this run; overrides meter.json)
+#     poll_s: seconds between two SmartMeter polls (this run; overrides meter.json, default POLL_S = 5)
 #     max_event_clients: concurrent /events streams (default 4)
-#   await main(hal, meter=None, poll_s=POLL_S, version=VERSION, log=None, max_event_clients=4)
+#   Without them the plug uses meter.json, set with PUT /api/smartplug/v1/meter {"address", "poll_s"}:
+#   an empty address means mDNS (smartmeter.local).
+#   await main(hal, meter=None, poll_s=None, version=VERSION, log=None, max_event_clients=4)
 #
 # Boot order: flash -> Plug (settings, relay, Daily Energy restored) -> the relay GPIO is driven to the
 # restored state before anything else runs (a reboot never switches the appliance by itself) -> tasks.
@@ -21,8 +22,9 @@ from firmware.apps.common.boot import make_log, run_tasks
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.web import Web
 from firmware.apps.common.wifi import Provisioner
+from firmware.apps.smartplug import meterlink
 from firmware.apps.smartplug.device import PlugDevice
-from firmware.apps.smartplug.meterlink import POLL_S, MeterLink, parse_addr
+from firmware.apps.smartplug.meterlink import MeterLink
 from firmware.apps.smartplug.model import Plug
 from firmware.hal import mac_text
 from firmware.storage import Store
@@ -53,7 +55,7 @@ class Clock:
 
 
 class SmartPlugApp:
-    def __init__(self, hal, meter=None, poll_s=POLL_S, version=VERSION, log=None, max_event_clients=4):
+    def __init__(self, hal, meter=None, poll_s=None, version=VERSION, log=None, max_event_clients=4):
         if log is None:
             log = make_log(hal.ticks_ms)
         self.hal = hal
@@ -70,14 +72,10 @@ class SmartPlugApp:
         self.log('smartplug: %s boots with the relay %s (%s)' % (
             self.name, 'ON' if self._relay_applied else 'OFF',
             'restored from flash' if saved_st is not None else 'no saved state: fail-safe state'))
-        stored = self.store.load(METER_FILE, {'address': ''})
-        addr = meter or stored['address'] or None
-        try:
-            self.link = MeterLink(hal, self._on_reading, addr, poll_s, log=log)
-        except ValueError as e:
-            self.log('smartplug: %s; using mDNS' % e)
-            self.link = MeterLink(hal, self._on_reading, None, poll_s, log=log)
-        self._cli_meter = meter
+        self.meter_settings = self.store.load(METER_FILE, meterlink.DEFAULTS, meterlink.check_settings)
+        self._override = (meter, poll_s)
+        self.link = MeterLink(hal, self._on_reading, None, meterlink.POLL_S, log=log)
+        self._configure_link()
         self._saved_settings = self.plug.settings_dict() if saved_s is not None else None
         self._saved_key = self.plug.state_key() if saved_st is not None else None
         self._state_saved_ms = self.now_ms()
@@ -116,22 +114,27 @@ class SmartPlugApp:
         self.sync()
         self.web.publish()
 
-    def set_meter(self, address):
-        """PUT /api/smartplug/v1/meter: 'HOST[:PORT]' or None (mDNS). None when done, else the reason."""
-        if address is not None:
-            if not isinstance(address, str):
-                return 'address: expected "HOST[:PORT]" or null, got %r' % (address,)
-            try:
-                parse_addr(address)
-            except ValueError as e:
-                return str(e)
-        if not self.store.save(METER_FILE, {'address': address or ''}):
-            return 'could not store the address in flash: nothing changed'
-        link = self.link
-        link.config = parse_addr(address) if address else None
-        link.source = 'config' if address else 'mdns'
-        link.addr = link.config
-        self.log('smartplug: SmartMeter address %s' % (address or 'from mDNS (smartmeter.local)'))
+    def _configure_link(self):
+        m = self.meter_settings
+        addr, poll_s = self._override
+        try:
+            self.link.configure(addr or m['address'] or None, poll_s or m['poll_s'])
+        except ValueError as e:
+            self.log('smartplug: %s; using mDNS' % e)
+            self.link.configure(None, poll_s or m['poll_s'])
+
+    def set_meter(self, patch):
+        """PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}: None when done, else
+        the reason (nothing changed). A run-time override (hil board run --meter) stays in force."""
+        new, why = meterlink.patch_settings(self.meter_settings, patch)
+        if new is None:
+            return why
+        if not self.store.save(METER_FILE, new):
+            return 'could not store the SmartMeter settings in flash: nothing changed'
+        self.meter_settings = new
+        self._configure_link()
+        self.log('smartplug: SmartMeter at %s, polled every %s s' % (
+            new['address'] or 'smartmeter.local (mDNS)', new['poll_s']))
         return None
 
     def _on_join(self):
@@ -181,7 +184,7 @@ class SmartPlugApp:
         ], self.log)
 
 
-async def main(hal, meter=None, poll_s=POLL_S, version=VERSION, log=None, max_event_clients=4):
+async def main(hal, meter=None, poll_s=None, version=VERSION, log=None, max_event_clients=4):
     app = SmartPlugApp(hal, meter, poll_s, version, log, max_event_clients)
     await app.run()
 
@@ -189,5 +192,5 @@ async def main(hal, meter=None, poll_s=POLL_S, version=VERSION, log=None, max_ev
 def run(hal, config=None):
     """Run the SmartPlug on this HAL until the process ends (config: see the top of this file)."""
     c = config or {}
-    asyncio.run(main(hal, meter=c.get('meter'), poll_s=c.get('poll_s', POLL_S),
+    asyncio.run(main(hal, meter=c.get('meter'), poll_s=c.get('poll_s'),
                      max_event_clients=c.get('max_event_clients', 4)))

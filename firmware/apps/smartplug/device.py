@@ -13,7 +13,7 @@
 #   POST /button/<id>/press                                      the +/- rows, as ESPHome buttons
 #   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
 #   GET /api/smartplug/v1/status                                 counters, last decision, meter link, log
-#   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null}   where the SmartMeter is (null: mDNS)
+#   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import JSON, error_response, json_response
 from firmware.apps.smartplug import entities, hwapi
@@ -180,19 +180,18 @@ class PlugDevice:
             return json_response(dev.status())
 
         @app.route('/api/smartplug/v1/meter', methods=['GET', 'PUT'])
-        async def meter_addr(request):
+        async def meter_settings(request):
+            if dev.set_meter is None or dev.meter is None:
+                return error_response(404, 'this plug has no SmartMeter link')
             if request.method == 'PUT':
                 obj, why = loads_object(request.body)
-                if obj is None or 'address' not in obj or len(obj) != 1:
-                    return error_response(400, 'PUT /api/smartplug/v1/meter: %s' % (
-                        why or 'expected {"address": "HOST[:PORT]"} or {"address": null}, got keys %s'
-                        % sorted(obj)))
-                if dev.set_meter is None:
-                    return error_response(405, 'this plug has no SmartMeter link')
-                err = dev.set_meter(obj['address'])
+                if obj is None:
+                    return error_response(400, 'PUT /api/smartplug/v1/meter: ' + why)
+                err = dev.set_meter(obj)
                 if err is not None:
+                    plug.counters['refused'] += 1
                     return error_response(400, 'PUT /api/smartplug/v1/meter: ' + err)
             m = dev.meter
-            return json_response({'address': None if m is None or m.addr is None else '%s:%d' % m.addr,
-                                  'configured': None if m is None or m.config is None else '%s:%d' % m.config,
-                                  'source': None if m is None else m.source})
+            return json_response({'address': None if m.addr is None else '%s:%d' % m.addr,
+                                  'configured': None if m.config is None else '%s:%d' % m.config,
+                                  'source': m.source, 'poll_s': m.poll_s})

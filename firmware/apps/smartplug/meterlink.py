@@ -5,6 +5,8 @@
 #       The SmartMeter answers 200 {"fresh": true, "seq", "age_s", "meter_ts", "import_wh": {"total"},
 #       "export_wh": {"total"}, ...} or 503 {"fresh": false, "error"} when it has no current reading.
 #   parse_addr(text) -> (host, port) or raises ValueError                                 pure
+#   patch_settings(current, patch) -> (new dict, None) or (None, reason)    meter.json {"address", "poll_s"}:
+#       address 'HOST[:PORT]' or '' / null (mDNS), poll_s POLL_MIN_S ... POLL_MAX_S; all or nothing
 #   link = MeterLink(hal, on_reading, addr=None, poll_s=POLL_S, log=print)
 #   await link.run()       forever: every poll_s one GET; addr None -> mDNS name smartmeter.local
 #                          (re-resolved after RESOLVE_AFTER failures in a row)
@@ -20,6 +22,9 @@ import json
 from firmware.apps.smartplug.httpget import HttpError, get
 
 POLL_S = 5
+POLL_MIN_S = 0.5
+POLL_MAX_S = 60
+DEFAULTS = {'address': '', 'poll_s': 5.0}
 TIMEOUT_S = 3
 RESOLVE_AFTER = 3
 METER_HOST = 'smartmeter'     # its mDNS name: smartmeter.local
@@ -69,6 +74,42 @@ def parse_addr(text):
     return text[:i], int(port)
 
 
+def check_settings(d):
+    """None when a meter.json dict is valid, else the reason."""
+    a = d.get('address')
+    if not isinstance(a, str):
+        return 'address: expected "HOST[:PORT]" or "" (mDNS), got %r' % (a,)
+    if a:
+        try:
+            parse_addr(a)
+        except ValueError as e:
+            return str(e)
+    p = d.get('poll_s')
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not POLL_MIN_S <= p <= POLL_MAX_S:
+        return 'poll_s: expected %s ... %s seconds, got %r' % (POLL_MIN_S, POLL_MAX_S, p)
+    return None
+
+
+def patch_settings(current, patch):
+    """(new settings, None) with patch's keys applied, or (None, reason) and nothing changed."""
+    if not isinstance(patch, dict) or not patch:
+        return None, 'expected a JSON object with "address" and/or "poll_s", got %r' % (patch,)
+    new = dict(current)
+    for k in patch:
+        if k not in DEFAULTS:
+            return None, 'unknown key %r: expected address or poll_s' % (k,)
+        v = patch[k]
+        if k == 'address' and v is None:
+            v = ''
+        if k == 'poll_s' and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        new[k] = v
+    why = check_settings(new)
+    if why is not None:
+        return None, why
+    return new, None
+
+
 class MeterLink:
     def __init__(self, hal, on_reading, addr=None, poll_s=POLL_S, log=print):
         self.hal = hal
@@ -81,6 +122,14 @@ class MeterLink:
         self.last_error = None
         self.counters = {'polls': 0, 'ok': 0, 'not_current': 0, 'bad': 0, 'failed': 0, 'resolved': 0,
                          'unresolved': 0}
+        self._fails = 0
+
+    def configure(self, addr, poll_s):
+        """A new address ('HOST[:PORT]', or None for mDNS) and poll period; takes effect at the next poll."""
+        self.config = parse_addr(addr) if addr else None
+        self.addr = self.config
+        self.source = 'config' if addr else 'mdns'
+        self.poll_s = poll_s
         self._fails = 0
 
     def _error(self, key, text):
