@@ -333,12 +333,30 @@ def _parse_lines(t, text, nl, std, line_no=1):
         if end < 0:
             end = n
         line_no += 1
-        if end > start and text[end - 1] == '\r':
-            line = text[start:end - 1]
-        else:
-            line = text[start:end]
+        s0 = start
+        stop = end - 1 if end > start and text[end - 1] == '\r' else end
         start = end + 1
-        if not line or line == '!':
+        if stop <= s0:
+            continue
+        # fast path, the shape of almost every line: ref(digits[.digits]*unit), read in place
+        p = find('(', s0, stop)
+        if p > s0 and text[stop - 1] == ')':
+            ref = text[s0:p]
+            spec = known(ref)
+            if spec is not None and spec[0] == 'N':
+                star = find('*', p, stop)
+                if star > 0 and find('(', p + 1, stop) < 0:
+                    unit = text[star + 1:stop - 1]
+                    if unit in spec[1]:
+                        num = text[p + 1:star]
+                        digits = num.replace('.', '', 1)
+                        if digits.isdigit():
+                            dot = num.find('.')
+                            objects[ref] = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1), unit)
+                            pending = None
+                            continue
+        line = text[s0:stop]
+        if line == '!':
             continue
         try:
             p = line.find('(')
@@ -359,17 +377,6 @@ def _parse_lines(t, text, nl, std, line_no=1):
                 # one value group: the shape of almost every line
                 kind = spec[0]
                 if kind == 'N':
-                    star = line.find('*', p)
-                    if star > 0:
-                        unit = line[star + 1:-1]
-                        if unit in spec[1]:
-                            num = line[p + 1:star]
-                            digits = num.replace('.', '', 1)
-                            if digits.isdigit():
-                                dot = num.find('.')
-                                objects[ref] = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1),
-                                                   unit)
-                                continue
                     num, unit = _number(line[p + 1:-1], spec[1])
                     objects[ref] = Obj(num, unit)
                     continue
