@@ -4,6 +4,7 @@ import typer
 
 from hil.cli_board import board_app
 from hil.cli_p1 import p1_app
+from hil.cli_sim import sim_app
 
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",
@@ -14,6 +15,7 @@ app = typer.Typer(
 # Sub-command groups register below, one line each.
 app.add_typer(p1_app, name="p1")
 app.add_typer(board_app, name="board")
+app.add_typer(sim_app, name="sim")
 
 
 def main() -> None:

@@ -87,16 +87,19 @@ class FirmwareDecider(Decider):
     """The SmartPlug's own controller (``firmware.control.Controller``), in SmartMeter Mode.
 
     ``plug``, ``meter`` and ``tick`` are the controller's own bound methods: nothing in between.
+    ``timeout_s`` is the controller's Disconnected / gap timeout: the device's 30 s, or (a simulator
+    reading once a minute) the reading period; without data gaps both give the same decisions.
     """
 
     name = "plug"
 
-    def __init__(self, settings: PlugSettings, relay: bool = False) -> None:
+    def __init__(self, settings: PlugSettings, relay: bool = False, timeout_s: int = 30) -> None:
         """Build a controller as after a reboot with the relay saved as ``relay``."""
         self.settings = settings
         fw = settings.firmware()
         self.controller = c = Controller(fw, saved_state={"v": 1, "relay": bool(relay), "failsafe": False,
-                                                          "interval_min": fw.interval_min})
+                                                          "interval_min": fw.interval_min},
+                                         timeout_s=timeout_s)
         self.plug = c.on_plug_energy  # type: ignore[method-assign]
         self.meter = c.on_meter  # type: ignore[method-assign]
         self.tick = c.tick  # type: ignore[method-assign]

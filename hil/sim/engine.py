@@ -8,8 +8,10 @@ Each world step (``step_s``, 60 s by default) does, in order:
 2. the world moves: base load and PV at ``t``, the appliance stepped with the relay's state; the net power
    (base + appliance - PV) is constant over the step;
 3. the plug reads again every ``poll_s`` inside the step (registers advance linearly), as a real plug
-   polling its SmartMeter does: the firmware needs a fresh reading at least every 30 s or it turns
-   Disconnected and treats the interval as a gap;
+   polling its SmartMeter does: the device needs a fresh reading at least every 30 s or it turns
+   Disconnected and treats the interval as a gap. With ``poll_s = step_s = 60`` the plug reads once a
+   step and the controller is built with a 60 s timeout instead: without data gaps the decisions are
+   the same (every decision uses the readings at interval boundaries), at a third of the cost;
 4. the meter integrates: positive net power into the import register, negative into export; the import
    energy goes into clock quarters (capacity accounting).
 
@@ -28,7 +30,7 @@ import attrs
 
 from hil.emulators.world.appliance import Appliance
 from hil.emulators.world.site import Site
-from hil.sim.capacity import Quarter, QuarterAccumulator
+from hil.sim.capacity import Quarter
 from hil.sim.deciders import Decider
 
 # The manual's screenshot: Energy Consumed Tariff 1 + 2 and Energy Produced Tariff 1 + 2, in Wh.
@@ -133,8 +135,6 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     meter = decider.meter
     meter_power = decider.meter_power
     tick = decider.tick
-    acc = QuarterAccumulator()
-    add_q = acc.add
     trace = Trace(t0, step_s) if record else None
     if trace is not None:
         tr_net, tr_app, tr_base, tr_relay = (trace.net_w.append, trace.app_w.append, trace.base_net_w.append,
@@ -142,14 +142,17 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     imp = float(start_import_wh)
     exp = float(start_export_wh)
     plug_mwh = 0.0
+    plug_told = -1
     pv_sum = base_sum = app_sum = solar_sum = 0.0
     relay = decider.relay
     switch_times: list[int] = []
     net = 0.0
     in_step = [k * poll_s for k in range(1, step_s // poll_s)]
     hours = step_s / 3600.0
+    quarters: list[Quarter] = []
+    q_start = t0 - t0 % 900
+    q_wh = 0.0
     t = t0
-    day_no = 0
     while t < t1:
         day = t // 86400
         base_tab = household.day_table(day)
@@ -157,8 +160,15 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
         day_end = min((day + 1) * 86400, t1)
         while t < day_end:
             mono = t - t0
+            if t % 900 == 0 and t != q_start:  # steps divide 900: a quarter closes exactly here
+                quarters.append(Quarter(q_start, q_wh))
+                q_start = t
+                q_wh = 0.0
             if not static:
-                plug_report(int(plug_mwh))
+                p = int(plug_mwh)
+                if p != plug_told:  # report when the count moves: an unchanged count changes nothing
+                    plug_report(p)
+                    plug_told = p
                 r = (meter_power(t, int(imp), int(exp), net, mono) if uses_power
                      else meter(t, int(imp), int(exp), mono))
                 if r is not None and r != relay:
@@ -188,10 +198,9 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                     switch_times.append(t + step_s - 1)
             if e > 0:
                 imp += e
-                add_q(t, t + step_s, e)
+                q_wh += e
             else:
                 exp -= e
-                add_q(t, t + step_s, 0.0)
             plug_mwh += pw * step_s / 3.6
             pv_sum += pv
             base_sum += base
@@ -204,11 +213,11 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                 tr_base(base - pv)
                 tr_relay(1 if relay else 0)
             t += step_s
-        day_no += 1
         if on_day is not None:
-            on_day(day_no)
+            on_day(-(-(t - t0) // 86400))
+    quarters.append(Quarter(q_start, q_wh))
     return RunResult(
-        name=decider.name, t0=t0, t1=t1, step_s=step_s, poll_s=poll_s, quarters=acc.close(),
+        name=decider.name, t0=t0, t1=t1, step_s=step_s, poll_s=poll_s, quarters=quarters,
         energy=Energy(import_wh=imp - start_import_wh, export_wh=exp - start_export_wh, pv_wh=pv_sum * hours,
                       base_wh=base_sum * hours, appliance_wh=app_sum * hours,
                       appliance_solar_wh=solar_sum * hours, plug_wh=plug_mwh / 1000.0),

@@ -87,7 +87,6 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
     q_start = t0 - t0 % 900
     q_wh = 0.0
     t = t0
-    day_no = 0
     while t < t1:
         day = t // 86400
         base_tab = household.day_table(day)
@@ -153,9 +152,8 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
                 trace.base_net_w.append(base - pv)
                 trace.relay.append(1 if relay else 0)
             t += 1
-        day_no += 1
         if on_day is not None:
-            on_day(day_no)
+            on_day(-(-(t - t0) // 86400))
     if pend_dt:
         meter.advance(pend_dt, pend_imp, pend_exp)
     acc.add(q_start, min(q_start + 900, t1), q_wh)
