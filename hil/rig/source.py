@@ -13,6 +13,7 @@ import yaml
 from hil.rig.errors import Problem
 
 Path = tuple[str | int, ...]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 
 def dotted(path: Path) -> str:
@@ -25,14 +26,17 @@ def dotted(path: Path) -> str:
 
 def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[Problem]]:
     """Parse YAML; returns (data, {key path: 1-based line}, problems) (data is None on a syntax error)."""
+    loader = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         return None, {}, [Problem("(YAML)", "valid YAML", reason, line)]
+    finally:
+        loader.dispose()
     lines: dict[Path, int] = {}
     problems: list[Problem] = []
     if node is not None:
