@@ -41,6 +41,7 @@ class PtyPair:
         self.dropped = 0
         self.copied = 0
         self._busy = False
+        self._stalled: set[int] = set()
         self._idle = threading.Condition()
         self._wake_r, self._wake_w = os.pipe()
         self._stop = threading.Event()
@@ -115,10 +116,15 @@ class PtyPair:
                 n = os.write(fd, view)
                 self.copied += n
                 view = view[n:]
+                self._stalled.discard(fd)
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise
-                _, writable, _ = select.select([], [fd], [], self.hold_s)
-                if not writable or self._stop.is_set():
-                    self.dropped += len(view)
-                    return
+                # receive buffer full: wait hold_s once for a reader, then drop until it reads again
+                if fd not in self._stalled:
+                    _, writable, _ = select.select([], [fd], [], self.hold_s)
+                    if writable and not self._stop.is_set():
+                        continue
+                    self._stalled.add(fd)
+                self.dropped += len(view)
+                return

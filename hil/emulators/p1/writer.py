@@ -88,6 +88,11 @@ class P1Writer:
         return self.line.frame_bits / self.line.baudrate
 
     @property
+    def chunk_chars(self) -> int:
+        """Characters per write: about CHUNK_S of real line time."""
+        return max(1, int(CHUNK_S / (self.char_s * self.pacer.time_scale)))
+
+    @property
     def faults(self) -> list[FaultRecord]:
         """Every fault injected so far."""
         return self.injector.log if self.injector else []
@@ -152,8 +157,8 @@ class P1Writer:
                 tx = (self.injector.process(tg.index, tg.meter_ts, tg.data) if self.injector
                       else Transmission(tg.data))
                 at = self.first_at + k * period + tx.delay_chars * self.char_s
-                started = max(at, self.pacer.elapsed())
-                if not self._send(tx.data, at):
+                started = max(at, self.pacer.elapsed())   # late (a busy host): shift, never burst
+                if not self._send(tx.data, started):
                     return
                 for rec in tx.records:
                     rec.sent_at = started
@@ -169,7 +174,7 @@ class P1Writer:
 
     def _send(self, data: bytes, at: float) -> bool:
         char_s = self.char_s
-        chunk = max(1, int(CHUNK_S / (char_s * self.pacer.time_scale)))
+        chunk = self.chunk_chars
         for i in range(0, len(data), chunk):
             part = data[i:i + chunk]
             if not self.pacer.wait_until(at + (i + len(part)) * char_s):

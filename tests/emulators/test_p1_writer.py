@@ -1,0 +1,175 @@
+"""The P1 writer on real serial lines (a pty pair it creates, socket://), paced at line rate and period."""
+
+import socket
+import threading
+import time
+
+import pytest
+import serial
+
+from firmware.p1.reader import TelegramReader
+from firmware.timebase import local_to_utc
+from hil.emulators.p1.faults import FaultInjector
+from hil.emulators.p1.profiles import get_profile
+from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
+from hil.emulators.p1.writer import P1Writer, line_format
+
+
+class Keeping(TelegramSource):
+    """A TelegramSource that keeps what it produced, to compare with what arrived."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.made = []
+
+    def next(self):
+        t = super().next()
+        self.made.append(t)
+        return t
+
+
+def source(key, **load):
+    p = get_profile(key)
+    return Keeping(p, new_meter(p, local_to_utc(2024, 3, 4, 8, 0, 0)), ConstantLoad(**load))
+
+
+def collect(ser, writer, timeout):
+    """(arrival time, bytes) of everything read until the writer finished and the line went quiet."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = ser.read(max(1, ser.in_waiting))           # returns as soon as anything arrived
+        if data:
+            got.append((time.monotonic(), data))
+        elif writer.join(0):
+            break
+    return got
+
+
+def frames_with_times(got):
+    """Telegrams as (first byte arrival, last byte arrival, raw) from timed chunks."""
+    out, start, buf = [], None, b''
+    for t, data in got:
+        for b in data:
+            if b == 0x2F:
+                start, buf = t, b''
+            buf += bytes([b])
+            if buf.endswith(b'\r\n') and b'!' in buf and start is not None:
+                out.append((start, t, buf))
+                start, buf = None, b''
+    return out
+
+
+def assert_paced(frames, w, src, period, baud):
+    """Never early: telegram k's first byte not before k periods + one write, its last byte not before
+    its whole length at the line rate; and on time: late by less than a period, 30 ms on average."""
+    scale, char = w.pacer.time_scale, 10 / baud
+    late = []
+    for k, (first, last, raw) in enumerate(frames):
+        due_first = w.pacer.t0 + (k * period + w.chunk_chars * char) * scale
+        due_last = w.pacer.t0 + (k * period + len(raw) * char) * scale
+        assert first >= due_first - 0.001, (k, first - due_first)
+        assert last >= due_last - 0.001, (k, last - due_last)
+        late.append(last - due_last)
+    assert max(late) < period * scale and sum(late) / len(late) < 0.03, late
+
+
+def test_pty_pair_at_115200_delivers_every_telegram_intact_and_paced():
+    scale, n = 0.1, 10
+    src = source('emucs17-3p', import_w=2300, gas_dm3_h=200)
+    with P1Writer(src, None, time_scale=scale, count=n) as w:
+        assert w.connect_to != w.port and w.connect_to.startswith('/dev/')
+        ser = serial.serial_for_url(w.connect_to, baudrate=115200, timeout=0.005)
+        w.start()
+        got = collect(ser, w, 10)
+        ser.close()
+        assert w.join(1)
+    frames = frames_with_times(got)
+    assert [raw for _, _, raw in frames] == [t.data for t in src.made]
+    reader = TelegramReader()
+    assert len(reader.feed(b''.join(d for _, d in got))) == n and reader.counters['crc_errors'] == 0
+    assert [t.meter_ts for t in src.made] == [src.made[0].meter_ts + k for k in range(n)]
+    assert_paced(frames, w, src, period=1.0, baud=115200)
+    assert all(k <= s.started < k + 0.2 for k, s in enumerate(w.sent))
+
+
+def test_dsmr22_at_9600_7e1_every_10_s():
+    scale, n = 0.02, 3
+    src = source('dsmr22', import_w=500)
+    with P1Writer(src, None, time_scale=scale, count=n) as w:
+        assert (w.serial.baudrate, w.serial.bytesize, w.serial.parity) == (9600, 7, 'E')
+        ser = serial.serial_for_url(w.connect_to, baudrate=9600, bytesize=7, parity='E', timeout=0.005)
+        w.start()
+        got = collect(ser, w, 10)
+        ser.close()
+    frames = frames_with_times(got)
+    assert [raw for _, _, raw in frames] == [t.data for t in src.made]
+    assert_paced(frames, w, src, period=10.0, baud=9600)
+
+
+def test_socket_url_to_a_loopback_server():
+    server = socket.create_server(('127.0.0.1', 0))
+    port = server.getsockname()[1]
+    received = bytearray()
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(65536):
+                received.extend(chunk)
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    src = source('dsmr5', import_w=800)
+    w = P1Writer(src, 'socket://127.0.0.1:%d' % port, time_scale=0.05, count=3)
+    assert w.connect_to == 'socket://127.0.0.1:%d' % port
+    w.start()
+    assert w.join(10)
+    w.stop()
+    th.join(5)
+    server.close()
+    assert bytes(received) == b''.join(t.data for t in src.made)
+
+
+def test_faults_are_stamped_when_they_hit_the_line():
+    src = source('emucs17-3p', import_w=100)
+    inj = FaultInjector(line_format(src), True, seed=2)
+    inj.schedule(1, 'wrong_crc')
+    inj.schedule(2, 'garbage', n=5)
+    with P1Writer(src, None, injector=inj, time_scale=0.05, count=3) as w:
+        ser = serial.serial_for_url(w.connect_to, timeout=0.005)
+        w.start()
+        collect(ser, w, 10)
+        ser.close()
+    assert [(r.kind, r.telegram) for r in w.faults] == [('wrong_crc', 1), ('garbage', 2)]
+    assert [r.sent_at for r in w.faults] == [w.sent[1].started, w.sent[2].started]
+    assert w.sent[1].faults == (w.faults[0],)
+
+
+def test_stop_ends_a_run_without_count_at_once():
+    src = source('emucs17-3p')
+    w = P1Writer(src, None, time_scale=0.05)
+    w.start()
+    assert w.wait_sent(2, 5)
+    t0 = time.monotonic()
+    w.stop()
+    assert time.monotonic() - t0 < 1 and not w._thread.is_alive()
+    assert len(w.sent) >= 2
+
+
+def test_a_port_that_cannot_be_opened_is_a_clear_error():
+    with socket.create_server(('127.0.0.1', 0)) as s:
+        port = s.getsockname()[1]
+    with pytest.raises(serial.SerialException, match='127.0.0.1'):
+        P1Writer(source('dsmr5'), 'socket://127.0.0.1:%d' % port)
+
+
+def test_errors_on_the_writer_thread_are_raised_by_join():
+    src = source('emucs17-3p')
+    inj = FaultInjector(line_format(src), True)
+    inj.schedule(0, 'truncate', keep=10**6)                    # impossible: raises in the thread
+    w = P1Writer(src, None, injector=inj, time_scale=0.05, count=2)
+    w.start()
+    with pytest.raises(ValueError, match='truncate'):
+        w.join(5)
+    w.stop()
