@@ -3,6 +3,7 @@
 import typer
 
 from hil.cli_board import board_app
+from hil.cli_fuzz import fuzz_app
 from hil.cli_p1 import p1_app
 from hil.cli_sim import sim_app
 
@@ -13,6 +14,7 @@ app = typer.Typer(
 )
 
 # Sub-command groups register below, one line each.
+app.add_typer(fuzz_app, name="fuzz")
 app.add_typer(p1_app, name="p1")
 app.add_typer(board_app, name="board")
 app.add_typer(sim_app, name="sim")
