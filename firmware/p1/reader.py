@@ -6,8 +6,12 @@
 # - restarts on every '/': a telegram cut off by a new '/' counts as truncated (a meter never sends '/'
 #   inside a telegram, so garbage that contains '/' also shows up as a truncated frame);
 # - drops a frame longer than max_size (counted as oversized) and skips to the next '/';
+# - ends a telegram only at a '!' that starts a line (as every meter writes it): a '!' inside a line is
+#   line noise, and the CRC check that follows rejects the telegram;
 # - checks the CRC; a mismatch is counted in crc_errors and the telegram is never returned. A missing CRC
-#   is accepted only from a telegram that declares no DSMR 4+ version (no 1-3:0.2.8 / 0-0:96.1.4 line).
+#   is accepted only from a DSMR 2.2/3 line: require_crc=False (a 9600 7E1 line) always, require_crc=True
+#   (a 115200 line: DSMR 4+, e-MUCS) never, require_crc=None (unknown) until the first telegram with a
+#   good CRC has been seen, and never from a telegram that declares a DSMR 4+ version.
 # It holds at most max_size bytes.
 
 from firmware.p1.crc16 import crc16_arc
@@ -36,8 +40,10 @@ def new_counters():
 
 
 class TelegramReader:
-    def __init__(self, max_size=4096, keep_rejected=False):
+    def __init__(self, max_size=4096, keep_rejected=False, require_crc=None):
         self.max_size = max_size
+        self.require_crc = require_crc
+        self.seen_crc = False
         self.buf = bytearray()
         self.state = HUNT
         self.crc_val = 0
@@ -58,17 +64,24 @@ class TelegramReader:
         buf = self.buf
         c = self.counters
         if self.crc_digits == 0:
-            for mark in _VERSION_MARKS:
-                if buf.find(mark) >= 0:
-                    c['crc_errors'] += 1
-                    self._reject('missing CRC in a DSMR 4+ telegram')
-                    self._reset()
-                    return
+            why = None
+            if self.require_crc or (self.require_crc is None and self.seen_crc):
+                why = 'missing CRC on a line that sends CRCs'
+            else:
+                for mark in _VERSION_MARKS:
+                    if buf.find(mark) >= 0:
+                        why = 'missing CRC in a DSMR 4+ telegram'
+            if why is not None:
+                c['crc_errors'] += 1
+                self._reject(why)
+                self._reset()
+                return
             out.append((bytes(buf), 'absent'))
             c['accepted'] += 1
         else:
             calc = crc16_arc(memoryview(buf))
             if calc == self.crc_val:
+                self.seen_crc = True
                 out.append((bytes(buf), 'ok'))
                 c['accepted'] += 1
             else:
@@ -86,6 +99,13 @@ class TelegramReader:
     def _start(self):
         self.buf = bytearray(b'/')
         self.state = BODY
+
+    def _line_start(self, chunk, i, k):
+        # is the '!' at chunk[k] the first byte of a line? (the bytes before it may be in the buffer)
+        if k > i:
+            return chunk[k - 1] == 10
+        buf = self.buf
+        return len(buf) > 0 and buf[-1] == 10
 
     def feed(self, chunk):
         """Feed bytes; return the list of (raw, crc) telegrams completed by them."""
@@ -106,6 +126,8 @@ class TelegramReader:
                 i = j + 1
             elif st == BODY:
                 k = chunk.find(b'!', i)
+                while k >= 0 and not self._line_start(chunk, i, k):
+                    k = chunk.find(b'!', k + 1)
                 j = chunk.find(b'/', i, n if k < 0 else k)
                 if j >= 0:
                     self.counters['truncated'] += 1

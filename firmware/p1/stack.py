@@ -6,8 +6,8 @@ from firmware.timebase import CET
 
 
 class P1Stack:
-    def __init__(self, max_size=4096, std=CET, keep_rejected=False):
-        self.reader = TelegramReader(max_size, keep_rejected)
+    def __init__(self, max_size=4096, std=CET, keep_rejected=False, require_crc=None):
+        self.reader = TelegramReader(max_size, keep_rejected, require_crc)
         self.counters = self.reader.counters
         self.std = std
         self.last_errors = []

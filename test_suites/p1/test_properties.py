@@ -25,8 +25,8 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 telegram_index = st.integers(min_value=0, max_value=len(CRC_TELEGRAMS) - 1)
 
 
-def read_in_chunks(data: bytes, cuts: list[int], max_size: int = 4096):
-    reader = TelegramReader(max_size)
+def read_in_chunks(data: bytes, cuts: list[int], max_size: int = 4096, require_crc=None):
+    reader = TelegramReader(max_size, require_crc=require_crc)
     out = []
     prev = 0
     for cut in sorted(set(c % (len(data) + 1) for c in cuts)) + [len(data)]:
@@ -95,12 +95,31 @@ def test_mutated_streams_never_raise_and_never_yield_corrupt_telegrams(data):
     clean = data.draw(streams())
     mutated = data.draw(mutations(clean))
     cuts = data.draw(st.lists(st.integers(0, 10**6), max_size=10))
-    telegrams, counters = read_in_chunks(mutated, cuts)
+    telegrams, counters = read_in_chunks(mutated, cuts, require_crc=True)  # a 115200 (DSMR 4+) line
     for raw, crc in telegrams:
         # a corrupted telegram could only pass if its CRC collided (p = 2^-16 per telegram)
         assert crc == "ok" and raw in VALID_RAW, raw[:80]
     assert all(v >= 0 for v in counters.values())
     assert counters["accepted"] == len(telegrams)
+
+
+@SETTINGS
+@given(st.data())
+def test_unknown_line_type_requires_crcs_once_it_has_seen_one(data):
+    sent, raw = CRC_TELEGRAMS[data.draw(telegram_index)]
+    mutated = data.draw(mutations(data.draw(streams())))
+    telegrams, _ = read_in_chunks(sent + mutated, [], require_crc=None)
+    assert telegrams[0] == (raw, "ok")
+    assert all(crc == "ok" and r in VALID_RAW for r, crc in telegrams)
+
+
+def test_an_end_mark_inside_a_line_does_not_end_the_telegram():
+    sent, raw = CRC_TELEGRAMS[0]
+    reader = TelegramReader()
+    assert reader.feed(b"/!\r\n" + sent) == [(raw, "ok")]
+    assert reader.counters["truncated"] == 1 and reader.counters["accepted"] == 1
+    forged = TelegramReader()
+    assert forged.feed(b"/X\r\n1-0:1.8.1(1!*kWh)\r\n!\r\n") == [(b"/X\r\n1-0:1.8.1(1!*kWh)\r\n!", "absent")]
 
 
 @SETTINGS
