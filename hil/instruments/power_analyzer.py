@@ -47,18 +47,32 @@ class PowerAnalyzer(ScpiInstrument):
     KIND = POWER_ANALYZER
     ERROR_QUERY = ":STATus:ERRor?"
 
-    def configure(self, rate_s: float = 0.25) -> None:
-        """Set ASCII numeric items U, I, P, WH, TIME and the update rate (0.1 .. 5 s)."""
+    configured = False
+
+    def configure(self, rate_s: float | None = None) -> None:
+        """Set ASCII numeric items U, I, P, WH, TIME and, if given, the update rate (0.1 .. 5 s).
+
+        :meth:`measure` sets the items if nobody did before (the rate stays as it is, so this
+        works while integrating, when the WT310 refuses a rate change).
+        """
         self.write(":COMMunicate:HEADer OFF")
         self.write(":COMMunicate:VERBose OFF")
         self.write(f":NUMeric:NORMal:NUMber {len(ITEMS)}")
         for n, function in enumerate(ITEMS, start=1):
             self.write(f":NUMeric:NORMal:ITEM{n} {function},1")
-        ms = round(rate_s * 1000)
-        self.write(f":RATE {ms}MS")
+        if rate_s is not None:
+            self.write(f":RATE {round(rate_s * 1000)}MS")
+        self.configured = True
+
+    def reset(self) -> None:
+        """``*RST`` and ``*CLS``; the numeric items are set again on the next :meth:`measure`."""
+        super().reset()
+        self.configured = False
 
     def measure(self) -> AcMeasurement:
         """Read the latest update (NaN where the analyzer has no data)."""
+        if not self.configured:
+            self.configure()
         u, i, p, wh, seconds = self.query_floats(":NUMeric:NORMal:VALue?", len(ITEMS))
         return AcMeasurement(_value(u), _value(i), _value(p), _value(wh), int(seconds))
 
