@@ -2,7 +2,7 @@
 #
 #   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec. A Dec is written as its
 #                          decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
-#                          a register). dict keys keep their insertion order.
+#                          a register). Key order is the dict's (MicroPython dicts are unordered).
 #   loads_object(body) -> (dict, None) or (None, reason)     a request body that must be a JSON object;
 #                          the reason says what was expected and what came.
 import json

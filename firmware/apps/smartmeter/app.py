@@ -29,18 +29,7 @@ from firmware.timebase import CET
 VERSION = '1.0.0'
 P1_MAX_TELEGRAM = 4096
 READ_CHUNK = 512
-AUTO_SWITCH_MS = 25000      # 'auto' line: no telegram this long while bytes arrive -> try the other format
 LINE_FORMATS = {'115200 8N1': (115200, 8, None, 1), '9600 7E1': (9600, 7, 0, 1)}
-
-
-def next_line(setting, current, silent_ms, bytes_meanwhile):
-    """The P1 line format to switch to, or None. Pure: 'auto' alternates 115200 8N1 and 9600 7E1 when
-    bytes arrive but no telegram was taken for AUTO_SWITCH_MS (a DSMR 4 meter sends every 10 s)."""
-    if setting != 'auto':
-        return setting if setting != current else None
-    if silent_ms >= AUTO_SWITCH_MS and bytes_meanwhile > 0:
-        return '9600 7E1' if current == '115200 8N1' else '115200 8N1'
-    return None
 
 
 class SmartMeter:
@@ -229,7 +218,7 @@ class SmartMeter:
             if self.web is not None:
                 self.web.publish()
             if self.uart is not None:
-                line = next_line(self.settings['p1_line'], self.p1['line'],
+                line = model.next_line(self.settings['p1_line'], self.p1['line'],
                                  self.hal.ticks_diff(now, self._since_ms), self._bytes_since)
                 if line is not None:
                     self._set_line(line)

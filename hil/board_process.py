@@ -1,0 +1,214 @@
+"""An emulated board as a real OS process: start it, wait until its web server answers, kill it, read its log.
+
+`BoardProcess('smartmeter', flash_dir, p1=pty_name).start()` runs `python -m hil.cli_board run ...` (the
+same program as `hil board run`) with its console appended to a log file, and returns once GET / answers.
+`kill()` is a power cut (SIGKILL), `stop()` a clean shutdown, `restart()` both plus start(). A board that
+dies or never answers raises `BoardError` carrying the tail of its log. Small HTTP helpers (`get`,
+`get_json`, `request`) talk to it over loopback without raising on 4xx/5xx answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BoardError(RuntimeError):
+    """The board process died or did not answer; the message ends with its log."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    # Linux: the board gets SIGKILL when the test process goes away, so no board outlives its rig.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class BoardProcess:
+    """One emulated board running in its own process."""
+
+    def __init__(self, kind: str, flash: Path | str, *, p1: str | None = None, metering: str | None = None,
+                 host: str = "127.0.0.1", port: int | None = None, mac: str | None = None,
+                 networks: dict[str, str] | Path | None = None, mdns: bool = False, mdns_suffix: str = "",
+                 extra: Sequence[str] = (), log_path: Path | str | None = None) -> None:
+        """Describe the board; nothing runs before start(). port None: a free one is picked."""
+        if host != "127.0.0.1":
+            raise ValueError(f"host {host!r}: emulated boards listen on 127.0.0.1 only")
+        self.kind = kind
+        self.flash = Path(flash)
+        self.p1 = p1
+        self.metering = metering
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.mac = mac
+        self.networks = networks
+        self.mdns = mdns
+        self.mdns_suffix = mdns_suffix
+        self.extra = list(extra)
+        self.log_path = Path(log_path) if log_path else self.flash.with_name(self.flash.name + ".log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    # ---- the process -----------------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        """Return the command line that runs this board."""
+        cmd = [sys.executable, "-m", "hil.cli_board", "run", self.kind, "--flash", str(self.flash),
+               "--http", f"{self.host}:{self.port}"]
+        if self.p1 is not None:
+            cmd += ["--p1", self.p1]
+        if self.metering is not None:
+            cmd += ["--metering", self.metering]
+        if self.mac is not None:
+            cmd += ["--mac", self.mac]
+        if isinstance(self.networks, dict):
+            for ssid, pwd in self.networks.items():
+                cmd += ["--network", f"{ssid}={pwd}"]
+        elif self.networks is not None:
+            cmd += ["--networks-file", str(self.networks)]
+        cmd += ["--mdns" if self.mdns else "--no-mdns", "--mdns-suffix", self.mdns_suffix]
+        return cmd + self.extra
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def base_url(self) -> str:
+        """Return the board's address, http://127.0.0.1:PORT."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> BoardProcess:
+        """Start the process and return once its web server answers (BoardError otherwise)."""
+        if self.alive:
+            raise BoardError(f"{self.kind} board already running (pid {self.proc.pid if self.proc else '?'})")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self.wait_http(timeout)
+        return self
+
+    def wait_http(self, timeout: float = 20.0) -> None:
+        """Wait until GET / gets any HTTP answer; BoardError if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if not self.alive:
+                code = self.proc.returncode if self.proc else None
+                raise BoardError(f"{self.kind} board exited with code {code} before its web server answered"
+                                 f"\n{self.log_tail()}")
+            try:
+                self.get("/", timeout=1.0)
+                return
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise BoardError(f"{self.kind} board: no HTTP answer on {self.base_url}/ within {timeout} s "
+                         f"(last error: {last!r})\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """Cut the power: SIGKILL, and wait for the process to be gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the process to end (SIGTERM); SIGKILL after timeout."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self, timeout: float = 20.0, hard: bool = True) -> BoardProcess:
+        """Kill (hard) or stop the board, then start it again on the same port and flash."""
+        if hard:
+            self.kill()
+        else:
+            self.stop()
+        return self.start(timeout)
+
+    def __enter__(self) -> BoardProcess:
+        """Use as a context manager: the board is killed on exit."""
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Kill the board."""
+        self.kill()
+
+    # ---- its log ------------------------------------------------------------------------------------
+    def log_text(self) -> str:
+        """Return everything the board printed, all starts included."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Return the last lines of the log, for failure messages."""
+        text = self.log_text().splitlines()[-lines:]
+        return f"--- last {len(text)} lines of {self.log_path} ---\n" + "\n".join(text)
+
+    # ---- HTTP over loopback -------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: bytes | str | None = None,
+                headers: dict[str, str] | None = None,
+                timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+        """Return (status, headers, body) of one request; 4xx/5xx are answers, not exceptions."""
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers.items()), r.read()
+        except urllib.error.HTTPError as e:
+            with contextlib.closing(e):
+                return e.code, dict(e.headers.items()), e.read()
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+        """Return (status, headers, body) of GET path."""
+        return self.request("GET", path, timeout=timeout)
+
+    def get_json(self, path: str, timeout: float = 5.0) -> tuple[int, Any]:
+        """Return (status, parsed JSON) of GET path; BoardError if the body is not JSON."""
+        status, _, body = self.get(path, timeout)
+        try:
+            return status, json.loads(body)
+        except ValueError as e:
+            raise BoardError(f"GET {path}: expected JSON, got {status} {body[:200]!r}") from e
+
+    def put_json(self, path: str, obj: Any, timeout: float = 5.0) -> tuple[int, Any]:
+        """Return (status, parsed JSON answer) of PUT path with obj as JSON."""
+        status, _, body = self.request("PUT", path, json.dumps(obj), {"Content-Type": "application/json"},
+                                       timeout)
+        return status, json.loads(body) if body else None
