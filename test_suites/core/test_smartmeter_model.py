@@ -166,8 +166,9 @@ def test_plug_reading_without_timestamp():
 def test_settings_bounds_all_or_nothing():
     cur = dict(model.DEFAULT_SETTINGS)
     assert model.update_settings(cur, {'stale_s': 5}) == ({'stale_s': 5, 'p1_line': 'auto'}, None)
-    for patch, word in (({'stale_s': 0}, '1 ... 600'), ({'stale_s': 601}, '601'), ({'stale_s': 5.5}, 'integer'),
-                        ({'stale_s': True}, 'integer'), ({'p1_line': '9600 8N1'}, 'expected one of'),
+    for patch, word in (({'stale_s': 0}, '1 ... 600'), ({'stale_s': 601}, '601'),
+                        ({'stale_s': 5.5}, 'integer'), ({'stale_s': True}, 'integer'),
+                        ({'p1_line': '9600 8N1'}, 'expected one of'),
                         ({'stale_s': 5, 'colour': 'red'}, 'colour'), ({}, 'at least one'), ([1], 'object')):
         new, why = model.update_settings(cur, patch)
         assert new is None and word in why, (patch, why)

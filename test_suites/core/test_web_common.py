@@ -26,7 +26,7 @@ def test_entity_key_and_bad_domain():
     except ValueError as err:
         assert 'sensors' in str(err) and 'sensor' in str(err)
     else:
-        assert False, 'a bad domain must be refused'
+        raise AssertionError('a bad domain must be refused')
 
 
 def test_find_by_object_id_name_and_url_encoded_name():
@@ -67,7 +67,8 @@ def test_entity_json_is_esphome_shaped_with_exact_value():
     text = ents.entity_json(e, '4592.767 kWh', Dec(4592767, 3))
     assert text == '{"id":"sensor-energy_consumed_tariff_1","state":"4592.767 kWh","value":4592.767}'
     assert json.loads(text)['value'] == 4592.767
-    assert ents.entity_json(e, 'NA', None) == '{"id":"sensor-energy_consumed_tariff_1","state":"NA","value":null}'
+    assert ents.entity_json(e, 'NA', None) == \
+        '{"id":"sensor-energy_consumed_tariff_1","state":"NA","value":null}'
 
 
 def test_dumps_writes_exact_decimals_and_escapes():
@@ -83,7 +84,7 @@ def test_dumps_writes_exact_decimals_and_escapes():
     except TypeError as err:
         assert 'object' in str(err)
     else:
-        assert False
+        raise AssertionError('an object that is not JSON must be refused')
 
 
 def test_loads_object_says_what_was_expected_and_what_came():
@@ -130,8 +131,8 @@ def test_states_page_has_title_rows_actions_ota_and_script():
 
 
 def test_portal_page_has_the_manuals_fields():
-    html = portal_page('smartmeter', 'Not connected.', [('HomeNet', -40), ('Neighbour "5G"', -71)], 'Home<Net',
-                       'Could not join HomeNet: wrong password')
+    html = portal_page('smartmeter', 'Not connected.', [('HomeNet', -40), ('Neighbour "5G"', -71)],
+                       'Home<Net', 'Could not join HomeNet: wrong password')
     for text in ('<h1>smartmeter</h1>', '<h2>WiFi Networks</h2>', '<li>HomeNet (-40 dBm)</li>',
                  '<li>Neighbour &quot;5G&quot; (-71 dBm)</li>', '<h2>WiFi Settings</h2>', '>SSID</label>',
                  '>Password</label>', 'type="password"', 'value="Save"', '<h2>OTA Update</h2>',
