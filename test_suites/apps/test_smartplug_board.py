@@ -182,7 +182,8 @@ def test_kill_minus_9_keeps_settings_and_relay(tmp_path: Path) -> None:
         assert state(board, "switch", "smartmeter_mode") == "ON"
         assert state(board, "sensor", "threshold_on") == "-0.160 kWh"
         assert state(board, "sensor", "interval") == "14 min"
-        assert board.get_json("/api/v1/state")[1] == {"power_on": True, "switch_lock": False, "brightness": 42}
+        hw_state = board.get_json("/api/v1/state")[1]
+        assert hw_state == {"power_on": True, "switch_lock": False, "brightness": 42}
         # and off stays off
         assert board.request("POST", "/switch/relay/turn_off")[0] == 200
         gpio.wait_for("relay", 0, 2)
