@@ -3,6 +3,7 @@
 import typer
 
 from hil.cli_board import board_app
+from hil.cli_cse7766 import cse7766_app
 from hil.cli_fuzz import fuzz_app
 from hil.cli_p1 import p1_app
 from hil.cli_sim import sim_app
@@ -18,6 +19,7 @@ app.add_typer(fuzz_app, name="fuzz")
 app.add_typer(p1_app, name="p1")
 app.add_typer(board_app, name="board")
 app.add_typer(sim_app, name="sim")
+app.add_typer(cse7766_app, name="cse7766")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 
 import attrs
@@ -244,13 +245,20 @@ class Cse7766Chip:
 class Cse7766Emulator:
     """A chip sending frames on a serial line in real time (4800 8E1) from a background thread."""
 
-    def __init__(self, url: str, chip: Cse7766Chip | None = None, period_s: float = PERIOD_S) -> None:
-        """Open the line (any pyserial URL); frames start with `start()`."""
+    def __init__(self, url: str, chip: Cse7766Chip | None = None, period_s: float = PERIOD_S,
+                 gate: Callable[[], bool] | None = None) -> None:
+        """Open the line (any pyserial URL); frames start with `start()`.
+
+        gate, when given, says before every frame whether the plug's output is live (its relay closed):
+        while it is not, the chip measures the mains voltage and no current, whatever the load.
+        """
         if period_s <= 0:
             raise ValueError(f"period_s must be positive, got {period_s}")
         self.url = url
         self.chip = chip or Cse7766Chip()
         self.period_s = period_s
+        self.gate = gate
+        self.load = self.chip.load
         self.port = serial.serial_for_url(url, **UART_SETTINGS, write_timeout=2)
         self.lock = threading.Lock()
         self.sent_frames = 0
@@ -262,9 +270,18 @@ class Cse7766Emulator:
         self._thread: threading.Thread | None = None
 
     def set_load(self, volts: float, amps: float, watts: float) -> None:
-        """Change the load the chip measures (thread-safe; takes effect from the next frame on)."""
+        """Change the load behind the plug (thread-safe; takes effect from the next frame on)."""
         with self.lock:
             self.chip.set_load(volts, amps, watts)
+            self.load = self.chip.load
+
+    def _apply_gate(self) -> None:
+        try:
+            live = bool(self.gate())  # type: ignore[misc]
+        except (OSError, ValueError):  # the rig's line is unreadable for a moment: keep the last state
+            return
+        ld = self.load
+        self.chip.set_load(ld.volts, ld.amps if live else 0.0, ld.watts if live else 0.0)
 
     def start(self) -> Cse7766Emulator:
         """Start sending frames."""
@@ -282,6 +299,8 @@ class Cse7766Emulator:
                     break
                 now = time.monotonic()
                 with self.lock:
+                    if self.gate is not None:
+                        self._apply_gate()
                     data = self.chip.frame(round((now - t_prev) * 1000))
                 t_prev = now
                 if data:

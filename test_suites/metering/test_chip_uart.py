@@ -84,3 +84,27 @@ def test_faulty_line_in_real_time():
     assert m.counters["bad_checksum"] >= chip.injected.bad_checksum
     assert m.counters["implausible"] == 0
     assert abs(m.power_mw - 2_700_000) < 2_700_000 * 0.002
+
+
+def test_the_relay_gates_the_load(tmp_path):
+    from hil.board.gpio import GpioFolder, HostPin
+
+    gpio = GpioFolder(tmp_path / "gpio")
+    relay = HostPin(gpio, "relay", "out")  # the plug's relay line, as an emulated board writes it
+    with PtyPair() as pty:
+        port = serial.serial_for_url(pty.names[1], **UART_SETTINGS, timeout=0.05)
+        em = Cse7766Emulator(pty.names[0], period_s=0.02, gate=lambda: gpio.read("relay") == 1)
+        em.set_load(230.0, 8.7, 2000.0)  # the appliance behind the plug
+        m = Cse7766()
+        try:
+            with em:
+                read_until(port, m, lambda: m.counters["accepted"] >= 3, timeout=5)
+                assert m.power_mw == 0 and m.counters["no_load"] >= 3  # relay open: no current
+                relay.on()
+                read_until(port, m, lambda: (m.power_mw or 0) > 1_990_000, timeout=5)
+                assert abs(m.current_ma - 8700) < 20
+                relay.off()
+                read_until(port, m, lambda: m.power_mw == 0, timeout=5)
+        finally:
+            port.close()
+    assert abs(m.voltage_mv - 230_000) < 300
