@@ -6,6 +6,7 @@ from hil.cli_board import board_app
 from hil.cli_cse7766 import cse7766_app
 from hil.cli_fuzz import fuzz_app
 from hil.cli_p1 import p1_app
+from hil.cli_rig import rig_app
 from hil.cli_sim import sim_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app.add_typer(fuzz_app, name="fuzz")
 app.add_typer(p1_app, name="p1")
 app.add_typer(board_app, name="board")
 app.add_typer(sim_app, name="sim")
+app.add_typer(rig_app, name="rig")
 app.add_typer(cse7766_app, name="cse7766")
 
 
