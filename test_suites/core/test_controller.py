@@ -420,3 +420,75 @@ def test_one_reading_a_minute_needs_a_60_s_timeout():
         f.go(31 * 60, 31)                       # 1 Wh a minute: E = 15 Wh < ON
         assert (f.decisions == [(utc(2024, 1, 15, 10, 15), True)]) == want   # 10:00:00 starts it
         assert (c.counters['gaps'] == 0) == want
+
+
+def test_mode_on_just_after_a_boundary_waits_for_the_next_one():
+    # the 10:15:00 reading was taken before SmartMeter Mode went on: 10:15-10:30 is not measured whole
+    h = Home(T0, settings(on_wh=100, off_wh=300), _off_saved(), base_w=200, appliance_w=2000)
+    h.until(utc(2024, 1, 15, 10, 15, 5))
+    h.c.set_mode(True)
+    h.until(utc(2024, 1, 15, 10, 30))
+    assert h.decisions == [] and h.c.last['kind'] == 'measured'
+    h.until(utc(2024, 1, 15, 10, 45))
+    assert h.decisions == [(utc(2024, 1, 15, 10, 45), True)]
+
+
+def test_export_register_running_backwards_voids_the_interval():
+    c = Controller(settings(mode=True, on_wh=100, off_wh=300), _off_saved())
+    f = Feed(c, utc(2024, 6, 1, 11, 59, 0), imp=5000, exp=9000)
+    f.go(60, 1, 1)
+    f.go(300, 5, 100)
+    f.exp -= 1
+    f.t += 10
+    f.mono += 10
+    f.read()
+    f.go(590, 5, 100)
+    assert c.last['kind'] == 'void' and 'export 9101 -> 9100 Wh' in c.last['why']
+    assert c.counters['backwards'] == 1 and f.decisions == []
+
+
+def test_export_jump_and_sustained_60_kw_void_the_interval():
+    c = Controller(settings(mode=True, on_wh=100, off_wh=300), _off_saved())
+    f = Feed(c, utc(2024, 6, 1, 11, 59, 0), imp=5000, exp=9000)
+    f.go(60, 1, 1)
+    f.go(300, 0, 10)
+    f.go(10, 0, 5000)                           # export jumps 5 kWh in 10 s
+    f.go(590, 0, 10)
+    assert c.last['kind'] == 'void' and 'jumped 5000 Wh in 10 s' in c.last['why']
+    # each 10 s step within the per-reading allowance (333 Wh), but 120 kW on average over the interval
+    f.go(Q, 90 * 333)
+    assert c.counters['jumps'] == 2 and c.last['kind'] == 'void'
+    assert c.last['why'] == 'counters moved 29970 Wh in 900 s: expected at most 60000 W average'
+    assert f.decisions == []
+
+
+def test_a_boundary_crossed_without_a_reading_voids():
+    # only reachable with a timeout longer than the interval: readings 150 s apart, 1-min interval
+    c = Controller(settings(mode=True, interval_min=1, on_wh=100, off_wh=300), _off_saved(), timeout_s=180)
+    f = Feed(c, utc(2024, 1, 15, 9, 59, 0), imp=5000, step=30)
+    f.go(60, 1)                                 # 10:00:00 starts a whole interval
+    f.go(150, 1, step=150)                      # next reading 10:02:30: 10:01 and 10:02 crossed at once
+    assert c.last['kind'] == 'void' and 'crossed without a reading' in c.last['why']
+    assert f.decisions == [(utc(2024, 1, 15, 10, 0), True)]     # only the 9:59:30-10:00 interval's
+
+
+def test_reboot_keeps_the_anchor_of_a_non_dividing_interval():
+    s = settings(interval_min=7, on_wh=100, off_wh=300)
+    h = Home(T0, s, _off_saved(), base_w=600, appliance_w=2000)
+    h.run(100)
+    s.set('mode', True)
+    anchor = h.t + 1
+    h.run(3 * 420)
+    saved = h.c.state_for_flash()
+    assert saved['anchor'] == anchor
+    h2 = Home(h.t + 20, s, saved, base_w=600, appliance_w=2000)
+    h2.run(5 * 420)
+    assert h2.decisions and all((t - anchor) % 420 == 0 for t, _ in h2.decisions)
+
+
+def test_mode_off_ends_the_failsafe():
+    c = Controller(settings(mode=True, failsafe_n=1, interval_min=1), {'v': 1, 'relay': True}, now_mono=0)
+    assert c.tick(60) is False and c.failsafe
+    c.set_mode(False)
+    assert not c.failsafe
+    assert c.tick(1000) is None
