@@ -60,12 +60,14 @@ class RecordingSource(TelegramSource):
             rows[f"Current Phase {i + 1}"] = (dec_text(Decimal(m.current_ca[i]) / 100, 1) + " A"
                                               if has and "current" in self.profile.lines else "")
         self.expected[tg.meter_ts] = {"rows": rows, "import_wh": m.import_wh, "export_wh": m.export_wh,
-                                      "import_w": m.import_w, "export_w": m.export_w, "index": tg.index}
+                                      "import_w": m.import_w, "export_w": m.export_w, "index": tg.index,
+                                      "data": tg.data}
         return tg
 
 
 def provision(flash: Path, ssid: str = "HomeNet", password: str = "correct horse") -> None:
     """Store WiFi credentials in a board's flash, as a Save in the portal would."""
+    flash.mkdir(parents=True, exist_ok=True)
     assert Store(str(flash)).save("wifi.json", {"ssid": ssid, "password": password})
 
 
