@@ -88,3 +88,11 @@ def test_reset_turns_the_input_off(load) -> None:
     assert not load.is_on()
     assert load.mode() == "CC"
     assert load.query("INPut?") == "0"  # the SCPI-standard spelling reaches the same state
+
+
+def test_apparent_power_and_frequency(load) -> None:
+    load.set_mode("CC", 2.0)
+    load.input_on()
+    assert float(load.query("MEAS:POW:APP?")) == pytest.approx(460.0)
+    assert float(load.query("MEAS:FREQ?")) == pytest.approx(50.0)
+    assert load.query("MEAS:POW:PFAC?") == "1.0000"

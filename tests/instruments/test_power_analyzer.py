@@ -156,3 +156,21 @@ def test_integrator_is_a_pure_state_machine() -> None:
     integ.reset()
     assert (integ.state, integ.wh, integ.timer_s) == ("RESet", 0.0, 10)
     assert math.isclose(integ.seconds, 0.0)
+
+
+def test_emulator_extras_and_modes_it_does_not_emulate(analyzer) -> None:
+    assert float(analyzer.query(":MEASure:VOLTage?")) == pytest.approx(230.0)
+    assert float(analyzer.query(":MEAS:CURR?")) == pytest.approx(4.35)
+    assert analyzer.query(":MEAS:POW?;ENER?") == "1.0000E+03;0.0000E+00"  # 488.2 path rule
+    with pytest.raises(
+        InstrumentError, match="-221 Settings conflict; INTEGrate:MODE: only NORMal is emulated"
+    ):
+        analyzer.write(":INTEGrate:MODE CONTinuous")
+    with pytest.raises(InstrumentError, match="COMMunicate:HEADer ON is not emulated; expected OFF"):
+        analyzer.write(":COMM:HEAD ON")
+    analyzer.write(":COMMunicate:VERBose ON")
+    assert analyzer.query(":INTEGrate:STATe?") == "RESET"
+    assert analyzer.query(":NUM:ITEM4?") == "WH,1"  # set by the driver
+    assert analyzer.query(":NUMeric:NORMal:ITEM6?") == "LAMBDA,1"  # the *RST default, long form
+    analyzer.write(":COMMunicate:VERBose OFF")
+    assert analyzer.query(":NUMeric:NORMal:ITEM6?") == "LAMB,1"
