@@ -25,8 +25,11 @@ PINOUT = {
 }
 
 RXBUF = 2048
-# MicroPython's epoch on the ESP32 is 2000-01-01 (time.gmtime(0)[0] == 2000); the firmware uses 1970.
-EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+def epoch_offset():
+    """Seconds to add to time.time(): MicroPython's epoch on the ESP32 is 2000-01-01; ours is 1970."""
+    return 946684800 if time.gmtime(0)[0] == 2000 else 0
 
 
 class Esp32Pin:
@@ -101,6 +104,17 @@ class Esp32Uart:
         self.u.deinit()
 
 
+# station status -> the error the portal shows; the names differ between MicroPython versions, and the
+# ESP-IDF reports a wrong WPA2 password as a 4-way handshake timeout
+_STATUS_TEXT = {}
+for _name, _text in (('STAT_WRONG_PASSWORD', 'wrong password'), ('STAT_HANDSHAKE_TIMEOUT', 'wrong password'),
+                     ('STAT_NO_AP_FOUND', 'network not found'), ('STAT_CONNECT_FAIL', 'connection failed'),
+                     ('STAT_ASSOC_FAIL', 'connection failed'), ('STAT_BEACON_TIMEOUT', 'connection failed')):
+    _code = getattr(network, _name, None)
+    if _code is not None:
+        _STATUS_TEXT[_code] = _text
+
+
 class Esp32Wifi:
     def __init__(self):
         self.sta = network.WLAN(network.STA_IF)
@@ -146,14 +160,9 @@ class Esp32Wifi:
             if st == network.STAT_GOT_IP:
                 self.last_error = None
                 return True, None
-            if st == network.STAT_WRONG_PASSWORD:
-                err = 'wrong password'
-                break
-            if st == network.STAT_NO_AP_FOUND:
-                err = 'network not found'
-                break
-            if st == network.STAT_CONNECT_FAIL:
-                err = 'connection failed'
+            why = _STATUS_TEXT.get(st)
+            if why is not None:
+                err = why
                 break
             await asyncio.sleep_ms(200)
         try:
@@ -244,10 +253,10 @@ class Esp32Hal:
     def time(self):
         if not self._time_known:
             return None
-        return time.time() + EPOCH_OFFSET
+        return time.time() + epoch_offset()
 
     def set_time(self, t):
-        tm = time.gmtime(t - EPOCH_OFFSET)
+        tm = time.gmtime(t - epoch_offset())
         machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
         self._time_known = True
 
