@@ -78,6 +78,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
     pv_sum = base_sum = app_sum = solar_sum = 0.0
     e_imp = e_exp = 0.0
     reading: tuple[int, int, int] | None = None
+    last_tg = None
     net_seen: float | None = None
     counters = {"telegrams": 0, "unreadable": 0}
     # The meter integrates in whole watts; seconds with the same (import W, export W) are batched into one
@@ -101,8 +102,9 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
                 tg = stack.feed(encode_telegram(meter, prof))
                 counters["telegrams"] += 1
                 if tg:
-                    reading = meter_reading(tg[-1])
-                    net_seen = _net_w(tg[-1]) if uses_power else None
+                    last_tg = tg[-1]
+                    reading = meter_reading(last_tg)
+                    net_seen = _net_w(last_tg) if uses_power else None
                 if not tg or reading is None:
                     counters["unreadable"] += 1
                     reading = None
@@ -157,8 +159,10 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
     if pend_dt:
         meter.advance(pend_dt, pend_imp, pend_exp)
     acc.add(q_start, min(q_start + 900, t1), q_wh)
-    self_check = meter.import_wh[0] + meter.import_wh[1] - start_import_wh
-    counters["meter_import_wh"] = self_check
+    counters["meter_import_wh"] = meter.import_wh[0] + meter.import_wh[1] - start_import_wh
+    peak = last_tg.objects.get("1-0:1.6.0") if last_tg is not None else None
+    if peak is not None and peak.value is not None:
+        counters["meter_peak_w"] = peak.value.scaled(3)   # 1-0:1.6.0 as parsed, kW -> W
     c: dict[str, int] = dict(decider.counters())
     for key, v in counters.items():
         c["p1_" + key] = v

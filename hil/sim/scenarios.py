@@ -117,8 +117,11 @@ BUILTIN: dict[str, Scenario] = {s.name: s for s in (
     _s("heat-pump-eq", "Why the manual warns: the same heat pump with equal thresholds 0.625 kWh; the plug "
        "only measures the detector's coil, so C is about 0 and does not stand in for the heat pump",
        "heat_pump", PlugSettings("0.625", "0.625", 15)),
-    _s("boiler-peak-shaving", "2.4 kW electric water heater, ON = OFF = 0.625 kWh, 15 min, January",
-       "boiler", PlugSettings("0.625", "0.625", 15)),
+    _s("boiler-lockout", "A pitfall of the simplified configuration: a 2.4 kW water heater with ON = OFF = "
+       "0.625 kWh, 15 min. C = 0.6 kWh (its last full ON quarter) leaves 0.025 kWh (100 W) for the house, "
+       "so once switched off it never comes back on", "boiler", PlugSettings("0.625", "0.625", 15)),
+    _s("boiler-solar", "2.4 kW water heater on 6 kWp PV: ON -0.240 kWh (2.4 kW x 1/10 h), OFF 0.000 kWh, "
+       "6 min, in May", "boiler", PlugSettings("-0.240", "0.000", 6), pv={"kwp": 6.0}, start="2025-05-01"),
     _s("ev-peak-shaving", "EV on a 2.3 kW cable, plugged in the evening: ON = OFF = 0.625 kWh, 15 min, "
        "moves charging out of the cooking peak", "ev", PlugSettings("0.625", "0.625", 15)),
 )}
