@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -76,8 +77,8 @@ def fuzz_p1(
         raise typer.Exit(1)
     if merge_into is not None:
         before = len(list(merge_into.glob("*"))) if merge_into.is_dir() else 0
-        rc, log = session.merge(merge_into, [corpus, corpus.parent / f".{corpus.name}-work" / "seeds"],
-                                edges_only=True)
+        with tempfile.TemporaryDirectory(prefix="hil-fuzz-seeds-") as tmp:
+            rc, log = session.merge(merge_into, [corpus, session.prepare_seeds(Path(tmp))], edges_only=True)
         if rc != 0:
             console.print(f"[red]merge failed (exit {rc})[/]\n{log[-2000:]}")
             raise typer.Exit(1)

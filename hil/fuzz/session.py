@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -93,26 +94,17 @@ def libfuzzer_args(cfg: FuzzConfig, dict_path: Path, seed_dir: Path) -> list[str
     return args + [str(d) for d in seen]
 
 
-def run(cfg: FuzzConfig, on_progress: Callable[[int, int, int], None] | None = None) -> FuzzReport:
-    """Fuzz until the run or time budget is spent or an input breaks an invariant."""
-    if cfg.runs is None and cfg.seconds is None:
-        raise ValueError("a fuzzing run needs a bound: runs or seconds")
-    # the worker runs in the repository root: every folder it gets must be absolute
-    cfg = replace(cfg, corpus=cfg.corpus.resolve(), crashes=cfg.crashes.resolve(),
-                  extra_seed_dirs=tuple(d.resolve() for d in cfg.extra_seed_dirs))
-    cfg.corpus.mkdir(parents=True, exist_ok=True)
-    cfg.crashes.mkdir(parents=True, exist_ok=True)
-    work = cfg.corpus.parent / f".{cfg.corpus.name}-work"
+def _run_worker(cfg: FuzzConfig, work: Path,
+                on_progress: Callable[[int, int, int], None] | None) -> FuzzReport:
+    """Start the libFuzzer worker with seeds and dictionary in `work`; follow its log until it ends."""
     dict_path = seeds.write_dictionary(work / "p1.dict")
     seed_dir = prepare_seeds(work)
-    before = {p.name for p in cfg.corpus.iterdir()}
     cmd = [sys.executable, "-m", "hil.fuzz.worker", "--crashes", str(cfg.crashes)]
     if cfg.selftest_crash:
         cmd += ["--selftest-crash", cfg.selftest_crash]
     cmd += ["--", *libfuzzer_args(cfg, dict_path, seed_dir)]
     rep = FuzzReport(returncode=-1)
     log: list[str] = []
-    t0 = time.monotonic()
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           errors="replace", cwd=seeds.ROOT) as proc:
         assert proc.stderr is not None
@@ -133,9 +125,25 @@ def run(cfg: FuzzConfig, on_progress: Callable[[int, int, int], None] | None = N
             if m:
                 rep.crashes.append(Path(m[1]))
         rep.returncode = proc.wait()
+    rep.log = "".join(log)
+    return rep
+
+
+def run(cfg: FuzzConfig, on_progress: Callable[[int, int, int], None] | None = None) -> FuzzReport:
+    """Fuzz until the run or time budget is spent or an input breaks an invariant."""
+    if cfg.runs is None and cfg.seconds is None:
+        raise ValueError("a fuzzing run needs a bound: runs or seconds")
+    # the worker runs in the repository root: every folder it gets must be absolute
+    cfg = replace(cfg, corpus=cfg.corpus.resolve(), crashes=cfg.crashes.resolve(),
+                  extra_seed_dirs=tuple(d.resolve() for d in cfg.extra_seed_dirs))
+    cfg.corpus.mkdir(parents=True, exist_ok=True)
+    cfg.crashes.mkdir(parents=True, exist_ok=True)
+    before = {p.name for p in cfg.corpus.iterdir()}
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hil-fuzz-") as tmp:
+        rep = _run_worker(cfg, Path(tmp), on_progress)
     rep.seconds = time.monotonic() - t0
     rep.new_inputs = len({p.name for p in cfg.corpus.iterdir()} - before)
-    rep.log = "".join(log)
     return rep
 
 
@@ -148,8 +156,7 @@ def merge(into: Path, sources: list[Path], timeout: float = 600, edges_only: boo
     into = into.resolve()
     sources = [s.resolve() for s in sources]
     into.mkdir(parents=True, exist_ok=True)
-    work = into.parent / f".{into.name}-merge"
-    work.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="hil-fuzz-merge-"))
     crashes = work / "crashes"
     wrapper = work / "worker.sh"
     wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m hil.fuzz.worker '
