@@ -51,7 +51,7 @@ def show(path: RigArg = None) -> None:
     rig = _load(path)
     boards = Table(title=f"{rig.name}: boards")
     for column in ("name", "role", "emulated", "console", "http", "mac", "power"):
-        boards.add_column(column)
+        boards.add_column(column, overflow="fold")
     for b in rig.boards.values():
         outlet = rig.outlet(b.name)
         power = f"{outlet[0].name} outlet {outlet[1]}" if outlet else "-"
@@ -59,13 +59,13 @@ def show(path: RigArg = None) -> None:
     out.print(boards)
     apps = Table(title="appliances")
     for column in ("name", "plug", "via", "kind", "played by"):
-        apps.add_column(column)
+        apps.add_column(column, overflow="fold")
     for a in rig.appliances.values():
         apps.add_row(a.name, a.plug, a.via, a.kind, a.instrument or "-")
     out.print(apps)
     instruments = Table(title="instruments")
     for column in ("name", "kind", "model", "emulated", "resource", "wired to"):
-        instruments.add_column(column)
+        instruments.add_column(column, overflow="fold")
     for i in rig.instruments.values():
         wired = ", ".join(
             w.to + (f" (outlet {w.outlet})" if w.outlet else "") for w in rig.wiring if w.instrument == i.name
