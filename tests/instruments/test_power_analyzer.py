@@ -174,3 +174,13 @@ def test_emulator_extras_and_modes_it_does_not_emulate(analyzer) -> None:
     assert analyzer.query(":NUMeric:NORMal:ITEM6?") == "LAMBDA,1"  # the *RST default, long form
     analyzer.write(":COMMunicate:VERBose OFF")
     assert analyzer.query(":NUMeric:NORMal:ITEM6?") == "LAMB,1"
+
+
+def test_a_failing_world_holds_the_last_values_and_queues_an_error(analyzer, plug_output) -> None:
+    plug_output["sample"] = "not a sample"  # the rig's callback breaks
+    errors = wait_for(lambda: analyzer.errors())
+    assert errors[0][0] == -300
+    assert "update: world: TypeError: world callback: expected an AcSample, got str" in errors[0][1]
+    assert analyzer.measure().watts == pytest.approx(1000.0)  # the last good update is held
+    plug_output["sample"] = AcSample(230.0, 0.0, 0.0)
+    wait_for(lambda: analyzer.measure().watts == 0.0)

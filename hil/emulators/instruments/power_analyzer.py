@@ -15,6 +15,7 @@ import time
 from hil.emulators.instruments import integrator as integ
 from hil.emulators.instruments.scpi import (
     DATA_OUT_OF_RANGE,
+    DEVICE_SPECIFIC_ERROR,
     SETTINGS_CONFLICT,
     Call,
     ScpiDevice,
@@ -102,7 +103,13 @@ class PowerAnalyzerDevice(ScpiDevice):
 
     def _tick(self) -> None:
         while not self._halt.wait(self.rate_s):
-            self.update()
+            try:
+                self.update()
+            except Exception as exc:  # a broken world must not stop the instrument: hold, queue, go on
+                with self.lock:
+                    self.push_error(
+                        ScpiError(DEVICE_SPECIFIC_ERROR, f"update: world: {type(exc).__name__}: {exc}")
+                    )
 
     def _sample(self) -> AcSample:
         sample = self.world()
