@@ -63,13 +63,14 @@ class BoardProcess:
         self.p1 = p1
         self.metering = metering
         self.host = host
-        self.port = port if port is not None else free_port(host)
+        self.port = port                # None until the board listens (it picks a free port itself)
         self.mac = mac
         self.networks = networks
         self.mdns = mdns
         self.mdns_suffix = mdns_suffix
         self.extra = list(extra)
         self.log_path = Path(log_path) if log_path else self.flash.with_name(self.flash.name + ".log")
+        self.port_file = self.flash.with_name(self.flash.name + ".port")
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -77,7 +78,7 @@ class BoardProcess:
     def command(self) -> list[str]:
         """Return the command line that runs this board."""
         cmd = [sys.executable, "-m", "hil.cli_board", "run", self.kind, "--flash", str(self.flash),
-               "--http", f"{self.host}:{self.port}"]
+               "--http", f"{self.host}:{self.port or 0}", "--port-file", str(self.port_file)]
         if self.p1 is not None:
             cmd += ["--p1", self.p1]
         if self.metering is not None:
@@ -103,10 +104,15 @@ class BoardProcess:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> BoardProcess:
-        """Start the process and return once its web server answers (BoardError otherwise)."""
+        """Start the process and return once its web server answers (BoardError otherwise).
+
+        The first start lets the board pick a free port (the OS binds port 0: no race with other boards
+        or clients on this machine); later starts reuse that port, so clients keep their URL.
+        """
         if self.alive:
             raise BoardError(f"{self.kind} board already running (pid {self.proc.pid if self.proc else '?'})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.port_file.unlink(missing_ok=True)
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
@@ -118,8 +124,15 @@ class BoardProcess:
         self.wait_http(timeout)
         return self
 
+    def _listening_port(self) -> int | None:
+        try:
+            text = self.port_file.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.isdigit() else None
+
     def wait_http(self, timeout: float = 20.0) -> None:
-        """Wait until GET / gets any HTTP answer; BoardError if the process dies or time runs out."""
+        """Wait until this board listens and GET / gets an HTTP answer; BoardError if it dies or times out."""
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -127,6 +140,11 @@ class BoardProcess:
                 code = self.proc.returncode if self.proc else None
                 raise BoardError(f"{self.kind} board exited with code {code} before its web server answered"
                                  f"\n{self.log_tail()}")
+            port = self._listening_port()  # written by this process once it listens: not another board
+            if port is None:
+                time.sleep(0.02)
+                continue
+            self.port = port
             try:
                 self.get("/", timeout=1.0)
                 return

@@ -55,6 +55,18 @@ def build_config(kind: str, flash: Path, p1: str | None, metering: str | None, h
                        http=http, networks=networks, mdns=mdns, mdns_suffix=mdns_suffix)
 
 
+def _report_port(path: Path) -> None:
+    """Have the web layer write the port it listens on to path (atomically) once it listens."""
+    from firmware.apps.common import web
+
+    def hook(host: str, port: int) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(f"{port}\n", encoding="ascii")
+        tmp.replace(path)
+
+    web.LISTEN_HOOKS.append(hook)
+
+
 @board_app.command("run")
 def run(
     kind: Annotated[str, typer.Argument(help="Board kind: smartmeter or smartplug.")],
@@ -78,6 +90,8 @@ def run(
                                                 "last telegram is no longer shown (this run only; the "
                                                 "stored setting otherwise).")] = None,
     max_event_clients: Annotated[int, typer.Option(min=1, help="Concurrent /events streams allowed.")] = 4,
+    port_file: Annotated[Path | None, typer.Option(help="Write the HTTP port the board listens on to this "
+                                                   "file (useful with --http 127.0.0.1:0).")] = None,
 ) -> None:
     """Run the firmware app of KIND on an emulated board until the process is killed."""
     if kind not in KINDS:
@@ -95,6 +109,8 @@ def run(
     hal = HostHal(cfg)
     app = importlib.import_module(APPS[kind])
     config: dict[str, int] = {"max_event_clients": max_event_clients}
+    if port_file is not None:
+        _report_port(port_file)
     if stale_s is not None:
         config["stale_s"] = stale_s
     try:

@@ -3,7 +3,8 @@
 # page, JSON text and check comes from the pure modules beside this one.
 #
 #   web = Web(dev, hub, wifi=None, log=print)     web.app is the microdot application
-#   await web.serve(host, port)                   listen (never returns)
+#   await web.serve(host, port, on_listen=None)   listen (never returns); on_listen(port) once listening,
+#                                                 with the port bound (host: port 0 lets the OS pick)
 #   web.publish()                                 push the `state` of every entity whose text changed
 #   web.counters                                  requests, client_errors (4xx), server_errors (5xx),
 #                                                 too_large (413), timeouts (request not sent in time)
@@ -35,6 +36,10 @@ from firmware.apps.common.page import portal_page, states_page
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
 READ_TIMEOUT_S = 10             # a client must send its request line and headers within this
+
+# Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
+# harness which port the OS picked (hil/cli_board.py --port-file). Empty on the device.
+LISTEN_HOOKS = []
 
 JSON = {'Content-Type': 'application/json'}
 HTML = {'Content-Type': 'text/html; charset=UTF-8'}
@@ -92,6 +97,7 @@ class Web:
         self.hub = hub
         self.wifi = wifi
         self.log = log
+        self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'too_large': 0,
                          'timeouts': 0}
         self.app = self._build()
@@ -122,8 +128,26 @@ class Web:
         warnings = self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
         return states_page(self.dev.title, rows, warnings)
 
-    async def serve(self, host, port):
-        await self.app.start_server(host=host, port=port)
+    async def serve(self, host, port, on_listen=None):
+        """Listen on host:port (port 0: one the OS picks, host only) and serve forever.
+
+        on_listen(port) is called once the socket listens, with the port actually bound."""
+        task = asyncio.create_task(self.app.start_server(host=host, port=port))
+        while getattr(self.app, 'server', None) is None:
+            if task.done():
+                await task  # it failed to listen: raise why
+                return
+            await asyncio.sleep(0.01)
+        if port == 0:
+            socks = getattr(self.app.server, 'sockets', None)
+            if socks:
+                port = socks[0].getsockname()[1]
+        self.port = port
+        for hook in LISTEN_HOOKS:
+            hook(host, port)
+        if on_listen is not None:
+            on_listen(port)
+        await task
 
     # ---- routes ---------------------------------------------------------------------------------------
     def _build(self):

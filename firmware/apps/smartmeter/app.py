@@ -61,12 +61,15 @@ class SmartMeter:
         return model.entity_state(e, self.meter.current(self.now()))
 
     def services(self):
-        port = self.hal.http_bind()[1]
+        port = self.web.port if self.web is not None and self.web.port else self.hal.http_bind()[1]
         txt = {'api_enabled': '1', 'path': '/api/v1', 'serial': self.serial, 'product_name': 'P1 meter',
                'product_type': 'HWE-P1'}
-        return [('_hwenergy._tcp', port, txt)]
+        return [('_hwenergy._tcp', port, txt), ('_http._tcp', port, {'path': '/'})]
 
     def announce(self):
+        if self.web is None or self.web.port is None:
+            return  # not listening yet: announced once the port is known
+        self.hal.mdns_stop()  # a rejoin announces again: no duplicate records
         self.hal.mdns_start(self.title, self.services())
 
     def status(self, wifi=None):
@@ -239,8 +242,13 @@ async def main(hal, config=None):
     log('smartmeter %s: serial %s, http on %s:%d, stale after %d s' % (
         VERSION, dev.serial, host, port, dev.meter.stale_ms // 1000))
 
+    def listening(bound):
+        log('http: listening on %s:%d' % (host, bound))
+        if prov.state == 'joined':
+            dev.announce()  # joined before the port was known: advertise it now
+
     async def serve():
-        await web.serve(host, port)
+        await web.serve(host, port, listening)
 
     await boot.run_tasks([('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
                           ('wifi', prov.run, False), ('events', hub.ping_loop, False)], log)
