@@ -192,6 +192,8 @@ class Esp32Hal:
         self._uarts = {}
         self._pins = {}
         self._time_known = False
+        self._mdns = None
+        self._mdns_task = None
 
     def unique_id(self):
         return bytes(self.wifi.sta.config('mac'))
@@ -226,13 +228,31 @@ class Esp32Hal:
         return ('0.0.0.0', self.http_port)
 
     def mdns_start(self, host, services):
-        # The ESP32 port's built-in responder answers <host>.local once the hostname is set before the
-        # interfaces come up; MicroPython has no API to advertise services (see docs/hal.md).
+        # The ESP-IDF responder answers <host>.local once the hostname is set; MicroPython has no API to
+        # advertise services, so firmware/hal/mdns.py answers for them (and the web server's _http._tcp).
+        from firmware.hal.mdns import Responder
         network.hostname(host)
-        self.services = services
+        svc = list(services)
+        if not [1 for t, _, _ in svc if t.startswith('_http._tcp')]:
+            svc.append(('_http._tcp', self.http_port, {'path': '/'}))
+        self._mdns = Responder(host, svc)
+        self.mdns_stop()
+        self._mdns_task = asyncio.create_task(self._mdns_serve())
+
+    async def _mdns_serve(self):
+        from firmware.hal.mdns import serve
+        try:
+            await serve(self._mdns, self.wifi.ip)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # e.g. port 5353 taken: the host name still answers through the IDF
+            print('hal: mDNS service responder stopped: %r' % (e,))
 
     def mdns_stop(self):
-        pass
+        t = self._mdns_task
+        self._mdns_task = None
+        if t is not None:
+            t.cancel()
 
     async def mdns_resolve(self, host, timeout_ms=3000):
         import socket

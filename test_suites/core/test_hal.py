@@ -1,7 +1,17 @@
 # firmware/hal helpers shared by the ESP32 and host HALs (portable).
 
-from firmware.hal import (PINS, TICKS_MAX, UARTS, device_name, mac_text, parse_mac, pin_direction,
-                          ticks_add, ticks_diff, uart_format)
+from firmware.hal import (
+    PINS,
+    TICKS_MAX,
+    UARTS,
+    device_name,
+    mac_text,
+    parse_mac,
+    pin_direction,
+    ticks_add,
+    ticks_diff,
+    uart_format,
+)
 
 
 def _raises(fn, *args):
@@ -45,3 +55,21 @@ def test_pins_and_uarts_per_board():
     assert uart_format('smartmeter', 'p1') == (115200, 8, None, 1)
     assert "no UART 'p1' on a smartplug" in _raises(uart_format, 'smartplug', 'p1')
     assert sorted(PINS) == sorted(UARTS) == ['smartmeter', 'smartplug']
+
+
+def test_mdns_responder_answers_a_ptr_query():
+    import struct
+
+    from firmware.hal.mdns import T_PTR, Responder, encode_name, read_name
+    q = struct.pack('>HHHHHH', 0, 0, 1, 0, 0, 0) + encode_name('_hwenergy._tcp.local') + struct.pack('>HH',
+                                                                                                   T_PTR, 1)
+    r = Responder('smartmeter', [('_hwenergy._tcp', 80, {'path': '/api/v1'})], ip='192.168.1.7')
+    out = r.answer(q)
+    flags, qd, an, ns, ar = struct.unpack('>HHHHH', out[2:12])
+    assert (flags, qd, an, ns, ar) == (0x8400, 0, 1, 0, 3)  # PTR; SRV, TXT, A as additional records
+    name, off = read_name(out, 12)
+    assert name == '_hwenergy._tcp.local'
+    rtype, rclass, ttl, rdlen = struct.unpack('>HHIH', out[off:off + 10])
+    assert (rtype, rclass, rdlen) == (T_PTR, 1, len(encode_name('smartmeter._hwenergy._tcp.local')))
+    assert read_name(out, off + 10)[0] == 'smartmeter._hwenergy._tcp.local'
+    assert r.answer(b'\x00\x01') is None and r.ignored == 1
