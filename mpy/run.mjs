@@ -6,9 +6,9 @@
 //   node mpy/run.mjs [--root DIR] [--heap BYTES] [--mirror DIR]... [--telegrams DIR] [--chunk N]
 //                    [--heap-json FILE] [test_module.py ...]
 //
-// The repository's firmware/ tree, the given test modules' folders and every --mirror folder are
-// copied into the interpreter's in-memory filesystem at the SAME absolute paths as on the host, and the
-// working directory is the repository root, so paths computed by the tests work unchanged.
+// The repository's firmware/ tree (*.py), the given test modules' folders, the --telegrams folder and
+// every --mirror folder are copied into the interpreter's in-memory filesystem at the SAME absolute paths
+// as on the host, and the working directory is the repository root, so paths the tests compute work.
 //
 // Output (stdout): one machine-readable line per event, a JSON object after a fixed tag, plus
 // human-readable lines (the heap table) without a tag:
@@ -142,8 +142,9 @@ async function main() {
     // the package folders between the import base and the module (with their __init__.py files)
     testDirs.add(path.dirname(m));
   }
-  for (const d of testDirs) files += mirror(FS, d, true);
-  for (const d of o.mirror) files += mirror(FS, d, false);
+  for (const d of testDirs) files += mirror(FS, d, false); // tests' data files too
+  // the telegram folder is there from the start: portable tests may read the example telegrams
+  for (const d of o.telegrams ? [...o.mirror, o.telegrams] : o.mirror) files += mirror(FS, d, false);
   FS.writeFile("/mpy_harness.py", fs.readFileSync(path.join(here, "harness.py")));
   FS.chdir(o.root);
 
@@ -183,8 +184,6 @@ async function main() {
     const names = fs.readdirSync(o.telegrams).filter((n) => n.endsWith(".txt")).sort();
     for (const n of names) {
       const p = path.join(o.telegrams, n);
-      FS.mkdirTree(o.telegrams);
-      FS.writeFile(p, fs.readFileSync(p));
       let row;
       try {
         capture = [];
