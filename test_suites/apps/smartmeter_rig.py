@@ -16,9 +16,10 @@ from typing import Any
 
 from firmware.storage import Store
 from hil.board_process import BoardProcess
+from hil.emulators.p1.faults import FaultInjector
 from hil.emulators.p1.profiles import get_profile
 from hil.emulators.p1.source import ConstantLoad, Telegram, TelegramSource, new_meter
-from hil.emulators.p1.writer import P1Writer
+from hil.emulators.p1.writer import P1Writer, line_format
 
 START = 1_700_000_000            # 2023-11-14 22:13:20 UTC: winter time, tariff 2 (night)
 MANUAL_IMPORT_WH = (4_592_767, 6_664_174)
@@ -84,7 +85,8 @@ class MeterRig:
         meter = new_meter(prof, START, import_wh=import_wh, export_wh=export_wh, voltage_v=voltage_v)
         self.source = RecordingSource(prof, meter, load or ConstantLoad(import_w, export_w, 60),
                                       period_s=period_s)
-        self.writer = P1Writer(self.source, time_scale=time_scale)
+        self.injector = FaultInjector(line_format(self.source), prof.crc)
+        self.writer = P1Writer(self.source, injector=self.injector, time_scale=time_scale)
         self.flash = tmp / "flash"
         if provisioned:
             provision(self.flash)
@@ -109,6 +111,14 @@ class MeterRig:
     def __exit__(self, *exc: object) -> None:
         """Close the rig."""
         self.close()
+
+    def pull_cable(self, periods: int, cut: int = 300) -> None:
+        """Pull the P1 cable `cut` bytes into the next telegram; plug it back `periods` periods later.
+
+        The pty stays open (a closed pty's name can be handed to the next test's line, and a board
+        reopening it would read another rig's bytes): the line just goes quiet, as a pulled cable does.
+        """
+        self.injector.inject("cable_pull", telegrams=periods, cut=cut)
 
     def status(self) -> dict[str, Any]:
         """GET /api/status."""
