@@ -139,9 +139,11 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     if trace is not None:
         tr_net, tr_app, tr_base, tr_relay = (trace.net_w.append, trace.app_w.append, trace.base_net_w.append,
                                              trace.relay.append)
-    imp = float(start_import_wh)
-    exp = float(start_export_wh)
-    plug_mwh = 0.0
+    # registers and the plug's count integrate joules (W x s): exact for whole watts, so Wh and mWh come out
+    # exactly (a float sum of 36.666 Wh steps would floor 550 Wh to 549)
+    imp_j = float(start_import_wh) * 3600.0
+    exp_j = float(start_export_wh) * 3600.0
+    plug_j = 0.0
     plug_told = -1
     pv_sum = base_sum = app_sum = solar_sum = 0.0
     relay = decider.relay
@@ -151,7 +153,7 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     hours = step_s / 3600.0
     quarters: list[Quarter] = []
     q_start = t0 - t0 % 900
-    q_wh = 0.0
+    q_j = 0.0
     t = t0
     while t < t1:
         day = t // 86400
@@ -161,16 +163,17 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
         while t < day_end:
             mono = t - t0
             if t % 900 == 0 and t != q_start:  # steps divide 900: a quarter closes exactly here
-                quarters.append(Quarter(q_start, q_wh))
+                quarters.append(Quarter(q_start, q_j / 3600.0))
                 q_start = t
-                q_wh = 0.0
+                q_j = 0.0
             if not static:
-                p = int(plug_mwh)
+                p = int(plug_j * 1000.0 // 3600.0)
                 if p != plug_told:  # report when the count moves: an unchanged count changes nothing
                     plug_report(p)
                     plug_told = p
-                r = (meter_power(t, int(imp), int(exp), net, mono) if uses_power
-                     else meter(t, int(imp), int(exp), mono))
+                imp = int(imp_j // 3600.0)
+                exp = int(exp_j // 3600.0)
+                r = (meter_power(t, imp, exp, net, mono) if uses_power else meter(t, imp, exp, mono))
                 if r is not None and r != relay:
                     relay = r
                     switch_times.append(t)
@@ -179,14 +182,14 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
             pv = pv_tab[m]
             gw, pw = step(t, step_s, relay)
             net = base + gw - pv
-            e = net * hours
+            ej = net * step_s
             if not static:
                 for s in in_step:
-                    ei = net * s / 3600.0
+                    ei = net * s
                     if ei > 0:
-                        ii, xi = int(imp + ei), int(exp)
+                        ii, xi = int((imp_j + ei) // 3600.0), int(exp_j // 3600.0)
                     else:
-                        ii, xi = int(imp), int(exp - ei)
+                        ii, xi = int(imp_j // 3600.0), int((exp_j - ei) // 3600.0)
                     r = (meter_power(t + s, ii, xi, net, mono + s) if uses_power
                          else meter(t + s, ii, xi, mono + s))
                     if r is not None and r != relay:
@@ -196,12 +199,12 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                 if r is not None and r != relay:
                     relay = r
                     switch_times.append(t + step_s - 1)
-            if e > 0:
-                imp += e
-                q_wh += e
+            if ej > 0:
+                imp_j += ej
+                q_j += ej
             else:
-                exp -= e
-            plug_mwh += pw * step_s / 3.6
+                exp_j -= ej
+            plug_j += pw * step_s
             pv_sum += pv
             base_sum += base
             app_sum += gw
@@ -215,11 +218,12 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
             t += step_s
         if on_day is not None:
             on_day(-(-(t - t0) // 86400))
-    quarters.append(Quarter(q_start, q_wh))
+    quarters.append(Quarter(q_start, q_j / 3600.0))
     return RunResult(
         name=decider.name, t0=t0, t1=t1, step_s=step_s, poll_s=poll_s, quarters=quarters,
-        energy=Energy(import_wh=imp - start_import_wh, export_wh=exp - start_export_wh, pv_wh=pv_sum * hours,
+        energy=Energy(import_wh=imp_j / 3600.0 - start_import_wh, export_wh=exp_j / 3600.0 - start_export_wh,
+                      pv_wh=pv_sum * hours,
                       base_wh=base_sum * hours, appliance_wh=app_sum * hours,
-                      appliance_solar_wh=solar_sum * hours, plug_wh=plug_mwh / 1000.0),
+                      appliance_solar_wh=solar_sum * hours, plug_wh=plug_j / 3600.0),
         appliance=appliance.stats.as_dict(), switch_times=switch_times, counters=decider.counters(),
         trace=trace, warnings=list(getattr(decider, "warnings", [])))

@@ -74,7 +74,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
     trace = Trace(t0, 1) if record else None
     relay = decider.relay
     switch_times: list[int] = []
-    plug_mwh = 0.0
+    plug_j = 0.0
     pv_sum = base_sum = app_sum = solar_sum = 0.0
     e_imp = e_exp = 0.0
     reading: tuple[int, int, int] | None = None
@@ -110,7 +110,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
                     reading = None
             if not static:
                 if k % read_every_s == 0 and reading is not None:
-                    decider.plug(int(plug_mwh))
+                    decider.plug(int(plug_j * 1000.0 // 3600.0))
                     if uses_power and net_seen is not None:
                         r = decider.meter_power(reading[0], reading[1], reading[2], net_seen, k)
                     else:
@@ -142,7 +142,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
                 q_start = t - t % 900
                 q_wh = 0.0
             q_wh += iw / 3600.0
-            plug_mwh += pw / 3.6
+            plug_j += pw
             pv_sum += pv
             base_sum += base
             app_sum += gw
@@ -172,6 +172,6 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
         name=decider.name, t0=t0, t1=t1, step_s=1, poll_s=read_every_s, quarters=acc.close(),
         energy=Energy(import_wh=e_imp / 3600.0, export_wh=e_exp / 3600.0, pv_wh=pv_sum / 3600.0,
                       base_wh=base_sum / 3600.0, appliance_wh=app_sum / 3600.0,
-                      appliance_solar_wh=solar_sum / 3600.0, plug_wh=plug_mwh / 1000.0),
+                      appliance_solar_wh=solar_sum / 3600.0, plug_wh=plug_j / 3600.0),
         appliance=appliance.stats.as_dict(), switch_times=switch_times, counters=c, trace=trace,
         warnings=list(getattr(decider, "warnings", [])))
