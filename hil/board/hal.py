@@ -82,12 +82,12 @@ class HostHal:
         return self.config.http_host_port
 
     def mdns_start(self, host: str, services: list[tuple[str, int, dict[str, str]]]) -> None:
-        """Answer host.local and advertise services (plus the web server as _http._tcp)."""
+        """Answer host.local and advertise services (plus the web server as _http._tcp); never blocks."""
         if self.config.mdns:
             self.mdns.start(host, services, self.config.http_host_port[1])
 
     def mdns_stop(self) -> None:
-        """Withdraw the advertisements."""
+        """Withdraw the advertisements (in the background)."""
         self.mdns.stop()
 
     async def mdns_resolve(self, host: str, timeout_ms: int = 3000) -> tuple[str, int] | None:
@@ -130,4 +130,4 @@ class HostHal:
         for u in self._uarts.values():
             u.close()
         self._uarts.clear()
-        self.mdns.stop()
+        self.mdns.close()

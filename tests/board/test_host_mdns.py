@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import time
 
 import pytest
 from zeroconf import IPVersion, Zeroconf
@@ -14,8 +15,10 @@ def test_a_board_is_found_by_name_and_its_services_are_advertised():
     meter = HostMdns(suffix=suffix)
     plug = HostMdns(suffix=suffix)
     try:
+        t0 = time.monotonic()
         meter.start("smartmeter", [("_hwenergy._tcp", 18080, {"api_enabled": "1", "path": "/api/v1"})],
                     http_port=18080)
+        assert time.monotonic() - t0 < 0.1  # registration probes for ~1 s: never on the app's loop
         assert meter.ready.wait(10) and meter.error is None
         assert plug.resolve("smartmeter") == ("127.0.0.1", 18080)
         assert plug.resolve("nosuchboard", timeout_ms=300) is None
@@ -28,9 +31,18 @@ def test_a_board_is_found_by_name_and_its_services_are_advertised():
             assert info.properties[b"path"] == b"/api/v1" and info.server == f"smartmeter{suffix}.local."
         finally:
             zc.close()
-    finally:
+        # re-announcing (a rejoin, a new port) replaces the records; stop withdraws them, without waiting
+        meter.start("smartmeter", [("_hwenergy._tcp", 18081, {})], http_port=18081)
+        assert meter.ready.wait(10) and meter.error is None
+        assert plug.resolve("smartmeter") == ("127.0.0.1", 18081)
+        t0 = time.monotonic()
         meter.stop()
-        plug.stop()
+        assert time.monotonic() - t0 < 0.1
+        meter.close()
+        assert plug.resolve("smartmeter", timeout_ms=300) is None
+    finally:
+        meter.close()
+        plug.close()
 
 
 def test_bad_service_types_are_refused():
