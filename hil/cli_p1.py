@@ -206,18 +206,19 @@ def replay_cmd(
     stop = threading.Event()
     if delay:
         stop.wait(delay)
+    written = 0
     try:
         with Progress(TextColumn('[bold]replay[/]'), BarColumn(),
                       TextColumn('{task.completed}/{task.total} B'), TimeElapsedColumn(),
                       console=console) as progress:
             task = progress.add_task('replay', total=len(rec.data))
-            replay(rec, ser, speed=speed, stop=stop,
-                   on_chunk=lambda c: progress.advance(task, len(c.data)))
+            written = replay(rec, ser, speed=speed, stop=stop,
+                             on_chunk=lambda c: progress.advance(task, len(c.data)))
     except KeyboardInterrupt:
         stop.set()
     finally:
         if pair is not None:
-            pair.drain()  # pass on what was written before closing the line
+            pair.drain(5, written)  # pass on what was written before closing the line
         ser.close()
         if pair is not None:
             pair.close()

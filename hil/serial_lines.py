@@ -26,7 +26,7 @@ import serial
 class PtyPair:
     """Two named pseudo-terminals connected back to back."""
 
-    def __init__(self, hold_s: float = 0.5) -> None:
+    def __init__(self, hold_s: float = 2.0) -> None:
         """Create both ends and start copying between them."""
         self.hold_s = hold_s
         self._masters: list[int] = []
@@ -53,13 +53,18 @@ class PtyPair:
         """Open end 0 or 1 with pyserial (kwargs: baudrate, timeout, ...)."""
         return serial.serial_for_url(self.names[end], **kwargs)
 
-    def drain(self, timeout: float = 2.0) -> bool:
-        """Wait until every byte written to either end so far has been passed on; False on timeout."""
+    def drain(self, timeout: float = 2.0, total: int | None = None) -> bool:
+        """Wait until the bridge has passed on (or dropped) everything written so far; False on timeout.
+
+        total: bytes written to the pair since it was made (both directions). The kernel hands a pty's
+        bytes over asynchronously, so without it "nothing pending" can be seen a moment too early.
+        """
         deadline = time.monotonic() + timeout
         with self._idle:
             while True:
                 pending, _, _ = select.select(self._masters, [], [], 0)
-                if not pending and not self._busy:
+                done = total is None or self.copied + self.dropped >= total
+                if done and not pending and not self._busy:
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stop.is_set():

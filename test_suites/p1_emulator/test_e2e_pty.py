@@ -46,17 +46,18 @@ def run(key, n, faults=(), scale=0.05, seed=7, load=None, during=None):
                                     stopbits=p.stopbits, timeout=0.01)
         w.start()
         deadline = time.monotonic() + n * p.period_s * scale + 10
+        received = 0
         while time.monotonic() < deadline:
             if during is not None:
                 during(w)
             data = ser.read(max(1, ser.in_waiting))
-            if data:
-                telegrams += stack.feed(data)
-            elif w.join(0) and w.pair.drain(0.5) and not ser.in_waiting:
+            received += len(data)
+            telegrams += stack.feed(data)
+            if not data and w.join(0) and received >= w.bytes_sent:   # everything sent has arrived
                 break
         telegrams += stack.end()
         ser.close()
-        assert w.pair.dropped == 0
+        assert w.pair.dropped == 0, 'the reader fell %d bytes behind' % w.pair.dropped
     assert len(w.sent) == n
     return src, inj, stack, telegrams
 

@@ -35,13 +35,14 @@ def source(key, **load):
 
 def collect(ser, writer, timeout):
     """(arrival time, bytes) of everything read until the writer finished and the line went quiet."""
-    got = []
+    got, received = [], 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         data = ser.read(max(1, ser.in_waiting))           # returns as soon as anything arrived
         if data:
             got.append((time.monotonic(), data))
-        elif writer.join(0):
+            received += len(data)
+        elif writer.join(0) and received >= writer.bytes_sent:
             break
     return got
 

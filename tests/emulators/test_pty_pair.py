@@ -27,7 +27,7 @@ def test_both_ends_have_names_and_carry_bytes_both_ways_8_bit_clean():
         assert read_exactly(b, len(every)) == every          # CR, LF, 0x00, 0xFF untouched
         b.write(b'\r\nback\n')
         assert read_exactly(a, 7) == b'\r\nback\n'
-        assert pair.drain() and pair.dropped == 0
+        assert pair.drain(2, len(every) + 7) and pair.dropped == 0
         a.close()
         b.close()
 
@@ -49,7 +49,7 @@ def test_nobody_listening_loses_the_bytes_and_never_blocks_the_sender():
         for _ in range(40):
             a.write(b'x' * 16384)                             # 640 KiB, far beyond any pty buffer
         assert time.monotonic() - t0 < 5
-        assert pair.drain(5)
+        assert pair.drain(5, 40 * 16384)
         assert pair.dropped > 0 and pair.dropped + pair.copied == 40 * 16384
         a.close()
 
