@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import attrs
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,7 +29,7 @@ def _scenarios(scenario_file: Path | None) -> dict[str, Scenario]:
 
 
 def _fail(console: Console, text: str) -> None:
-    console.print("[red]error:[/red] %s" % text, highlight=False)
+    console.print("[red]error:[/red] %s" % escape(text), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -74,7 +75,7 @@ def _tables(run: ScenarioRun, console: Console) -> None:
                            for n in f])
     console.print(m)
     for w in next((v.get("warnings") for v in f.values() if v.get("warnings")), []):
-        console.print("[yellow]warning:[/yellow] %s" % w, highlight=False)
+        console.print("[yellow]warning:[/yellow] %s" % escape(w), highlight=False, soft_wrap=True)
 
 
 FileOpt = Annotated[Path | None, typer.Option("--scenario-file", "-f",
