@@ -6,8 +6,9 @@
 #   await web.serve(host, port, on_listen=None)   listen (never returns); on_listen(port) once listening,
 #                                                 with the port bound (host: port 0 lets the OS pick)
 #   web.publish()                                 push the `state` of every entity whose text changed
-#   web.counters                                  requests, client_errors (4xx), server_errors (5xx),
-#                                                 too_large (413), timeouts (request not sent in time)
+#   web.counters                                  requests, client_errors (4xx), server_errors (500: a
+#                                                 handler failed), unavailable (501, 503), too_large (413),
+#                                                 timeouts (request not sent in time)
 #
 # The device object (duck-typed):
 #   dev.title                   'smartmeter' -> page "smartmeter Web Server"
@@ -98,8 +99,8 @@ class Web:
         self.wifi = wifi
         self.log = log
         self.port = None
-        self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'too_large': 0,
-                         'timeouts': 0}
+        self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
+                         'too_large': 0, 'timeouts': 0}
         self.app = self._build()
 
     # ---- helpers the device routes use too --------------------------------------------------------
@@ -165,21 +166,23 @@ class Web:
                 return error_response(413, '%s %s: body of %d bytes, expected at most %d' % (
                     request.method, request.path, request.content_length, API_MAX_BODY))
 
+        def count(status):
+            if status == 500:
+                counters['server_errors'] += 1
+            elif status > 500:
+                counters['unavailable'] += 1
+            elif status >= 400:
+                counters['client_errors'] += 1
+
         @app.after_request
         async def _after(request, response):
             response.headers['Access-Control-Allow-Origin'] = '*'
-            if response.status_code >= 500:
-                counters['server_errors'] += 1
-            elif response.status_code >= 400:
-                counters['client_errors'] += 1
+            count(response.status_code)
             return response
 
         @app.after_error_request
         async def _after_error(request, response):
-            if response.status_code >= 500:
-                counters['server_errors'] += 1
-            elif response.status_code >= 400:
-                counters['client_errors'] += 1
+            count(response.status_code)
             if response.status_code == 413:
                 counters['too_large'] += 1
             return response
