@@ -130,9 +130,14 @@ class TelegramReader:
                     k = chunk.find(b'!', k + 1)
                 j = chunk.find(b'/', i, n if k < 0 else k)
                 if j >= 0:
-                    self.counters['truncated'] += 1
-                    self.buf.extend(chunk[i:j])
-                    self._reject('truncated: a new telegram started before the end mark')
+                    if len(self.buf) + j - i > self.max_size:
+                        # too long already: what smaller chunks would have reported as oversized
+                        self.counters['oversized'] += 1
+                        self._reject('oversized: more than %d bytes without an end mark' % self.max_size)
+                    else:
+                        self.buf.extend(chunk[i:j])
+                        self.counters['truncated'] += 1
+                        self._reject('truncated: a new telegram started before the end mark')
                     self._start()
                     i = j + 1
                     continue
