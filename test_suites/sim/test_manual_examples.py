@@ -7,31 +7,14 @@ steady 2 kW appliance that always wants power (a pool heat pump with a 24 h quot
 import pytest
 
 from firmware.timebase import local_to_utc
-from hil.emulators.world.pool import PoolPump, PoolPumpParams
 from hil.sim.capacity import FLOOR_W, monthly_peaks
 from hil.sim.deciders import FirmwareDecider, NaiveThreshold, PlugSettings
 from hil.sim.engine import simulate
-
-
-class Flat:
-    """A world model that gives the same watts every minute (duck-types MinuteSeries.day_table)."""
-
-    def __init__(self, watts):
-        self.table = [float(watts)] * 1440
-
-    def day_table(self, day):
-        return self.table
-
-
-class FlatSite:
-    def __init__(self, house_w, pv_w):
-        self.household = Flat(house_w)
-        self.pv = Flat(pv_w)
+from test_suites.sim.flat_world import FlatSite, always_on_load
 
 
 def appliance_2kw():
-    return PoolPump(PoolPumpParams(rated_w=2000.0, hours_per_day=24.0, window_from_h=0.0, window_to_h=24.0,
-                                   season_from_month=1, season_to_month=12))
+    return always_on_load(2000.0)
 
 
 T0 = local_to_utc(2025, 6, 2, 12, 0, 0)

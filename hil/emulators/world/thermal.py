@@ -106,6 +106,8 @@ class RoomHeater(Appliance):
         self._from_s = int(params.comfort_from_h * 3600)
         self._to_s = int(params.comfort_to_h * 3600)
         self.season = _Season(self.clock, params.season_from_month, params.season_to_month)
+        self._t_day = -1
+        self._t_tab: list[float] = []
 
     @property
     def room_c(self) -> float:
@@ -159,7 +161,11 @@ class RoomHeater(Appliance):
         if dt != zone._dt:
             zone._dt = dt
             zone._k = math.exp(-dt / zone.tau_s)
-        teq = self.temperature.value(t) + (w + p.gains_w) / zone.ua
+        day = t // DAY
+        if day != self._t_day:
+            self._t_day = day
+            self._t_tab = self.temperature.day_table(day)
+        teq = self._t_tab[(t - day * DAY) // 60] + (w + p.gains_w) / zone.ua
         zone.temp_c = teq + (room - teq) * zone._k
         return w, w
 
