@@ -166,7 +166,7 @@ def test_record_and_replay_commands(tmp_path):
     out = tmp_path / 'line.p1rec'
     with P1Writer(src, None, time_scale=0.05, count=2, first_at=2.0) as w:
         w.start()                  # telegrams start 0.1 s from now, while `record` is listening
-        r = runner.invoke(p1_app, ['record', w.connect_to, str(out), '--duration', '1.5'])
+        r = runner.invoke(p1_app, ['record', w.connect_to, str(out), '--duration', '0.6'])
         assert r.exit_code == 0, r.output
         assert w.join(0) and 'recorded %d bytes' % w.bytes_sent in r.output
     rec_bytes = decode_bytes(Path(out).read_bytes())        # a .p1rec is not raw bytes: nothing framed
