@@ -69,7 +69,6 @@ class SmartMeter:
     def announce(self):
         if self.web is None or self.web.port is None:
             return  # not listening yet: announced once the port is known
-        self.hal.mdns_stop()  # a rejoin announces again: no duplicate records
         self.hal.mdns_start(self.title, self.services())
 
     def status(self, wifi=None):
