@@ -30,7 +30,8 @@ def test_bad_crc_telegrams_yield_nothing_and_are_counted():
         given, computed = BAD_CRC[name]
         stack, telegrams = decode(name)
         assert telegrams == [] and stack.counters['crc_errors'] == 1 and stack.counters['accepted'] == 0
-        assert stack.reader.rejected[0][1] == 'CRC mismatch: telegram says %s, computed %s' % (given, computed)
+        reason = stack.reader.rejected[0][1]
+        assert reason == 'CRC mismatch: telegram says %s, computed %s' % (given, computed)
 
 
 def test_fluvius_capacity_objects_and_history():
