@@ -27,7 +27,7 @@ from hil.emulators.p1.writer import P1Writer
 
 BASE_W = 200
 APPLIANCE_W = 2000
-T0 = local_to_utc(2024, 1, 15, 10, 6, 55, None, 60)  # meter clock at the first telegram: 10:06:55 local
+T0 = local_to_utc(2024, 1, 15, 10, 6, 45, None, 60)  # meter clock at the first telegram: 10:06:45 local
 TIME_SCALE = 0.1
 
 
@@ -52,6 +52,9 @@ def test_plug_follows_the_meter_and_switches_at_the_boundary(tmp_path: Path) -> 
         meter.start()
         plug.start()
         assert gpio.read("relay") == 0
+        # the plug finds the SmartMeter by mDNS (it answers 503 until the first telegram); then the meter runs
+        wait_for(lambda: status(plug)["meter"]["address"], lambda a: a == f"127.0.0.1:{meter.port}", 15,
+                 "the plug resolves smartmeter.local", plug)
         writer.start()
         decisions: list[dict[str, Any]] = []
         relay_seen: list[int | None] = [0]
@@ -80,7 +83,7 @@ def test_plug_follows_the_meter_and_switches_at_the_boundary(tmp_path: Path) -> 
     by_boundary = {d["boundary"]: d for d in decisions}
     first, on, off = (by_boundary.get(b1 + 60 * k) for k in range(3))
     trace = [(iso_utc(d["boundary"]), d["kind"], d["e_wh"], d["relay"]) for d in decisions]
-    # 10:06:55 -> 10:07:00 is not a whole interval: the first boundary only starts the measurement
+    # 10:06:45 -> 10:07:00 is not a whole interval: the first boundary only starts the measurement
     assert first is not None and first["kind"] == "measured" and first["relay"] is False, trace
     # 10:07 -> 10:08 with the relay off: E = 200 W x 1 min = 3.3 Wh < ON 5 Wh -> on
     assert on is not None and on["kind"] == "switch" and on["before"] is False and on["relay"] is True, trace
