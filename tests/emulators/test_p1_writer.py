@@ -13,6 +13,7 @@ from hil.emulators.p1.faults import FaultInjector
 from hil.emulators.p1.profiles import get_profile
 from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
 from hil.emulators.p1.writer import P1Writer, line_format
+from hil.serial_lines import PtyPair
 
 
 class Keeping(TelegramSource):
@@ -174,3 +175,63 @@ def test_errors_on_the_writer_thread_are_raised_by_join():
     with pytest.raises(ValueError, match='truncate'):
         w.join(5)
     w.stop()
+
+
+@pytest.mark.filterwarnings('ignore:set.*(Daemon|Name).*:DeprecationWarning')   # inside pyserial's client
+def test_rfc2217_url_to_a_loopback_port_server():
+    """A serial port server speaking RFC 2217 (pyserial's PortManager, as ser2net would) in front of one
+    end of a pty pair: the writer connects as rfc2217://, sets the line, streams; the other end reads."""
+    from serial.rfc2217 import PortManager
+
+    class PtyPort(serial.Serial):
+        # a pty has no modem lines: report what an idle cable would, accept DTR/RTS/break silently
+        cts = dsr = cd = True
+        ri = False
+
+        def _update_dtr_state(self):
+            pass
+
+        def _update_rts_state(self):
+            pass
+
+        def _update_break_state(self):
+            pass
+
+    pair = PtyPair()
+    port_side = PtyPort(pair.names[0], timeout=0.05)
+    server = socket.create_server(('127.0.0.1', 0))
+    done = threading.Event()
+
+    def serve():
+        conn, _ = server.accept()
+        conn.settimeout(0.05)
+
+        class Net:
+            def write(self, data):
+                conn.sendall(data)
+
+        manager = PortManager(port_side, Net())
+        while not done.is_set():
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                continue
+            if not data:
+                break
+            port_side.write(b''.join(manager.filter(data)))
+        conn.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    src = source('emucs17-3p', import_w=100)
+    reader_side = pair.open(1, timeout=0.01)
+    w = P1Writer(src, 'rfc2217://127.0.0.1:%d' % server.getsockname()[1], time_scale=0.05, count=3)
+    assert port_side.baudrate == 115200                       # set by the writer through RFC 2217
+    w.start()
+    got = collect(reader_side, w, 10)
+    w.stop()
+    done.set()
+    th.join(5)
+    server.close()
+    pair.close()
+    assert b''.join(d for _, d in got) == b''.join(t.data for t in src.made)

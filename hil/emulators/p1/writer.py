@@ -74,8 +74,10 @@ class P1Writer:
         else:
             self.port = port
             self.connect_to = port
+        # a write blocked this long means the line is stuck; pyserial's rfc2217 client has no write timeout
+        extra = {} if self.port.startswith('rfc2217://') else {'write_timeout': 10}
         self.serial = serial.serial_for_url(self.port, baudrate=p.baudrate, bytesize=p.bytesize,
-                                            parity=p.parity, stopbits=p.stopbits, write_timeout=10)
+                                            parity=p.parity, stopbits=p.stopbits, **extra)
         self.sent: list[Sent] = []
         self.bytes_sent = 0
         self.error: BaseException | None = None
