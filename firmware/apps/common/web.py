@@ -103,6 +103,11 @@ class Web:
                          'too_large': 0, 'timeouts': 0}
         self.app = self._build()
 
+    def stats(self):
+        """The counters, with the request-read timeouts counted so far."""
+        self.counters['timeouts'] = _timeouts[0]
+        return dict(self.counters)
+
     # ---- helpers the device routes use too --------------------------------------------------------
     def entity_json(self, e):
         state, value = self.dev.state(e)
@@ -160,7 +165,6 @@ class Web:
         @app.before_request
         async def _count(request):
             counters['requests'] += 1
-            counters['timeouts'] = _timeouts[0]
             if request.content_length > API_MAX_BODY and request.path != '/update':
                 counters['too_large'] += 1
                 return error_response(413, '%s %s: body of %d bytes, expected at most %d' % (

@@ -80,7 +80,7 @@ class SmartMeter:
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
              'task_failures': boot.task_failures}
         if self.web is not None:
-            d['http'] = dict(self.web.counters)
+            d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
         if wifi is not None:
             d['wifi'] = wifi.info()
