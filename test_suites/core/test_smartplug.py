@@ -5,7 +5,7 @@ import json
 
 from smartplug_frames import load_frame
 
-from firmware.apps.smartplug import entities, hwapi, meterlink
+from firmware.apps.smartplug import entities, httpget, hwapi, meterlink
 from firmware.apps.smartplug.model import CHIP_STALE_MS, Plug
 from firmware.timebase import local_to_utc
 
@@ -305,3 +305,56 @@ def test_meter_address_and_settings():
                 {'address': '127.0.0.1', 'poll_s': 'fast'}):
         new2, why = meterlink.patch_settings(new, bad)
         assert new2 is None and 'expected' in why, bad
+
+
+class _Stream:
+    """A stream with readline() and read(n), as asyncio's StreamReader, over fixed bytes."""
+
+    def __init__(self, data, step=7):
+        self.data = data
+        self.step = step
+
+    async def readline(self):
+        i = self.data.find(b'\n')
+        n = len(self.data) if i < 0 else i + 1
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    async def read(self, n):
+        n = min(n, self.step)
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+def _response(data, max_body=64):
+    # the fake stream never waits: step the coroutine by hand (the WebAssembly port has no asyncio.run)
+    async def go():
+        try:
+            return await httpget.read_response(_Stream(data), 'http://m/r', max_body)
+        except httpget.HttpError as e:
+            return str(e)
+    c = go()
+    try:
+        while True:
+            c.send(None)
+    except StopIteration as e:
+        return e.value
+
+
+def test_http_response_reading():
+    ok = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a": true}'
+    assert _response(ok) == (200, b'{"a": true}')
+    assert _response(b'HTTP/1.0 503 Service Unavailable\r\n\r\n{"fresh":false}') == (503, b'{"fresh":false}')
+    assert _response(b'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nabcdef') == (200, b'ab')
+    for data, words in (
+            (b'', 'expected a status line'),
+            (b'SMTP 220 hello\r\n\r\n', 'expected a status line'),
+            (b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n', 'closed inside the response headers'),
+            (b'HTTP/1.1 200 OK\r\nContent-Length: x1\r\n\r\n', 'Content-Length: expected digits'),
+            (b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', 'cut short: expected 10 bytes, got 3'),
+            (b'HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n', 'at most 64 bytes'),
+            (b'HTTP/1.1 200 OK\r\n\r\n' + b'x' * 65, 'at most 64 bytes, got more'),
+            (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', 'Transfer-Encoding'),
+            (b'HTTP/1.1 200 OK\r\n' + b'X: y\r\n' * 65 + b'\r\n', 'at most 64 header lines')):
+        got = _response(data)
+        assert isinstance(got, str) and words in got and 'http://m/r' in got, (data, got)
