@@ -24,7 +24,7 @@ This is the low-fidelity path; ``hil.sim.fidelity`` runs the same loop on 1 Hz t
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -122,10 +122,21 @@ def check_steps(t0: int, t1: int, step_s: int, poll_s: int) -> None:
 
 def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: int, *, step_s: int = 60,
              poll_s: int = 20, record: bool = True, start_import_wh: float = START_IMPORT_WH,
-             start_export_wh: float = START_EXPORT_WH,
+             start_export_wh: float = START_EXPORT_WH, outages: Sequence[tuple[int, int]] = (),
              on_day: Callable[[int], None] | None = None) -> RunResult:
-    """Run [t0, t1) in virtual time and return the result (see the module docstring for the loop)."""
+    """Run [t0, t1) in virtual time and return the result (see the module docstring for the loop).
+
+    ``outages``: (start, end) UTC spans, whole steps, in which the plug gets no meter reading (WiFi down,
+    SmartMeter unplugged): the controller only ticks, so Disconnected and the fail-safe play out.
+    """
     check_steps(t0, t1, step_s, poll_s)
+    gaps = sorted((int(a), int(b)) for a, b in outages)
+    for a, b in gaps:
+        if b <= a or a % step_s or b % step_s:
+            raise ValueError("outage [%d, %d): expected start < end, both multiples of step_s=%d"
+                             % (a, b, step_s))
+    gi = 0
+    silent = False
     household = site.household
     pv_model = site.pv
     step = appliance.step
@@ -166,11 +177,16 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                 quarters.append(Quarter(q_start, q_j / 3600.0))
                 q_start = t
                 q_j = 0.0
+            if gaps:
+                while gi < len(gaps) and gaps[gi][1] <= t:
+                    gi += 1
+                silent = gi < len(gaps) and gaps[gi][0] <= t
             if not static:
                 p = int(plug_j * 1000.0 // 3600.0)
                 if p != plug_told:  # report when the count moves: an unchanged count changes nothing
                     plug_report(p)
                     plug_told = p
+            if not static and not silent:
                 imp = int(imp_j // 3600.0)
                 exp = int(exp_j // 3600.0)
                 r = (meter_power(t, imp, exp, net, mono) if uses_power else meter(t, imp, exp, mono))
@@ -184,7 +200,7 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
             net = base + gw - pv
             ej = net * step_s
             if not static:
-                for s in in_step:
+                for s in in_step if not silent else ():
                     ei = net * s
                     if ei > 0:
                         ii, xi = int((imp_j + ei) // 3600.0), int(exp_j // 3600.0)

@@ -92,3 +92,24 @@ def test_simplified_self_consumption_uses_the_plugs_own_energy():
     r, d = run(PlugSettings("0.000", "0.000", 6), 300, 2800, 60)
     assert r.switch_times == [T0 + 360]
     assert d.controller.c_mwh == 200000
+
+
+def test_a_meter_outage_in_closed_loop_ends_in_the_fail_safe_and_recovers():
+    # house 0.4 kW + 2 kW: on at 12:15 (E 0.100 + C 0 < 0.625) and on it stays (E 0.600 <= 0.625).
+    # No readings from 12:30 to 14:30: Disconnected, and failsafe_n = 4 intervals of 15 min after the last
+    # fresh reading (12:29) the relay goes to its fail-safe state, off (the tick at 13:29:59).
+    # Data back at 14:30: the interval 14:30-14:45 is measured whole; at 14:45 E = 0.100 (C was never
+    # measured: the outage ate the end of the only ON interval) < 0.625 switches it back on.
+    s = PlugSettings("0.625", "0.625", 15, failsafe_n=4, failsafe_on=False)
+    d = FirmwareDecider(s, timeout_s=60)
+    r = simulate(FlatSite(400, 0), appliance_2kw(), d, T0, T0 + 4 * 3600, poll_s=60,
+                 outages=[(T0 + 1800, T0 + 9000)])
+    assert r.switch_times == [T0 + 900, T0 + 89 * 60 + 59, T0 + 165 * 60]
+    c = d.counters()
+    assert c["failsafe"] == 1 and c["readings"] == 4 * 60 - 120
+    kinds = [e[1] for e in d.controller.events]
+    assert kinds.index("disconnected") < kinds.index("failsafe") and d.controller.connected
+    # on 12:15-13:30 (the tick's change applies from the next minute step) and 14:45-16:00: 150 min at 2 kW
+    assert r.appliance["served_wh"] == pytest.approx(2000.0 * (75 + 75) / 60.0)
+    with pytest.raises(ValueError, match="multiples of step_s"):
+        simulate(FlatSite(400, 0), appliance_2kw(), d, T0, T0 + 3600, poll_s=60, outages=[(T0 + 30, T0 + 90)])
