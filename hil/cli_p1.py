@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import serial
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -16,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from firmware.timebase import CET, iso_utc
-from hil.emulators.p1.profiles import PROFILES, get_profile
+from hil.emulators.p1.profiles import PROFILES, Profile, get_profile
+from hil.emulators.p1.recording import Chunk
 
 p1_app = typer.Typer(help="P1 port: emulate a meter, record and replay a line, decode telegrams.",
                      no_args_is_help=True)
@@ -26,7 +28,8 @@ out = Console()
 ProfileOpt = Annotated[str, typer.Option(help="Meter profile: %s." % ', '.join(PROFILES))]
 
 
-def _profile(key: str):  # noqa: ANN202 - typer callback helper
+def _profile(key: str) -> Profile:
+    """Return the profile, or a usage error naming the known ones."""
     try:
         return get_profile(key)
     except ValueError as e:
@@ -34,6 +37,7 @@ def _profile(key: str):  # noqa: ANN202 - typer callback helper
 
 
 def _parse_start(text: str | None) -> int:
+    """Return the UTC epoch of an ISO-8601 time with zone (now when None)."""
     if text is None:
         return int(time.time())
     import datetime as dt
@@ -95,6 +99,7 @@ def emulate(
     print(where, flush=True)  # stdout: just the port, for scripts
 
     def status() -> Text:
+        """Return the live status line."""
         m = source.meter
         return Text('sent %d telegrams (%d bytes) | faults %d | meter %s | import %s Wh | tariff %d'
                     % (len(writer.sent), writer.bytes_sent, len(injector.log), iso_utc(m.t),
@@ -106,6 +111,8 @@ def emulate(
             while not writer.join(0.25):
                 live.update(status())
             live.update(status())
+        if not console.is_terminal:
+            console.print()
     except KeyboardInterrupt:
         console.print('stopped')
     finally:
@@ -120,8 +127,8 @@ def emulate(
                                    'faults': [r.to_json() for r in injector.log]}, indent=1))
 
 
-def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float):  # noqa: ANN202
-    import serial
+def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float) -> serial.Serial:
+    """Open port with a profile's line settings (baud overridable)."""
     prof = _profile(prof_key or 'emucs17-3p')
     return serial.serial_for_url(port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
                                  parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
@@ -148,13 +155,15 @@ def record_cmd(
     total = 0
 
     def status() -> Text:
+        """Return the live status line."""
         c = reader.counters
         return Text('%.1f s | %d bytes | telegrams %d | CRC errors %d | truncated %d'
                     % (time.monotonic() - t0, total, c['accepted'], c['crc_errors'], c['truncated']))
 
     live = Live(status(), console=console, refresh_per_second=4)
     with output.open('w', encoding='utf-8') as f, live:
-        def on_chunk(chunk) -> None:  # noqa: ANN001
+        def on_chunk(chunk: Chunk) -> None:
+            """Count and frame what arrived."""
             nonlocal total
             total += len(chunk.data)
             reader.feed(chunk.data)
@@ -180,7 +189,6 @@ def replay_cmd(
                                          "connect).")] = 0,
 ) -> None:
     """Play a recording back on a serial line at its original or an accelerated pace."""
-    import serial
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hil.emulators.p1.recording import read_recording, replay
