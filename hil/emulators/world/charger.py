@@ -64,9 +64,9 @@ class Charger(Appliance):
         self._started: int | None = None   # arrival time of the session that has had power
 
     def _raw(self, local_day: int) -> tuple[int, int, float] | None:
-        hit = self._cache.get(local_day, False)
-        if hit is not False:
-            return hit  # type: ignore[return-value]
+        """Return the seeded session of a local day before overlap with the previous one is resolved."""
+        if local_day in self._cache:
+            return self._cache[local_day]
         p = self.p
         r = rng(self.seed, _SESSION_SALT, local_day)
         weekend = LocalClock.weekday(local_day) >= 5
