@@ -131,6 +131,7 @@ def test_bad_requests_change_nothing(plug: tuple[BoardProcess, Cse7766Emulator])
         ("PUT", "/api/v1/state", b'{"colour": "red"}', 400, "unknown key"),
         ("PUT", "/api/v1/state", b"[]", 400, "expected a JSON object"),
         ("PUT", "/api/smartplug/v1/meter", b'{"poll_s": 0}', 400, "poll_s: expected"),
+        ("PUT", "/api/smartplug/v1/settings", b'{"mode": true, "failsafe_n": 0}', 400, "expected 1 ... 96"),
         ("PUT", "/api/v1/state", b'{"power_on": true, "pad": "' + b"x" * 4000 + b'"}', 413, "at most"),
     ]
     for method, path, body, want, words in cases:
@@ -148,7 +149,7 @@ def test_bad_requests_change_nothing(plug: tuple[BoardProcess, Cse7766Emulator])
     after = (_settings(board), gpio.read("relay"), board.get_json("/api/v1/state")[1])
     assert after == before
     s = status(board)
-    assert s["plug"]["refused"] >= 9
+    assert s["plug"]["refused"] >= 10
     # a client that connects and sends half a request does not stall the others
     with socket.create_connection(("127.0.0.1", board.port)) as half:
         half.sendall(b"GET /sensor/power HTTP/1.1\r\nHost: x\r\n")

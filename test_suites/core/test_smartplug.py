@@ -358,3 +358,16 @@ def test_http_response_reading():
             (b'HTTP/1.1 200 OK\r\n' + b'X: y\r\n' * 65 + b'\r\n', 'at most 64 header lines')):
         got = _response(data)
         assert isinstance(got, str) and words in got and 'http://m/r' in got, (data, got)
+
+
+def test_settings_put_is_all_or_nothing():
+    p = Plug(now_ms=0)
+    new = {'failsafe_n': 2, 'failsafe_on': True, 'interval_min': 6, 'mode': True}
+    assert p.put_settings(new) == (200, '')
+    d = p.settings_dict()
+    assert d['failsafe_n'] == 2 and d['failsafe_on'] is True and d['interval_min'] == 6 and d['mode'] is True
+    for bad in ({}, [], {'failsafe_n': 0}, {'interval_min': 6.0}, {'on_wh': 100, 'off_wh': 10001},
+                {'mode': 'on'}, {'speed': 3}, {'interval_min': 7, 'failsafe_on': 1}):
+        st, msg = p.put_settings(bad)
+        assert st == 400 and 'expected' in msg, bad
+        assert p.settings_dict() == d, bad

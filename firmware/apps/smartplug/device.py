@@ -12,6 +12,7 @@
 #   GET /api  GET /api/v1/data  GET|PUT /api/v1/state            HomeWizard Energy Socket (HWE-SKT) v1
 #   POST /button/<id>/press                                      the +/- rows, as ESPHome buttons
 #   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
+#   GET|PUT /api/smartplug/v1/settings {key: value, ...}        every setting (fail-safe too), all or nothing
 #   GET /api/smartplug/v1/status                                 counters, last decision, meter link, log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common.jsonw import dumps, loads_object
@@ -119,12 +120,9 @@ class PlugDevice:
 
         @app.get('/api/v1/data')
         async def hw_data(request):
-            ssid = strength = None
-            if dev.wifi_info is not None:
-                w = dev.wifi_info()
-                ssid = w.get('ssid')
-                strength = 100 if w.get('state') == 'joined' else 0
-            return hwapi.data_text(plug, dev.now_ms(), ssid, strength), 200, JSON
+            # wifi_strength is left out: the plug would have to scan (seconds of blocked radio) to know it
+            ssid = dev.wifi_info().get('ssid') if dev.wifi_info is not None else None
+            return hwapi.data_text(plug, dev.now_ms(), ssid), 200, JSON
 
         @app.route('/api/v1/state', methods=['GET', 'PUT'])
         async def hw_state(request):
@@ -174,6 +172,19 @@ class PlugDevice:
             if st != 200:
                 return error_response(st, msg)
             return dev.number_json(oid), 200, JSON
+
+        @app.route('/api/smartplug/v1/settings', methods=['GET', 'PUT'])
+        async def settings(request):
+            if request.method == 'PUT':
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    plug.counters['refused'] += 1
+                    return error_response(400, 'PUT /api/smartplug/v1/settings: ' + why)
+                st, msg = plug.put_settings(obj, 'rest')
+                done()
+                if st != 200:
+                    return error_response(st, 'PUT /api/smartplug/v1/settings: ' + msg)
+            return json_response(plug.settings_dict())
 
         @app.get('/api/smartplug/v1/status')
         async def status(request):

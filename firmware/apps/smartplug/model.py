@@ -18,7 +18,7 @@
 # - At boot the relay is what the controller restores (the saved state): a reboot never switches by itself.
 from firmware.apps.smartplug import entities
 from firmware.control.controller import Controller
-from firmware.control.settings import Settings, from_dict
+from firmware.control.settings import FIELDS, Settings, check, from_dict
 from firmware.metering.cse7766 import Cse7766
 from firmware.timebase import CET
 
@@ -255,6 +255,24 @@ class Plug:
         if err is not None:
             return self._refuse(400, 'number %s: %s' % (oid, err))
         self.log('%s: %s = %s' % (source, oid, text))
+        return 200, ''
+
+    def put_settings(self, obj, source='rest'):
+        """Several settings at once ({key: value}, keys of control.settings.FIELDS): all or nothing."""
+        if not isinstance(obj, dict) or not obj:
+            return self._refuse(400, 'expected a JSON object of settings (%s), got %r' % (
+                ', '.join([f[0] for f in FIELDS]), obj))
+        for k in obj:
+            err = check(k, obj[k])
+            if err is not None:
+                return self._refuse(400, err)
+        mode = obj.get('mode')
+        for k in obj:
+            if k != 'mode':
+                self.settings.set(k, obj[k])
+        if mode is not None:
+            self.ctl.set_mode(mode)
+        self.log('%s: settings %s' % (source, ', '.join(['%s=%r' % (k, obj[k]) for k in obj])))
         return 200, ''
 
     def hw_state(self):
