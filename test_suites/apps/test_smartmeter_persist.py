@@ -21,7 +21,8 @@ def test_kill_and_restart_keeps_settings_and_wifi(tmp_path) -> None:
         rig.board.restart(hard=True)  # SIGKILL: a power cut
         assert rig.board.port == port
         assert rig.board.get_json("/api/smartmeter/v1/settings") == (200, {"stale_s": 7, "p1_line": "auto"})
-        st = wait_for(lambda: (s := rig.status())["fresh"] and s, 5, "readings after the restart")
+        st = wait_for(lambda: (s := rig.status())["fresh"] and s["wifi"]["state"] == "joined" and s, 5,
+                      "readings and WiFi after the restart")
         assert st["stale_s"] == 7 and st["storage_errors"] == 0
         assert st["wifi"]["state"] == "joined" and st["wifi"]["ap"] is False  # credentials survived too
 
