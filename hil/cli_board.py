@@ -106,6 +106,10 @@ def run(
     from hil.board.hal import HostHal
 
     sys.stdout.reconfigure(line_buffering=True)  # the log survives a kill -9 line by line
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold]{cfg.name}[/] board: flash {flash}, web server on {http}, "
+                               f"UARTs {cfg.uarts or 'none'}; its log follows (Ctrl-C stops it)")
     hal = HostHal(cfg)
     app = importlib.import_module(APPS[kind])
     config: dict[str, int] = {"max_event_clients": max_event_clients}

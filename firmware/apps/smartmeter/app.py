@@ -105,9 +105,10 @@ class SmartMeter:
             t = dev.meter.current(dev.now())
             if t is None:
                 return error_response(503, model.plug_reading(dev.meter, dev.now())[1]['error'])
-            raw = dev.meter.raw
-            text = raw.decode() if t.crc != 'ok' else raw.decode() + '%04X\r\n' % crc16_arc(raw)
-            return text, 200, TEXT
+            raw = dev.meter.raw  # bytes as received: a header may hold non-ASCII bytes (0xAB on Fluvius)
+            if t.crc == 'ok':
+                raw = raw + ('%04X\r\n' % crc16_arc(raw)).encode()
+            return raw, 200, TEXT
 
         @app.get('/api/v1/system')
         async def system(request):
@@ -204,7 +205,11 @@ class SmartMeter:
         return len(frames)
 
     async def p1_task(self):
-        self.uart = self.hal.uart('p1')
+        try:
+            self.uart = self.hal.uart('p1')
+        except ValueError as e:  # a host board started without a P1 line: serve, read nothing
+            self.log('p1: %s; the meter is not read' % (e,))
+            return
         if self.settings['p1_line'] != 'auto':
             self._set_line(self.settings['p1_line'])
         while True:
