@@ -21,7 +21,8 @@
 #   dev.add_routes(app, web)    register device-specific routes; they win over the generic ones [optional]
 #
 # Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE),
-# GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi,
+# GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi
+# (?scan=1: look for networks first),
 # POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
 # now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
@@ -245,6 +246,8 @@ class Web:
         async def wifi_page(request):
             if web.wifi is None:
                 return error_response(404, 'this module has no WiFi portal')
+            if request.args.get('scan'):
+                web.wifi.scan()
             return web.wifi.page(), 200, HTML
 
         @app.route('/wifisave', methods=['GET', 'POST'])

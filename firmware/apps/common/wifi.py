@@ -14,6 +14,8 @@
 #                                   the page saying whether the module joined and, if not, why (the
 #                                   access point stays up)
 #   prov.portal_active()            True while the access point is up (GET / then serves the portal)
+#   prov.scan()                     look for networks (when the access point opens, and GET /wifi?scan=1):
+#                                   the portal lists the last result
 #   prov.state                      'boot' | 'ap' | 'joining' | 'joined' | 'lost' | 'failed'; prov.error:
 #                                   the last reason
 #   prov.info() -> dict             for the status APIs (never the password)
@@ -71,6 +73,7 @@ class Provisioner:
         self.error = None
         self.ap_ip = None
         self.joins = 0
+        self.networks = []
         self._lock = asyncio.Lock()
         self._lost_ms = None
 
@@ -90,13 +93,18 @@ class Provisioner:
             return 'Connection to %s lost, reconnecting ...' % ssid
         return 'Not connected: enter your WiFi network and press Save.'
 
-    def page(self, error=None, status_text=None):
+    def scan(self):
+        """Look for networks now. On the ESP32 a scan blocks for about 2 s (the P1 UART buffer then
+        holds what arrives), so it runs when the access point opens and on GET /wifi?scan=1 only;
+        pages show the last result."""
         try:
-            nets = self.wifi.scan()
+            self.networks = self.wifi.scan()
         except Exception as e:
             self.log('wifi: scan failed: %r' % (e,))
-            nets = []
-        return portal_page(self.name, status_text or self.status_text(), nets, self.creds['ssid'],
+        return self.networks
+
+    def page(self, error=None, status_text=None):
+        return portal_page(self.name, status_text or self.status_text(), self.networks, self.creds['ssid'],
                            error if error is not None else self.error)
 
     def info(self):
@@ -106,6 +114,7 @@ class Provisioner:
     # ---- actions -------------------------------------------------------------------------------------------
     def _open_ap(self):
         if not self.wifi.ap_active():
+            self.scan()
             self.ap_ip = self.wifi.ap_start(self.name)
             self.log('wifi: access point %s up at %s' % (self.name, self.ap_ip))
 
