@@ -1,1 +1,3 @@
-"""Root conftest: the project's pytest plugin (hil.fixtures) is registered here once it exists."""
+"""Root conftest: registers the project's pytest plugin (hil.fixtures: the rig, boards, instruments)."""
+
+pytest_plugins = ["hil.fixtures.plugin"]

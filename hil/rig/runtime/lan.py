@@ -1,0 +1,156 @@
+"""The emulated LAN between boards: a TCP forwarder on loopback per link, which a WiFi drop cuts.
+
+Emulated boards all listen on 127.0.0.1, so nothing stands between a SmartPlug and the SmartMeter. The
+rig gives each plug its own :class:`LanLink` to the SmartMeter's web server and configures the plug to
+reach the meter there. ``cut()`` drops every open connection and refuses new ones (accepted, then
+closed at once, as a peer that left the WiFi looks to a client); ``restore()`` forwards again.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+LOOPBACK = "127.0.0.1"
+
+
+class LanLink:
+    """Forward TCP connections from a free loopback port to ``target`` (host, port) while not cut."""
+
+    def __init__(self, target: tuple[str, int], name: str = "lan") -> None:
+        """Describe the link; :meth:`start` listens."""
+        if target[0] != LOOPBACK:
+            raise ValueError(f"lan link {name}: expected a target on {LOOPBACK}, got {target[0]!r}")
+        self.target = target
+        self.name = name
+        self.cut_ = threading.Event()
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.counters = {"connections": 0, "refused": 0, "bytes": 0}
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        """Return 'HOST:PORT' where clients connect."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether the link is cut."""
+        return self.cut_.is_set()
+
+    def start(self) -> LanLink:
+        """Listen on a free loopback port and start forwarding."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((LOOPBACK, 0))
+        s.listen(16)
+        self._listener = s
+        self.port = s.getsockname()[1]
+        t = threading.Thread(target=self._accept, name=f"lan-{self.name}", daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self.cut_.set()
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            _shutdown(c)
+
+    def restore(self) -> None:
+        """Forward again."""
+        self.cut_.clear()
+
+    def stop(self) -> None:
+        """Stop listening and close everything."""
+        self._stop.set()
+        self.cut()
+        if self._listener is not None:
+            _shutdown(self._listener)
+            self._listener.close()
+        for t in self._threads:
+            t.join(2.0)
+
+    def __enter__(self) -> LanLink:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.cut_.is_set():
+                self.counters["refused"] += 1
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=3.0)
+                upstream.settimeout(None)
+            except OSError as exc:
+                log.info("lan %s: %s unreachable: %s", self.name, self.target, exc)
+                self.counters["refused"] += 1
+                client.close()
+                continue
+            self.counters["connections"] += 1
+            with self._lock:
+                self._conns.update((client, upstream))
+            pair = _Pair(client, upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                t = threading.Thread(target=self._pipe, args=(pair, a, b), daemon=True,
+                                     name=f"lan-{self.name}-pipe")
+                t.start()
+
+    def _pipe(self, pair: _Pair, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while not self.cut_.is_set():
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+                self.counters["bytes"] += len(data)
+        except OSError:
+            pass
+        _shutdown(dst, socket.SHUT_WR)
+        if pair.done():
+            with self._lock:
+                self._conns.discard(pair.a)
+                self._conns.discard(pair.b)
+            pair.a.close()
+            pair.b.close()
+
+
+class _Pair:
+    """Two sockets joined by two pipe threads; the second thread to finish closes both."""
+
+    def __init__(self, a: socket.socket, b: socket.socket) -> None:
+        self.a = a
+        self.b = b
+        self._left = 2
+        self._lock = threading.Lock()
+
+    def done(self) -> bool:
+        with self._lock:
+            self._left -= 1
+            return self._left == 0
+
+
+def _shutdown(s: socket.socket, how: int = socket.SHUT_RDWR) -> None:
+    try:
+        s.shutdown(how)
+    except OSError:
+        pass
