@@ -15,8 +15,8 @@
 #
 # Any object with .domain, .name and .oid works as an entity for the web layer (the SmartPlug keeps its
 # own Entity class with the same attributes).
-from firmware.fixed import Dec
 from firmware.apps.common.jsonw import dumps, quote
+from firmware.fixed import Dec
 
 SENSOR = 'sensor'
 TEXT_SENSOR = 'text_sensor'

@@ -33,7 +33,7 @@ from microdot import Microdot, Request
 
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.page import portal_page, states_page
+from firmware.apps.common.page import states_page
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
@@ -120,7 +120,8 @@ class Web:
 
     def publish(self):
         for e in self.dev.entities:
-            self.hub.publish_state(e.key if hasattr(e, 'key') else e.domain + '-' + e.oid, self.entity_json(e))
+            key = e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
+            self.hub.publish_state(key, self.entity_json(e))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
             if self.hub.last.get('#warnings') != w:
@@ -229,7 +230,8 @@ class Web:
                 return '', 200, SSE
             c = web.hub.subscribe()
             if c is None:
-                return error_response(503, 'too many event streams: at most %d at a time' % web.hub.max_clients)
+                return error_response(503, 'too many event streams: at most %d at a time'
+                                      % web.hub.max_clients)
 
             def close():
                 try:
@@ -240,7 +242,8 @@ class Web:
 
         @app.route('/update', methods=['POST'])
         async def update(request):
-            return error_response(501, 'OTA update is not available in this firmware yet: nothing was changed')
+            return error_response(501, 'OTA update is not available in this firmware yet: '
+                                       'nothing was changed')
 
         @app.get('/wifi')
         async def wifi_page(request):
@@ -294,7 +297,8 @@ class Web:
 def _unknown(dev, domain, ident):
     ident = ents.url_unquote(ident)
     if domain not in ents.DOMAINS:
-        return error_response(404, 'no entity domain %r: expected one of %s' % (domain, ', '.join(ents.DOMAINS)))
+        return error_response(404, 'no entity domain %r: expected one of %s'
+                              % (domain, ', '.join(ents.DOMAINS)))
     ids = [e.oid for e in dev.entities if e.domain == domain]
     if not ids:
         return error_response(404, 'no %s entities on this module' % domain)

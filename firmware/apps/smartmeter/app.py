@@ -121,7 +121,8 @@ class SmartMeter:
                 return error_response(400, 'PUT /api/v1/system: ' + why)
             for k in obj:
                 if k != 'cloud_enabled':
-                    return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled' % k)
+                    return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled'
+                                          % k)
             if obj['cloud_enabled'] is not False:
                 return error_response(400, 'PUT /api/v1/system: cloud_enabled: expected false (this module '
                                       'has no cloud), got %s' % dumps(obj['cloud_enabled']))

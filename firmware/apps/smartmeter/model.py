@@ -16,8 +16,8 @@
 #   update_settings(current, patch) -> (new dict, None) or (None, reason)   bounds-checked, all or nothing
 #   check_settings(d) -> None or reason                 for Store.load (a stored file out of bounds)
 #   next_line(setting, current, silent_ms, bytes) -> line or None   the P1 line format to switch to
+from firmware.apps.common.entities import SENSOR, Entity, sensor_state
 from firmware.fixed import Dec
-from firmware.apps.common.entities import Entity, SENSOR, sensor_state
 from firmware.hal import ticks_diff
 from firmware.p1.readings import meter_reading
 from firmware.timebase import CET, iso_utc, local_fields
@@ -188,7 +188,8 @@ def hw_data(t, wifi_ssid=None, std=CET):
             _put(d, 'total_power_%s_t%d_kwh' % (name, i), obj_value(t, refs[i - 1], 'kWh'))
     _put(d, 'active_power_w', _net(_int_w(t, '1-0:1.7.0'), _int_w(t, '1-0:2.7.0')))
     for i, (imp, exp) in enumerate((('21', '22'), ('41', '42'), ('61', '62'))):
-        _put(d, 'active_power_l%d_w' % (i + 1), _net(_int_w(t, '1-0:%s.7.0' % imp), _int_w(t, '1-0:%s.7.0' % exp)))
+        net = _net(_int_w(t, '1-0:%s.7.0' % imp), _int_w(t, '1-0:%s.7.0' % exp))
+        _put(d, 'active_power_l%d_w' % (i + 1), net)
     for i, c in enumerate(('32', '52', '72')):
         _put(d, 'active_voltage_l%d_v' % (i + 1), obj_value(t, '1-0:%s.7.0' % c, 'V'))
     for i, c in enumerate(('31', '51', '71')):
