@@ -92,6 +92,10 @@ def run(
     max_event_clients: Annotated[int, typer.Option(min=1, help="Concurrent /events streams allowed.")] = 4,
     port_file: Annotated[Path | None, typer.Option(help="Write the HTTP port the board listens on to this "
                                                    "file (useful with --http 127.0.0.1:0).")] = None,
+    meter: Annotated[str | None, typer.Option(help="SmartPlug: HOST:PORT of the SmartMeter for LANs without "
+                                              "mDNS (this run only; meter.json otherwise).")] = None,
+    poll_s: Annotated[float | None, typer.Option(min=0.5, max=60, help="SmartPlug: seconds between two "
+                                                 "SmartMeter polls (this run only; default 5).")] = None,
 ) -> None:
     """Run the firmware app of KIND on an emulated board until the process is killed."""
     if kind not in KINDS:
@@ -112,11 +116,17 @@ def run(
                                f"UARTs {cfg.uarts or 'none'}; its log follows (Ctrl-C stops it)")
     hal = HostHal(cfg)
     app = importlib.import_module(APPS[kind])
-    config: dict[str, int] = {"max_event_clients": max_event_clients}
+    config: dict[str, int | float | str] = {"max_event_clients": max_event_clients}
     if port_file is not None:
         _report_port(port_file)
     if stale_s is not None:
         config["stale_s"] = stale_s
+    if kind != "smartplug" and (meter is not None or poll_s is not None):
+        raise typer.BadParameter("--meter and --poll-s are SmartPlug options")
+    if meter is not None:
+        config["meter"] = meter
+    if poll_s is not None:
+        config["poll_s"] = poll_s
     try:
         app.run(hal, config)
     except KeyboardInterrupt:
