@@ -291,13 +291,65 @@ def test_records_are_json_friendly():
     assert j['kind'] == 'noise' and isinstance(j['detail']['noise'], str)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 11), st.sampled_from(KINDS)), max_size=6, unique_by=lambda x: x[0]),
-       st.integers(0, 1000), st.sampled_from(['emucs17-3p', 'dsmr5', 'dsmr42']))
-def test_any_mix_of_faults_gives_the_recorded_counters(faults, seed, key):
-    inj, reader, _, _, _ = run(key, 12, [(k, kind, {}) for k, kind in faults], seed=seed)
+def fault_params(kind, draw_int, bang):
+    """Parameters that reach the edges: cut at the first byte or at the end mark, resume on either side."""
+    if kind == 'cable_pull':
+        return {'telegrams': draw_int(1, 3), 'cut': [0, 1, 300, bang][draw_int(0, 3)],
+                'resume': [0, 1, bang - 1, bang, bang + 1, 700][draw_int(0, 5)]}
+    if kind == 'truncate':
+        return {'keep': [1, bang][draw_int(0, 1)]}
+    if kind == 'garbage':
+        return {'n': draw_int(1, 40)}
+    return {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.sampled_from(KINDS)), max_size=7, unique_by=lambda x: x[0]),
+       st.integers(0, 1000), st.sampled_from(['emucs17-3p', 'dsmr5', 'dsmr42', 'emucs2-1p', 'dsmr22']),
+       st.data())
+def test_any_mix_of_faults_gives_the_recorded_counters(faults, seed, key, data):
+    p = get_profile(key)
+    bang = end_mark(TelegramSource(p, new_meter(p, local_to_utc(2024, 2, 6, 9, 0, 0))).next().data)
+
+    def draw_int(lo, hi):
+        return data.draw(st.integers(lo, hi))
+
+    spec = [(k, kind, fault_params(kind, draw_int, bang)) for k, kind in faults]
+    inj, reader, _, _, _ = run(key, 12, spec, seed=seed)
     want = inj.expected_counters(12)
     if inj.exact:
         assert counters(reader) == want
     else:
         assert reader.counters['accepted'] == want['accepted']
+
+
+def test_the_line_end_before_the_end_mark_is_never_hit():
+    # a reader takes '!' as the end mark only at a line start: flipping that LF would merge two telegrams
+    p = get_profile('dsmr42')
+    tg = TelegramSource(p, new_meter(p, 0)).next().data
+    rng = random.Random(0)
+    assert all(pick_bitflip(tg, rng)[0] < end_mark(tg) - 1 for _ in range(2000))
+    inj = FaultInjector(line(p))
+    inj.schedule(0, 'bitflip', pos=end_mark(tg) - 1, bit=0)
+    with pytest.raises(ValueError, match='bit flip'):
+        inj.process(0, 0, tg)
+
+
+def test_a_cut_off_frame_ended_by_a_later_tail_is_a_crc_error_not_a_truncation():
+    # telegram 1 is cut off; the cable is pulled between telegrams 2 and 3 and plugged back 300 bytes into
+    # telegram 4: its tail (with the end mark) completes the frame telegram 1 left open
+    faults = [(1, 'truncate', {'keep': 200}), (2, 'cable_pull', {'telegrams': 2, 'cut': 0, 'resume': 300})]
+    inj, reader, _, _, _ = run('emucs17-3p', 7, faults)
+    assert inj.log[0].expect == {'accepted': -1}
+    assert inj.log[1].expect == {'accepted': -3, 'crc_errors': 1} and inj.log[1].detail['spliced'] == 1
+    assert counters(reader) == inj.expected_counters(7)
+    assert reader.counters['truncated'] == 0
+
+
+def test_a_tail_without_the_end_mark_leaves_the_frame_open():
+    p = get_profile('emucs17-3p')
+    bang = end_mark(TelegramSource(p, new_meter(p, 0)).next().data)
+    inj, reader, _, _, _ = run('emucs17-3p', 5, [(1, 'cable_pull', {'telegrams': 1, 'cut': 100,
+                                                                    'resume': bang + 1})])
+    assert inj.log[0].expect == {'accepted': -2, 'truncated': 1}
+    assert counters(reader) == inj.expected_counters(5)

@@ -8,7 +8,8 @@ telegrams sent clean. `expected_counters(n)` sums them for n telegrams produced.
 
 Expectations follow the P1 framing rules (a frame runs from '/' through '!' + CRC; a '/' inside a frame
 cuts it off; bytes outside frames are garbage, CR/LF excepted). Faults are chosen so that the effect is
-certain: a bit flip never creates a '/' or '!', noise and garbage never contain '/', '!', CR or LF, a
+certain: a bit flip never creates a '/' or '!', noise and garbage never contain '/', '!', CR or LF, both
+stay clear of the line end before the '!' (a reader takes '!' as the end mark only at a line start), a
 truncation cuts before the '!'. Where the effect cannot be known in advance (a wrong baud rate whose
 bytes happen to contain a '/', anything spliced into a DSMR 2.2 telegram, which has no CRC), the record
 says `exact=False` and only the lost telegram is certain.
@@ -64,11 +65,19 @@ def flip_bit(data: bytes, pos: int, bit: int) -> bytes:
     return bytes(out)
 
 
+def body_end(telegram: bytes) -> int:
+    """Return the index of the line end just before the end mark: faults inside a body stay before it.
+
+    A reader takes a '!' as the end mark only at the start of a line, so that LF is part of the framing.
+    """
+    return end_mark(telegram) - 1
+
+
 def pick_bitflip(telegram: bytes, rng: random.Random) -> tuple[int, int]:
     """Pick a random (pos, bit) in the body whose flip creates no framing byte ('/', '!', CR, LF)."""
-    bang = end_mark(telegram)
+    end = body_end(telegram)
     while True:
-        pos = rng.randrange(1, bang)
+        pos = rng.randrange(1, end)
         bit = rng.randrange(8)
         if telegram[pos] ^ (1 << bit) not in _FRAMING:
             return pos, bit
@@ -197,7 +206,9 @@ class FaultInjector:
         self._pending: list[FaultSpec] = []
         self._lock = threading.Lock()
         self._pull: dict[str, Any] | None = None     # cable out: what is left of it
-        self._open = False                           # the line stopped inside a frame
+        self._open = False                           # the line stopped inside a frame...
+        self._open_rec: FaultRecord | None = None    # ...left open by this fault
+        self._open_head = b''                        # ...holding these bytes so far
 
     # -- asking for faults ---------------------------------------------------------------------------
     def schedule(self, telegram: int, kind: str, **params: Any) -> None:
@@ -255,7 +266,7 @@ class FaultInjector:
             data, rec = getattr(self, '_' + spec.kind)(index, meter_ts, telegram, **spec.params)
             records.append(rec)
         else:
-            self._open = False
+            self._close()
         self.log.extend(records)
         return Transmission(prefix + data, 0, tuple(records))
 
@@ -274,6 +285,14 @@ class FaultInjector:
         return all(r.exact for r in self.log)
 
     # -- the faults ----------------------------------------------------------------------------------
+    def _set_open(self, rec: FaultRecord, head: bytes) -> None:
+        # a frame cut off: a reader holds head and counts it truncated when the next '/' comes
+        self._open, self._open_rec, self._open_head = True, rec, head
+
+    def _close(self) -> None:
+        # a '/' arrived (or the frame ended): nothing is pending any more
+        self._open, self._open_rec, self._open_head = False, None, b''
+
     def _record(self, kind: str, index: int, ts: int, detail: dict[str, Any], expect: dict[str, int],
                 exact: bool = True) -> FaultRecord:
         return FaultRecord(kind, index, ts, detail, {k: v for k, v in expect.items() if v}, exact)
@@ -281,7 +300,7 @@ class FaultInjector:
     def _corrupted(self, kind: str, index: int, ts: int, data: bytes, detail: dict[str, Any]
                    ) -> tuple[bytes, FaultRecord]:
         # a frame whose body changed: a CRC error when it has a CRC, unnoticed (but garbled) when not
-        self._open = False
+        self._close()
         if self.crc or kind == 'wrong_crc':
             if crc_holds(data):      # 1 in 65536 for long noise: then it is simply accepted
                 return data, self._record(kind, index, ts, detail, {})
@@ -292,10 +311,10 @@ class FaultInjector:
                  ) -> tuple[bytes, FaultRecord]:
         if pos is None or bit is None:
             pos, bit = pick_bitflip(telegram, self.rng)
-        bang = end_mark(telegram)
-        if not 1 <= pos < bang or telegram[pos] ^ (1 << bit) in _FRAMING:
+        end = body_end(telegram)
+        if not 1 <= pos < end or telegram[pos] ^ (1 << bit) in _FRAMING:
             raise ValueError('bit flip: expected a body byte (1 <= pos < %d) that stays no framing byte, '
-                             'got pos %d bit %d' % (bang, pos, bit))
+                             'got pos %d bit %d' % (end, pos, bit))
         data = flip_bit(telegram, pos, bit)
         return self._corrupted('bitflip', index, ts, data, {'pos': pos, 'bit': bit,
                                                              'was': telegram[pos], 'now': data[pos]})
@@ -307,13 +326,13 @@ class FaultInjector:
 
     def _noise(self, index: int, ts: int, telegram: bytes, pos: int | None = None, n: int = 8
                ) -> tuple[bytes, FaultRecord]:
-        bang = end_mark(telegram)
-        n = max(1, min(n, bang - 1))
+        end = body_end(telegram)
+        n = max(1, min(n, end - 1))
         if pos is None:
-            pos = self.rng.randrange(1, bang - n + 1)
-        if not 1 <= pos <= bang - n:
+            pos = self.rng.randrange(1, end - n + 1)
+        if not 1 <= pos <= end - n:
             raise ValueError('noise: expected %d bytes inside the body (1 <= pos <= %d), got pos %d'
-                             % (n, bang - n, pos))
+                             % (n, end - n, pos))
         noise = bytes(self._other(telegram[pos + i]) for i in range(n))
         data = overwrite(telegram, pos, noise)
         return self._corrupted('noise', index, ts, data, {'pos': pos, 'n': n, 'noise': noise})
@@ -332,9 +351,10 @@ class FaultInjector:
         if not 1 <= keep <= bang:
             raise ValueError('truncate: expected 1 <= keep <= %d (cut before the end mark), got %d'
                              % (bang, keep))
-        self._open = True
-        return telegram[:keep], self._record('truncate', index, ts, {'keep': keep, 'of': len(telegram)},
-                                             {'accepted': -1, 'truncated': 1})
+        rec = self._record('truncate', index, ts, {'keep': keep, 'of': len(telegram)},
+                           {'accepted': -1, 'truncated': 1})
+        self._set_open(rec, telegram[:keep])
+        return telegram[:keep], rec
 
     def _drop(self, index: int, ts: int, telegram: bytes) -> tuple[bytes, FaultRecord]:
         return b'', self._record('drop', index, ts, {'bytes': len(telegram)}, {'accepted': -1})
@@ -345,6 +365,7 @@ class FaultInjector:
         data = random_bytes(n, self.rng)
         # after a cut-off telegram the line is still inside a frame: the garbage joins that frame
         counted = 0 if self._open else visible(data)
+        self._open_head += data if self._open else b''
         return data, self._record('garbage', index, ts, {'n': n, 'bytes': data}, {'garbage_bytes': counted})
 
     def _wrong_baud(self, index: int, ts: int, telegram: bytes, baud: int | None = None
@@ -356,12 +377,13 @@ class FaultInjector:
         data = misbaud(telegram, tx, line)
         detail = {'baud': baud, 'received': len(data)}
         if data == telegram:                     # within the UART's tolerance (a few %): no effect
-            self._open = False
+            self._close()
             return data, self._record('wrong_baud', index, ts, dict(detail, tolerated=True), {})
         exact = b'/' not in data and not self._open
         # inexact: a '/' in the garbage starts a frame; the telegram itself is lost all the same
         expect = {'accepted': -1, 'garbage_bytes': visible(data) if exact else 0}
-        self._open = self._open if exact else False
+        if not exact:
+            self._close()                        # unknown: whatever was open, a '/' or noise ended it
         return data, self._record('wrong_baud', index, ts, detail, expect, exact)
 
     def _cable_pull(self, index: int, ts: int, telegram: bytes, telegrams: int = 2, cut: int | None = None,
@@ -379,9 +401,9 @@ class FaultInjector:
         # a telegram cut off mid-way counts as truncated when the next one starts (or the input ends)
         rec = self._record('cable_pull', index, ts, {'telegrams': telegrams, 'cut': cut, 'resume': resume},
                            {'accepted': -1, 'truncated': 1 if cut else 0})
-        self._pull = {'left': telegrams - 1, 'resume': resume, 'head': telegram[:cut], 'record': rec}
+        self._pull = {'left': telegrams - 1, 'resume': resume, 'record': rec}
         if cut:
-            self._open = True
+            self._set_open(rec, telegram[:cut])
         return telegram[:cut], rec
 
     def _cable_out(self, index: int, telegram: bytes) -> tuple[bytes, int]:
@@ -398,22 +420,35 @@ class FaultInjector:
         resume = min(pull['resume'], len(telegram))
         if resume == 0:
             expect['accepted'] += 1                            # plugged in between telegrams
-            self._open = False
+            self._close()
             return telegram, 0
         tail = telegram[resume:]
-        if self._open:
-            # the tail ends the frame cut off when the cable was pulled: one spliced frame, not truncated
-            rec.detail['spliced'] = True
-            expect['truncated'] = 0
-            if not self.crc:
-                expect['accepted'] += 1                        # no CRC: the garbled frame is accepted
-                rec.exact = False
-            elif not crc_holds(pull['head'] + tail):
-                expect['crc_errors'] = expect.get('crc_errors', 0) + 1
-            else:
-                expect['accepted'] += 1
-        else:
+        if not self._open:
             expect['garbage_bytes'] = expect.get('garbage_bytes', 0) + visible(tail)
-        self._open = False
+        elif self._open_rec is None:                           # opened by someone else: unknown head
+            rec.exact = False
+            self._close()
+        else:
+            # the tail continues the frame left open (by this pull, or by an earlier cut)
+            bang = end_mark(telegram)
+            head = self._open_head
+            if resume < bang or (resume == bang and head.endswith(b'\n')):   # '!' still at a line start
+                opener = self._open_rec                        # its frame ended: not cut off after all
+                left = opener.expect.get('truncated', 0) - 1
+                if left:
+                    opener.expect['truncated'] = left
+                else:
+                    opener.expect.pop('truncated', None)
+                rec.detail['spliced'] = opener.telegram
+                if not self.crc:
+                    expect['accepted'] += 1                    # no CRC: the garbled frame is accepted
+                    rec.exact = False
+                elif crc_holds(head + tail):
+                    expect['accepted'] += 1
+                else:
+                    expect['crc_errors'] = expect.get('crc_errors', 0) + 1
+                self._close()
+            else:                   # no end mark: still open, the next '/' counts it as truncated
+                self._open_head += tail
         rec.expect = {k: v for k, v in expect.items() if v}
         return tail, resume
