@@ -175,6 +175,8 @@ def record_cmd(
         finally:
             ser.close()
         live.update(status())
+    if not console.is_terminal:
+        console.print()
     console.print('recorded %d bytes to %s' % (total, output))
 
 
