@@ -245,6 +245,12 @@ def test_constructor_checks():
         MeterState(0, import_wh=(-1, 0))
     with pytest.raises(ValueError, match='gas capture'):
         MeterState(0, gas_period_s=300, gas_offset_s=300)
+    with pytest.raises(ValueError, match='voltage_v: expected 3 values'):
+        MeterState(0, voltage_v=(230, 230))
+    with pytest.raises(ValueError, match='voltage_v: expected >= 0 V'):
+        MeterState(0, phases=1, voltage_v=-1)
+    with pytest.raises(ValueError, match='std'):
+        MeterState(0, std=61)
 
 
 def test_power_failures_are_counted_and_long_ones_logged():

@@ -138,6 +138,8 @@ class MeterState:
         self.phase_export_w: tuple[int, ...] = (0,) * phases
         volts = _per_phase(voltage_v, phases, 'voltage_v')
         self.voltage_dv: tuple[int, ...] = tuple(round(v * 10) for v in volts or ())
+        if min(self.voltage_dv) < 0:
+            raise ValueError('voltage_v: expected >= 0 V, got %r' % (voltage_v,))
         self.gas_flow_dm3_h = 0
         # capacity tariff
         self._q_start = self.t_ms - self.t_ms % QUARTER_MS
