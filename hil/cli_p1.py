@@ -1,4 +1,4 @@
-"""`hil p1`: the P1 emulator, P1 line recording and replay, and a telegram decoder."""
+"""`hil p1`: the P1 emulator, P1 line recording and replay, a telegram decoder and a live monitor."""
 
 from __future__ import annotations
 
@@ -274,3 +274,51 @@ def decode_cmd(
             console.print('%s: %s' % (path, ', '.join('%s %d' % kv for kv in result.counters.items())))
     if rejected:
         raise typer.Exit(1)
+
+
+@p1_app.command('monitor')
+def monitor_cmd(
+    port: Annotated[str, typer.Argument(help="pyserial URL of the P1 line (the pty `emulate` printed, "
+                                        "/dev/ttyUSB0, socket://...).")],
+    profile: Annotated[str | None, typer.Option(help="Line settings of this profile (default 115200 8N1; "
+                                                "dsmr22 for 9600 7E1).")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many telegrams.")] = None,
+    duration: Annotated[float | None, typer.Option(min=0.1, help="Stop after this many seconds.")] = None,
+    std: Annotated[int, typer.Option(help="The meter's standard time offset, minutes east of UTC.")] = CET,
+) -> None:
+    """Read a P1 line with the firmware's reader and parser and print each telegram as it arrives."""
+    from firmware.p1.parser import Telegram
+    from firmware.p1.stack import P1Stack
+    from firmware.timebase import local_fields
+
+    def kwh(t: Telegram, ref: str) -> str:
+        """Return the value of object ref as the meter wrote it, or '-'."""
+        o = t.objects.get(ref)
+        return '-' if o is None or o.value is None else str(o.value)
+
+    ser = _open_line(port, profile, None, 0.1)
+    stack = P1Stack(std=std)
+    t0 = time.monotonic()
+    seen = 0
+    console.print('Reading %s (Ctrl-C stops)' % port)
+    try:
+        while (count is None or seen < count) and (duration is None or time.monotonic() - t0 < duration):
+            for t in stack.feed(ser.read(max(1, ser.in_waiting))):
+                seen += 1
+                clock = t.objects.get('0-0:1.0.0')
+                when = '-'
+                if clock is not None and clock.ts is not None:
+                    y, mo, d, h, mi, s, summer = local_fields(clock.ts, std)
+                    when = '%04d-%02d-%02d %02d:%02d:%02d%s' % (y, mo, d, h, mi, s, 'S' if summer else 'W')
+                tariff = t.objects.get('0-0:96.14.0')
+                out.print('%s  T1 %s / T2 %s kWh in, %s / %s kWh out, %s kW in, %s kW out, tariff %s, CRC %s'
+                          % (when, kwh(t, '1-0:1.8.1'), kwh(t, '1-0:1.8.2'), kwh(t, '1-0:2.8.1'),
+                             kwh(t, '1-0:2.8.2'), kwh(t, '1-0:1.7.0'), kwh(t, '1-0:2.7.0'),
+                             '-' if tariff is None else tariff.value, t.crc), soft_wrap=True)
+                for line_no, line, reason in t.errors:
+                    console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ser.close()
+    console.print('counters: %s' % ', '.join('%s %d' % kv for kv in stack.counters.items()))

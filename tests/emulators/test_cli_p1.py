@@ -34,7 +34,7 @@ def crc_per_source():
     return out
 
 
-@pytest.mark.parametrize('verb', [None, 'emulate', 'record', 'replay', 'decode'])
+@pytest.mark.parametrize('verb', [None, 'emulate', 'record', 'replay', 'decode', 'monitor'])
 def test_help_on_every_verb(verb):
     r = runner.invoke(p1_app, ([verb] if verb else []) + ['--help'])
     assert r.exit_code == 0 and 'Usage' in r.output
@@ -179,3 +179,18 @@ def test_record_and_replay_commands(tmp_path):
     assert r.exit_code == 0, r.output
     th.join(5)
     assert decode_bytes(bytes(got)).counters['accepted'] == 2
+
+
+def test_monitor_prints_each_telegram_as_it_arrives():
+    p = get_profile('emucs17-3p')
+    src = TelegramSource(p, new_meter(p, local_to_utc(2024, 6, 1, 12, 0, 0), import_wh=(1234567, 7654)),
+                         ConstantLoad(3600, 0))
+    with P1Writer(src, None, time_scale=0.05, count=3, first_at=2.0) as w:
+        w.start()
+        r = runner.invoke(p1_app, ['monitor', w.connect_to, '--count', '3', '--duration', '5'])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith('2024-06-01 12:00:00S  T1 1234.567 / T2 7.654 kWh in')
+    assert lines[2].startswith('2024-06-01 12:00:02S  T1 1234.567 / T2 7.656 kWh in')   # a Saturday: night
+    assert '3.600 kW in' in lines[1] and 'CRC ok' in lines[2] and len(lines) == 3
+    assert 'accepted 3' in r.output
