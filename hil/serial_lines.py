@@ -15,12 +15,23 @@ import errno
 import fcntl
 import os
 import select
+import termios
 import threading
 import time
 import tty
 from types import TracebackType
 
 import serial
+
+
+def open_pty(path: str, **kwargs: object) -> serial.Serial:
+    """Open a pty with pyserial; when the kernel refuses the character format, open it without."""
+    try:
+        return serial.serial_for_url(path, **kwargs)
+    except (serial.SerialException, termios.error):
+        for k in ('bytesize', 'parity', 'stopbits'):
+            kwargs.pop(k, None)
+        return serial.serial_for_url(path, **kwargs)
 
 
 class PtyPair:
@@ -50,8 +61,12 @@ class PtyPair:
         self._thread.start()
 
     def open(self, end: int = 0, **kwargs: object) -> serial.Serial:
-        """Open end 0 or 1 with pyserial (kwargs: baudrate, timeout, ...)."""
-        return serial.serial_for_url(self.names[end], **kwargs)
+        """Open end 0 or 1 with pyserial (kwargs: baudrate, bytesize, parity, timeout, ...).
+
+        Some kernels refuse parity or 7-bit settings on a pty (it carries bytes, not framed bits): the
+        end is then opened without them, which changes nothing about the bytes it carries.
+        """
+        return open_pty(self.names[end], **kwargs)
 
     def drain(self, timeout: float = 2.0, total: int | None = None) -> bool:
         """Wait until the bridge has passed on (or dropped) everything written so far; False on timeout.

