@@ -1,0 +1,57 @@
+"""Manual 6a, peak shaving: a boiler is switched off when the interval's energy would exceed 2.5 kW.
+
+The manual: capacity tariff, at least 2.5 kW billed; 2.5 kW x 1/4 h = Threshold OFF 0.625 kWh at
+15 min. Scaled to the rig's 1-minute interval: OFF = 2.5 kW x 1/60 h = 0.042 kWh. ON = 0.010 kWh
+(600 W of headroom): the boiler comes back once the house uses less than that.
+Closed loop: plug1's relay line switches the boiler model (2.4 kW, a cold tank so its thermostat
+calls), whose draw reaches plug1's metering chip and the household total in the telegrams.
+"""
+
+from __future__ import annotations
+
+import pytest
+from e2e_support import decision_timeout, kwh, trace, wh_per_interval
+
+pytestmark = pytest.mark.e2e
+
+CAP_W = 2500
+BASE_HIGH_W = 1500
+BASE_LOW_W = 300
+ON_WH = 10
+
+
+def test_peak_shaving_switches_the_boiler_off_above_the_cap_and_back_on_with_headroom(
+        rig, smartplugs, world, measure, step):
+    plug = smartplugs["plug1"]
+    boiler = world.appliance("boiler")
+    boiler.tank_c = 45.0                       # a cold tank: the thermostat calls for 2.4 kW
+    world.base(BASE_HIGH_W)
+    world.pv(0)
+    off_wh = wh_per_interval(CAP_W)            # 41.7 Wh
+    with step("plug1: OFF 0.042 kWh (2.5 kW x 1 min), ON 0.010 kWh, 1 min, relay on, SmartMeter Mode on"):
+        plug.configure(kwh(ON_WH), kwh(off_wh), 1)
+        plug.set_relay(True)
+        plug.set_mode(True)
+
+    with step("the house draws 1.5 kW + the 2.4 kW boiler: over the cap -> off"):
+        ds = plug.wait_decisions(3, decision_timeout(rig, 3))
+        switched = [d for d in ds if d["kind"] == "switch"]
+        assert switched and switched[0]["relay"] is False, trace(ds)
+        off = switched[0]
+        assert off["e_wh"] > off_wh, trace(ds)
+        measure("interval energy before shaving", off["e_wh"], "Wh", low=off_wh,
+                docs="3.9 kW over 1 min: above the 2.5 kW cap")
+    assert plug.output_live() is False
+
+    with step("while the house alone is under the cap, the boiler stays off"):
+        kept = plug.wait_decisions(1, decision_timeout(rig, 1), after=off["boundary"])[0]
+        assert kept["kind"] == "keep" and kept["relay"] is False, trace(plug.decisions)
+        measure("interval power while shaved", kept["e_wh"] * 60, "W", high=CAP_W,
+                docs="the boiler off: the interval's average stays under the 2.5 kW cap")
+
+    with step("the house drops to 300 W: headroom for the boiler -> on again"):
+        world.base(BASE_LOW_W)
+        ds = plug.wait_decisions(2, decision_timeout(rig, 2), after=kept["boundary"])
+        on = [d for d in ds if d["kind"] == "switch"]
+        assert on and on[0]["relay"] is True and on[0]["e_wh"] < ON_WH, trace(plug.decisions)
+    assert plug.output_live() is True

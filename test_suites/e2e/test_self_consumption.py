@@ -1,0 +1,56 @@
+"""Manual 6b, self-consumption: a 2 kW appliance runs on solar surplus.
+
+The manual: a 2 kW appliance, 6 min interval, Threshold ON -0.200 kWh (2 kW x 1/10 h), or -0.160 kWh
+when 80 % is enough. Scaled to the rig's 1-minute interval: ON = -2 kW x 1/60 h = -0.033 kWh
+(80 %: -0.027 kWh); OFF 0.000 kWh: off as soon as the interval imports net energy.
+The appliance is plug3's AC electronic load in constant-power mode (2 kW), set through its pyvisa
+driver; what it sinks reaches plug3's metering chip and the household total.
+"""
+
+from __future__ import annotations
+
+import pytest
+from e2e_support import decision_timeout, kwh, trace, wh_per_interval
+
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load]
+
+APPLIANCE_W = 2000
+BASE_W = 500
+
+
+@pytest.mark.parametrize("share", [1.0, 0.8], ids=["full-surplus", "80-percent"])
+def test_self_consumption_runs_the_appliance_on_surplus_and_stops_when_it_imports(
+        rig, smartplugs, instruments, world, measure, step, share):
+    plug = smartplugs["plug3"]
+    load = instruments["load"]
+    with step("AC load on plug3: constant power 2 kW, input on"):
+        load.set_mode("CP", APPLIANCE_W)
+        load.input_on()
+    world.base(BASE_W)
+    world.pv(3000)                                          # 2.5 kW surplus
+    on_wh = -wh_per_interval(APPLIANCE_W * share)           # -33.3 / -26.7 Wh
+    with step(f"plug3: ON {kwh(on_wh)} kWh, OFF 0.000 kWh, 1 min, SmartMeter Mode on"):
+        plug.configure(kwh(on_wh), "0.000", 1, mode=True)
+
+    with step("2.5 kW injected for a whole interval: switch on"):
+        ds = plug.wait_decisions(3, decision_timeout(rig, 3))
+        on = [d for d in ds if d["kind"] == "switch"]
+        assert on and on[0]["relay"] is True and on[0]["e_wh"] < on_wh, trace(ds)
+
+    with step("running on the surplus: still injecting 0.5 kW, the appliance stays on"):
+        kept = plug.wait_decisions(1, decision_timeout(rig, 1), after=on[0]["boundary"])[0]
+        assert kept["kind"] == "keep" and kept["relay"] is True, trace(plug.decisions)
+        measure("net power while running on surplus", kept["e_wh"] * 60, "W", low=-700, high=-300,
+                docs="500 W house + 2 kW appliance - 3 kW PV = -500 W")
+        reading = load.measure()
+        measure("AC load power", reading.watts, "W", low=APPLIANCE_W * 0.99, high=APPLIANCE_W * 1.01)
+        plug_w = plug.power_w()
+        assert plug_w is not None
+        measure("plug3 power reading", plug_w, "W", low=APPLIANCE_W * 0.98, high=APPLIANCE_W * 1.02)
+
+    with step("a cloud: PV 1 kW, the interval imports -> off"):
+        world.pv(1000)
+        ds = plug.wait_decisions(2, decision_timeout(rig, 2), after=kept["boundary"])
+        off = [d for d in ds if d["kind"] == "switch"]
+        assert off and off[0]["relay"] is False and off[0]["e_wh"] > 0, trace(plug.decisions)
+    assert plug.output_live() is False
