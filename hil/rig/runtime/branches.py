@@ -100,6 +100,7 @@ class DetectorBranch:
         self._live: bool | None = None
         self.last_w = 0.0
         self.contact = False
+        self._models_coil = hasattr(getattr(appliance, "p", None), "detector_coil_w")
 
     def step(self, t: float, dt: float, live: bool, volts: float) -> Flow:
         """Drive the coil, read the contact, step the model with the contact as its release input."""
@@ -110,8 +111,9 @@ class DetectorBranch:
         self.contact = self.detector.contact_closed()
         grid, own = self.appliance.step(int(t), dt, self.contact)
         coil = self.coil_w if energised else 0.0
-        # the model may count a coil of its own on what it calls the plug: replace it by the detector's
-        grid = grid - own + coil
+        if self._models_coil:
+            grid -= own   # a heat pump model counts a detector coil of its own as its plug's share: ours
+        grid += coil
         self.last_w = grid
         return Flow(grid, sample(volts, coil))
 
@@ -182,8 +184,8 @@ class MeasuredBranch:
 
     def step(self, t: float, dt: float, live: bool, volts: float) -> Flow:
         """Return the analyzer's latest watts (whatever the relay line says: the analyzer knows)."""
-        if t >= self._next:
-            self._next = t + self.every_s
+        if t + dt >= self._next:
+            self._next = t + dt + self.every_s
             try:
                 m = self.analyzer.measure()
                 w = 0.0 if m.watts != m.watts else float(m.watts)  # NaN: no data on the element
