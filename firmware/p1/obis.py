@@ -78,6 +78,12 @@ OBJECTS = {
     '0-*:24.3.0': ('G', MBUS_UNITS),   # DSMR 2.2/3 gas, value on the following line
 }
 
+# the objects that hold one number with a unit, by reference: the parser's fast path
+NUMERIC = {}
+for _ref, _spec in OBJECTS.items():
+    if _spec[0] == 'N':
+        NUMERIC[_ref] = _spec[1]
+
 
 def kind_of(ref):
     """(kind, units) of a reference, or None for an object no supported standard defines."""

@@ -6,7 +6,7 @@
 # seconds, the S/W suffix deciding the repeated autumn hour.
 
 from firmware.fixed import Dec, parse_dec
-from firmware.p1.obis import OBJECTS, channel_of, kind_of
+from firmware.p1.obis import NUMERIC, OBJECTS, channel_of, kind_of
 from firmware.timebase import CET, local_to_utc, valid_fields
 
 PLACEHOLDER_TS = '632525252525'
@@ -266,6 +266,7 @@ def parse_value(t, ref, spec, gs, std):
 
 
 _SPEC_CACHE = {}
+_MEMO_KINDS = ('N', 'I', 'S', 'T', 'TN')  # kinds whose whole effect is objects[ref] = obj
 
 
 def _spec(ref):
@@ -282,8 +283,14 @@ def _spec(ref):
     return spec
 
 
-def parse_telegram(raw, crc='ok', std=CET):
-    """Parse one framed telegram (bytes from '/' through '!')."""
+def parse_telegram(raw, crc='ok', std=CET, memo=None):
+    """Parse one framed telegram (bytes from '/' through '!').
+
+    memo: a dict the caller keeps between telegrams (or None). A meter repeats most lines from one
+    telegram to the next (ids, versions, history, gas, counters); with a memo, a line identical to one of
+    the previous telegram's takes that telegram's object instead of being parsed again. Objects are then
+    shared between telegrams: treat them as read-only. The memo holds one telegram's lines at most.
+    """
     nl = raw.find(b'\n')
     if nl < 0:
         nl = len(raw) - 1
@@ -293,10 +300,14 @@ def parse_telegram(raw, crc='ok', std=CET):
         text = raw.decode('ascii')
     except Exception:
         text = None
+    fresh = None if memo is None else {}
     if text is None:
         _parse_lines_slow(t, raw, nl, std)
     else:
-        _parse_lines(t, text, nl, std)
+        _parse_lines(t, text, nl, std, 1, memo, fresh)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
     return t
 
 
@@ -320,10 +331,11 @@ def _parse_lines_slow(t, raw, nl, std):
         _parse_lines(t, line, -1, std, line_no - 1)
 
 
-def _parse_lines(t, text, nl, std, line_no=1):
+def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
     objects = t.objects
     errors = t.errors
     known = OBJECTS.get
+    numeric = NUMERIC.get
     find = text.find
     n = len(text)
     start = nl + 1
@@ -338,21 +350,33 @@ def _parse_lines(t, text, nl, std, line_no=1):
         start = end + 1
         if stop <= s0:
             continue
+        if memo is not None:
+            line = text[s0:stop]
+            hit = memo.get(line)
+            if hit is not None:
+                objects[hit[0]] = hit[1]
+                fresh[line] = hit
+                pending = None
+                continue
         # fast path, the shape of almost every line: ref(digits[.digits]*unit), read in place
+        # (a second value group cannot slip through: its ')(' would sit in the number or the unit)
         p = find('(', s0, stop)
         if p > s0 and text[stop - 1] == ')':
             ref = text[s0:p]
-            spec = known(ref)
-            if spec is not None and spec[0] == 'N':
+            units = numeric(ref)
+            if units is not None:
                 star = find('*', p, stop)
-                if star > 0 and find('(', p + 1, stop) < 0:
+                if star > 0:
                     unit = text[star + 1:stop - 1]
-                    if unit in spec[1]:
+                    if unit in units:
                         num = text[p + 1:star]
                         digits = num.replace('.', '', 1)
                         if digits.isdigit():
                             dot = num.find('.')
-                            objects[ref] = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1), unit)
+                            obj = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1), unit)
+                            objects[ref] = obj
+                            if fresh is not None:
+                                fresh[line] = (ref, obj)
                             pending = None
                             continue
         line = text[s0:stop]
@@ -373,29 +397,30 @@ def _parse_lines(t, text, nl, std, line_no=1):
                 spec = _spec(ref)
             if line[-1] != ')':
                 raise LineError("expected the line to end with ')'")
-            if spec is not None and line.find('(', p + 1) < 0:
+            kind = None if spec is None else spec[0]
+            obj = None
+            if kind is not None and line.find('(', p + 1) < 0:
                 # one value group: the shape of almost every line
-                kind = spec[0]
                 if kind == 'N':
                     num, unit = _number(line[p + 1:-1], spec[1])
-                    objects[ref] = Obj(num, unit)
-                    continue
-                g = line[p + 1:-1]
-                if ')' in g:
-                    raise LineError("unbalanced ')' in the value")
-                if kind == 'S':
-                    objects[ref] = Obj(g or None)  # '()' means the meter has no such text
-                    continue
-                if kind == 'I':
-                    objects[ref] = Obj(_int(g))
-                    continue
-                if kind == 'T':
-                    objects[ref] = Obj(None, None, parse_ts(g, std))
-                    continue
-            obj = parse_value(t, ref, spec, _groups(line[p:]), std)
+                    obj = Obj(num, unit)
+                else:
+                    g = line[p + 1:-1]
+                    if ')' in g:
+                        raise LineError("unbalanced ')' in the value")
+                    if kind == 'S':
+                        obj = Obj(g or None)  # '()' means the meter has no such text
+                    elif kind == 'I':
+                        obj = Obj(_int(g))
+                    elif kind == 'T':
+                        obj = Obj(None, None, parse_ts(g, std))
+            if obj is None:
+                obj = parse_value(t, ref, spec, _groups(line[p:]), std)
             objects[ref] = obj
-            if spec is not None and spec[0] == 'G':
+            if kind == 'G':
                 pending = ref
+            elif fresh is not None and kind in _MEMO_KINDS:
+                fresh[line] = (ref, obj)
         except LineError as e:
             errors.append((line_no, line, str(e.args[0]) if e.args else 'malformed'))
         except ValueError as e:

@@ -6,8 +6,10 @@ from firmware.timebase import CET
 
 
 class P1Stack:
-    def __init__(self, max_size=4096, std=CET, keep_rejected=False, require_crc=None):
+    def __init__(self, max_size=4096, std=CET, keep_rejected=False, require_crc=None, reuse=False):
+        """reuse: lines identical to the previous telegram's take its (read-only) objects, unparsed."""
         self.reader = TelegramReader(max_size, keep_rejected, require_crc)
+        self.memo = {} if reuse else None
         self.counters = self.reader.counters
         self.std = std
         self.last_errors = []
@@ -16,7 +18,7 @@ class P1Stack:
         out = []
         for raw, crc in frames:
             try:
-                t = parse_telegram(raw, crc, self.std)
+                t = parse_telegram(raw, crc, self.std, self.memo)
             except Exception as e:  # a parser bug must not stop the meter: count it and go on
                 self.counters['parse_errors'] += 1
                 self.last_errors = [(0, '', 'parser failure: %r' % (e,))]

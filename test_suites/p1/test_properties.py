@@ -199,3 +199,27 @@ def test_one_malformed_line_is_reported_and_the_rest_still_counts(index, pick, j
     assert [e[0] for e in bad.errors] == [target + 1], bad.errors
     assert ref not in bad.objects
     assert {k: v for k, v in good.objects.items() if k != ref} == bad.objects
+
+
+def same_telegram(a, b) -> bool:
+    return (a.header, a.crc, a.objects, a.history, a.events, a.errors, a.raw) == (
+        b.header, b.crc, b.objects, b.history, b.events, b.errors, b.raw)
+
+
+@SETTINGS
+@given(order=st.lists(telegram_index, min_size=1, max_size=12), damage=st.data())
+def test_reusing_the_previous_telegrams_lines_changes_nothing(order, damage):
+    frames = []
+    for i in order:
+        raw = CRC_TELEGRAMS[i][1]
+        if damage.draw(st.booleans()):  # a line changed, or broken, between two telegrams
+            lines = raw.split(b"\r\n")
+            k = damage.draw(st.integers(2, len(lines) - 2))
+            lines[k] = lines[k][:-2] + damage.draw(st.sampled_from([b"9)", b"x)", b")", b"0*kWh)"]))
+            raw = b"\r\n".join(lines)
+        frames.append(raw)
+    memo: dict = {}
+    for raw in frames:
+        reused = parse_telegram(raw, "ok", memo=memo)
+        assert same_telegram(reused, parse_telegram(raw, "ok"))
+        assert len(memo) <= raw.count(b"\n")
