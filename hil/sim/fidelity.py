@@ -64,7 +64,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
     exp_t1 = start_export_wh // 2
     meter = MeterState(t0, phases=prof.phases, import_wh=(imp_t1, start_import_wh - imp_t1),
                        export_wh=(exp_t1, start_export_wh - exp_t1))
-    stack = P1Stack()
+    stack = P1Stack(require_crc=True, reuse=True)  # same results as without reuse (a property test)
     household = site.household
     pv_model = site.pv
     step = appliance.step
