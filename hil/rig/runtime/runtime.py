@@ -478,7 +478,10 @@ class RigRuntime:
             return None
         b = self.boards.get(board)
         if b is None:
-            raise RigRuntimeError(f"{what}: no board {board!r}; expected one of {', '.join(self.boards)}")
+            known = ", ".join(self.rig.boards)
+            if board in self.rig.boards:
+                raise RigRuntimeError(f"{what}: board {board} is not running (start the rig first)")
+            raise RigRuntimeError(f"{what}: no board {board!r}; expected one of {known}")
         if not isinstance(b, EmulatedBoard):
             raise RigRuntimeError(f"{what}: board {board} is real: only emulated boards can do this")
         return b
