@@ -2,6 +2,7 @@
 
 import typer
 
+from hil.certify.cli import certify_cmd
 from hil.cli_board import board_app
 from hil.cli_cse7766 import cse7766_app
 from hil.cli_fuzz import fuzz_app
@@ -22,6 +23,7 @@ app.add_typer(board_app, name="board")
 app.add_typer(sim_app, name="sim")
 app.add_typer(rig_app, name="rig")
 app.add_typer(cse7766_app, name="cse7766")
+app.command("certify")(certify_cmd)
 
 
 def main() -> None:

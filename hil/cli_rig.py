@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -101,3 +101,103 @@ def serve(
                 stop.wait(seconds)
             except KeyboardInterrupt:
                 pass
+
+
+# ---- a running rig: up and status (hil.rig.runtime) ------------------------------------------------------
+def _status_tables(status: dict[str, Any]) -> list[Table]:
+    """Return tables of a running rig's status: boards, then the world and the P1 line."""
+    from firmware.timebase import iso_utc
+
+    boards = Table(title=f"rig {status['rig']}: boards (run folder {status['run_dir']})")
+    for column in ("name", "role", "http", "pid", "powered", "wifi", "console"):
+        boards.add_column(column)
+    for b in status["boards"].values():
+        boards.add_row(b["name"], b["role"], b["http"], str(b.get("pid")), str(b["powered"]),
+                       str(b.get("wifi")), b["console"])
+    world = status.get("world") or {}
+    p1 = status["p1"]
+    meter_t = status.get("meter_time")
+    about = Table(title="world and P1", show_header=False)
+    about.add_row("meter time", iso_utc(int(meter_t)) if meter_t else "-")
+    about.add_row("time scale", f"{status['time_scale']:g} rig s per host s")
+    about.add_row("household net", f"{world.get('net_w', 0)} W")
+    about.add_row("P1", f"{p1['profile']} on {p1['port']} -> {p1['board_end']}, "
+                  f"{p1['telegrams']} telegrams, line {p1['line']}")
+    for plug, s in (world.get("plugs") or {}).items():
+        state = "live" if s["live"] else "off"
+        about.add_row(plug, f"{s['appliance']} ({s['kind']}): {state}, {s['watts']} W")
+    for name, resource in status["instruments"].items():
+        about.add_row(f"instrument {name}", resource)
+    return [boards, about]
+
+
+@rig_app.command("up")
+def up(
+    path: RigArg = None,
+    time_scale: Annotated[float | None, typer.Option(
+        min=0.001, help="Rig seconds per host second (emulated rigs only; default: the rig file's).")] = None,
+    seconds: Annotated[float | None, typer.Option(
+        min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
+    keep: Annotated[bool, typer.Option(
+        help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
+) -> None:
+    """Bring the rig up (world, P1 emulator, instruments, boards) and keep it running until Ctrl-C."""
+    import time
+
+    from rich.live import Live
+
+    from hil.rig.runtime import RigRuntime, RuntimeOptions
+    from hil.rig.runtime.state import remove_state, write_state
+
+    rig = _load(path)
+    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
+    with console.status(f"starting rig {rig.name}"):
+        runtime.start()
+    try:
+        deadline = None if seconds is None else time.monotonic() + seconds
+        with Live(console=out, refresh_per_second=2) as live:
+            while deadline is None or time.monotonic() < deadline:
+                status = runtime.status()
+                write_state(rig.name, status)
+                table = Table.grid()
+                for t in _status_tables(status):
+                    table.add_row(t)
+                table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
+                live.update(table)
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        remove_state(rig.name)
+        runtime.stop()
+        out.print(f"rig {rig.name} stopped" + (f"; run folder kept: {runtime.run_dir}" if keep else ""))
+
+
+@rig_app.command("status")
+def status_cmd(
+    name: Annotated[str | None, typer.Argument(help="Rig name (default: every running rig).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw status JSON.")] = False,
+) -> None:
+    """Show the rigs `hil rig up` runs on this machine: boards (answering or not), world, P1, instruments."""
+    import json
+
+    from hil.rig.runtime.http import BoardHttp
+    from hil.rig.runtime.state import running_rigs
+
+    rigs = [r for r in running_rigs() if name is None or r["status"]["rig"] == name]
+    if not rigs:
+        console.print(f"no running rig{' named ' + name if name else ''} (start one with `hil rig up`)")
+        raise typer.Exit(1)
+    for r in rigs:
+        st = r["status"]
+        for b in st["boards"].values():
+            b["answers"] = BoardHttp(b["http"], b["name"]).alive(timeout=1.0)
+        if as_json:
+            out.print_json(json.dumps(r))
+            continue
+        out.print(f"rig {st['rig']} run by pid {r['pid']} ({st['source']})")
+        for t in _status_tables(st):
+            out.print(t)
+        down = [b["name"] for b in st["boards"].values() if not b["answers"]]
+        out.print(f"boards answering: {len(st['boards']) - len(down)}/{len(st['boards'])}"
+                  + (f"; not answering: {', '.join(down)}" if down else ""))
