@@ -121,7 +121,8 @@ def image_digest(image: Path) -> str:
 
 def pytest_command(rig_path: Path, out: Path, suites: list[str], workers: int, extra: list[str]) -> list[str]:
     """Return the pytest command line of a certification run."""
-    cmd = [sys.executable, "-m", "pytest", *suites, "--rig", str(rig_path), "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", *suites, "-p", "hil.fixtures.plugin", "--rig", str(rig_path),
+           "-p", "no:cacheprovider",
            "-m", "not soak", "-q", "-rfEs", "--junitxml", str(out / "junit.xml"),
            "--alluredir", str(out / "allure-results"), "--clean-alluredir",
            "--hil-record", str(out / "record.pytest.json"), "--hil-progress", str(out / "progress.jsonl")]
