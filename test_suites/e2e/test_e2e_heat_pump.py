@@ -20,6 +20,10 @@ HEAT_PUMP_W = 2200
 BASE_W = 300
 
 
+def switch(d):
+    return d["kind"] == "switch"
+
+
 def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
         rig, smartplugs, smartmeter, world, contact, measure, step):
     plug = smartplugs["plug2"]
@@ -33,9 +37,8 @@ def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
         plug.configure(kwh(on_wh), "0.000", 1, mode=True)
 
     with step("3.7 kW injected: switch on; the contact closes and releases the heat pump"):
-        ds = plug.wait_decisions(3, decision_timeout(rig, 3))
-        on = [d for d in ds if d["kind"] == "switch"]
-        assert on and on[0]["relay"] is True, trace(ds)
+        on = plug.wait_decision(switch, decision_timeout(rig, 3), "that switches")
+        assert on["relay"] is True, trace(plug.decisions)
         wait_until(contact.closed, bool, 2.0, "PowerDetector contact closed after the relay went on", [plug])
         measure("contact resistance, closed", contact.resistance(), "ohm", low=0.0, high=0.1)
 
@@ -52,10 +55,8 @@ def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
 
     with step("PV drops to 0.5 kW: the interval imports -> off; the contact opens, the heat pump stops"):
         world.pv(500)
-        after = on[0]["boundary"]
-        ds = plug.wait_decisions(3, decision_timeout(rig, 3), after=after)
-        off = [d for d in ds if d["kind"] == "switch"]
-        assert off and off[0]["relay"] is False, trace(plug.decisions)
+        off = plug.wait_decision(switch, decision_timeout(rig, 2), "that switches")   # after the change
+        assert off["relay"] is False, trace(plug.decisions)
         wait_until(contact.closed, lambda c: not c, 2.0, "contact open after the relay went off", [plug])
         wait_until(lambda: world.status()["plugs"]["plug2"]["watts"], lambda w: w == 0, 5.0,
                    "heat pump stopped", [plug])

@@ -18,6 +18,10 @@ APPLIANCE_W = 2000
 BASE_W = 500
 
 
+def switch(d):
+    return d["kind"] == "switch"
+
+
 @pytest.mark.parametrize("share", [1.0, 0.8], ids=["full-surplus", "80-percent"])
 def test_self_consumption_runs_the_appliance_on_surplus_and_stops_when_it_imports(
         rig, smartplugs, instruments, world, measure, step, share):
@@ -33,12 +37,11 @@ def test_self_consumption_runs_the_appliance_on_surplus_and_stops_when_it_import
         plug.configure(kwh(on_wh), "0.000", 1, mode=True)
 
     with step("2.5 kW injected for a whole interval: switch on"):
-        ds = plug.wait_decisions(3, decision_timeout(rig, 3))
-        on = [d for d in ds if d["kind"] == "switch"]
-        assert on and on[0]["relay"] is True and on[0]["e_wh"] < on_wh, trace(ds)
+        on = plug.wait_decision(switch, decision_timeout(rig, 3), "that switches")
+        assert on["relay"] is True and on["e_wh"] < on_wh, trace(plug.decisions)
 
     with step("running on the surplus: still injecting 0.5 kW, the appliance stays on"):
-        kept = plug.wait_decisions(1, decision_timeout(rig, 1), after=on[0]["boundary"])[0]
+        kept = plug.wait_decisions(1, decision_timeout(rig, 1), after=on["boundary"])[0]
         assert kept["kind"] == "keep" and kept["relay"] is True, trace(plug.decisions)
         measure("net power while running on surplus", kept["e_wh"] * 60, "W", low=-700, high=-300,
                 docs="500 W house + 2 kW appliance - 3 kW PV = -500 W")
@@ -50,7 +53,6 @@ def test_self_consumption_runs_the_appliance_on_surplus_and_stops_when_it_import
 
     with step("a cloud: PV 1 kW, the interval imports -> off"):
         world.pv(1000)
-        ds = plug.wait_decisions(2, decision_timeout(rig, 2), after=kept["boundary"])
-        off = [d for d in ds if d["kind"] == "switch"]
-        assert off and off[0]["relay"] is False and off[0]["e_wh"] > 0, trace(plug.decisions)
+        off = plug.wait_decision(switch, decision_timeout(rig, 2), "that switches")   # after the change
+        assert off["relay"] is False and off["e_wh"] > 0, trace(plug.decisions)
     assert plug.output_live() is False
