@@ -15,12 +15,20 @@ PLACEHOLDER_TS = '632525252525'
 class Obj:
     """One object of a telegram: value (Dec | int | str | None), unit (str | None), ts (int | None)."""
 
-    __slots__ = ('value', 'unit', 'ts')  # CPython: smaller and faster; MicroPython ignores it
+    __slots__ = ('_v', 'unit', 'ts')  # CPython: smaller and faster; MicroPython ignores it
 
     def __init__(self, value, unit=None, ts=None):
-        self.value = value
+        self._v = value
         self.unit = unit
         self.ts = ts
+
+    def _get(self):
+        return self._v
+
+    def _set(self, v):
+        self._v = v
+
+    value = property(_get, _set)
 
     def __repr__(self):
         return 'Obj(%r, %r, %r)' % (self.value, self.unit, self.ts)
@@ -28,6 +36,32 @@ class Obj:
     def __eq__(self, other):
         return (isinstance(other, Obj) and self.value == other.value and self.unit == other.unit
                 and self.ts == other.ts)
+
+
+_LAZY = object()
+
+
+class _Num(Obj):
+    """A number*unit Obj from the parser's fast path: the digits are checked and the mantissa and
+    decimals computed when the line is parsed; the Dec that holds them is made when .value is first read
+    (one allocation per value fewer when nobody reads it)."""
+
+    __slots__ = ('_m', '_e')
+
+    def __init__(self, m, e, unit):
+        self._v = _LAZY
+        self._m = m
+        self._e = e
+        self.unit = unit
+        self.ts = None
+
+    def _get(self):
+        v = self._v
+        if v is _LAZY:
+            v = self._v = Dec(self._m, self._e)
+        return v
+
+    value = property(_get, Obj._set)
 
 
 class Telegram:
@@ -68,21 +102,38 @@ def _text(b):
         return ''.join([chr(x) for x in b])
 
 
-_TS_CACHE = {}
+# Timestamp caches, for one std at a time (a meter has one). Most timestamps of a telegram (history,
+# peaks, gas) repeat every second while the clock makes a new one every second: two generations of 16
+# (a full young generation becomes the old one) keep the repeating ones through the clock's stream.
+# The clock itself costs one hour lookup: within a local hour the UTC offset cannot change when std is a
+# whole number of hours (EU changes happen at 01:00 UTC), so UTC = that hour's start + mm * 60 + ss.
+_TS_NEW = {}
+_TS_OLD = {}
+_TS_STD = [None]
+_HOUR = {}
 
 
 def parse_ts(s, std=CET):
     """UTC epoch seconds of 'YYMMDDhhmmss' + optional 'S'/'W'; None for the placeholder."""
-    # Most timestamps of a telegram (history, peaks, gas) repeat every second: remember a few.
-    key = (s, std)
-    hit = _TS_CACHE.get(key, -1)
+    global _TS_NEW, _TS_OLD
+    if std != _TS_STD[0]:
+        _TS_NEW.clear()
+        _TS_OLD.clear()
+        _HOUR.clear()
+        _TS_STD[0] = std
+    hit = _TS_NEW.get(s, -1)
     if hit != -1:
         return hit
-    t = _parse_ts(s, std)
-    if len(_TS_CACHE) >= 32:
-        _TS_CACHE.clear()
-    _TS_CACHE[key] = t
-    return t
+    hit = _TS_OLD.get(s, -1)
+    if hit == -1:
+        hit = _parse_ts(s, std)
+    if len(_TS_NEW) >= 16:
+        old = _TS_OLD
+        _TS_OLD = _TS_NEW
+        old.clear()
+        _TS_NEW = old
+    _TS_NEW[s] = hit
+    return hit
 
 
 def _parse_ts(s, std):
@@ -100,16 +151,27 @@ def _parse_ts(s, std):
         c = s[i]
         if c < '0' or c > '9':
             raise LineError('timestamp %r: expected digits' % s)
+    mi = int(s[8:10])
+    se = int(s[10:12])
+    hour = None
+    if std % 60 == 0 and mi < 60 and se < 60:
+        hk = s[:8] if flag is None else s[:8] + flag
+        hour = _HOUR.get(hk)
+        if hour is not None:
+            return hour + mi * 60 + se
     y = int(s[0:2])
     y += 1900 if y >= 70 else 2000  # as POSIX strptime %y; meters write 700101... for 'never'
     mo = int(s[2:4])
     d = int(s[4:6])
     h = int(s[6:8])
-    mi = int(s[8:10])
-    se = int(s[10:12])
     if not valid_fields(y, mo, d, h, mi, se):
         raise LineError('timestamp %r: no such date or time' % s)
-    return local_to_utc(y, mo, d, h, mi, se, flag, std)
+    t = local_to_utc(y, mo, d, h, mi, se, flag, std)
+    if std % 60 == 0:
+        if len(_HOUR) >= 16:
+            _HOUR.clear()
+        _HOUR[hk] = t - mi * 60 - se
+    return t
 
 
 def _number(g, units):
@@ -336,6 +398,7 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
     errors = t.errors
     known = OBJECTS.get
     numeric = NUMERIC.get
+    spec_cache = _SPEC_CACHE.get
     find = text.find
     n = len(text)
     start = nl + 1
@@ -373,12 +436,54 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                         digits = num.replace('.', '', 1)
                         if digits.isdigit():
                             dot = num.find('.')
-                            obj = Obj(Dec(int(digits), 0 if dot < 0 else len(num) - dot - 1), unit)
+                            obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1, unit)
                             objects[ref] = obj
                             if fresh is not None:
                                 fresh[line] = (ref, obj)
                             pending = None
                             continue
+            else:
+                # the other one- and two-group shapes, read in place; any doubt goes the slow way below,
+                # which parses the line again and reports what is wrong with it
+                spec = known(ref)
+                if spec is None:
+                    spec = spec_cache(ref)
+                if spec is not None:
+                    kind = spec[0]
+                    q = find('(', p + 1, stop)
+                    obj = None
+                    if q < 0:
+                        if find(')', p + 1, stop - 1) < 0:
+                            g = text[p + 1:stop - 1]
+                            if kind == 'S':
+                                obj = Obj(g or None)  # '()' means the meter has no such text
+                            elif kind == 'I':
+                                if g.isdigit():
+                                    obj = Obj(int(g))
+                            elif kind == 'T':
+                                try:
+                                    obj = Obj(None, None, parse_ts(g, std))
+                                except LineError:
+                                    pass
+                    elif kind == 'TN':
+                        if (text[q - 1] == ')' and find('(', q + 1, stop) < 0
+                                and find(')', p + 1, q - 1) < 0 and find(')', q + 1, stop - 1) < 0):
+                            g = text[q + 1:stop - 1]
+                            try:
+                                ts = parse_ts(text[p + 1:q - 1], std)
+                                if ref[:2] == '0-' and '*' not in g:
+                                    num, unit = _number(g, None)  # M-Bus channel without a device
+                                else:
+                                    num, unit = _number(g, spec[1])
+                                obj = Obj(num, unit, ts)
+                            except LineError:
+                                pass
+                    if obj is not None:
+                        objects[ref] = obj
+                        if fresh is not None:
+                            fresh[line] = (ref, obj)
+                        pending = None
+                        continue
         line = text[s0:stop]
         if line == '!':
             continue
