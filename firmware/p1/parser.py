@@ -48,12 +48,12 @@ class _Num(Obj):
 
     __slots__ = ('_m', '_e')
 
-    def __init__(self, m, e, unit):
+    def __init__(self, m, e, unit, ts=None):
         self._v = _LAZY
         self._m = m
         self._e = e
         self.unit = unit
-        self.ts = None
+        self.ts = ts
 
     def _get(self):
         v = self._v
@@ -247,7 +247,7 @@ def _history(t, gs, units, std):
     except ValueError:
         raise LineError('history count %r: expected an integer' % gs[0])
     body = gs[1:]
-    while body and _valid_ref(body[0]):
+    while body and (body[0] in _PLAIN_REFS or _valid_ref(body[0])):
         body = body[1:]
     if len(body) % 3:
         raise LineError('history: %d groups after the ids, expected triples' % len(body))
@@ -328,6 +328,10 @@ def parse_value(t, ref, spec, gs, std):
 
 
 _SPEC_CACHE = {}
+_PLAIN_REFS = {}  # the table's references that name one object (no '*' channel): all valid
+for _r in OBJECTS:
+    if '*' not in _r:
+        _PLAIN_REFS[_r] = True
 _MEMO_KINDS = ('N', 'I', 'S', 'T', 'TN')  # kinds whose whole effect is objects[ref] = obj
 
 
@@ -403,14 +407,21 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
     n = len(text)
     start = nl + 1
     pending = None  # reference of a DSMR 2.2 gas object waiting for its value line
+    # every line end a CRLF (as meters write them): look for '\r\n' and skip the per-line '\r' test
+    crlf = text.count('\n') == text.count('\r\n')
+    sep = '\r\n' if crlf else '\n'
     while start < n:
-        end = find('\n', start)
-        if end < 0:
-            end = n
+        end = find(sep, start)
         line_no += 1
         s0 = start
-        stop = end - 1 if end > start and text[end - 1] == '\r' else end
-        start = end + 1
+        if end < 0:
+            end = n
+            stop = end - 1 if end > start and text[end - 1] == '\r' else end
+        elif crlf:
+            stop = end
+        else:
+            stop = end - 1 if end > start and text[end - 1] == '\r' else end
+        start = end + 2 if crlf else end + 1
         if stop <= s0:
             continue
         if memo is not None:
@@ -468,16 +479,21 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                     elif kind == 'TN':
                         if (text[q - 1] == ')' and find('(', q + 1, stop) < 0
                                 and find(')', p + 1, q - 1) < 0 and find(')', q + 1, stop - 1) < 0):
-                            g = text[q + 1:stop - 1]
-                            try:
-                                ts = parse_ts(text[p + 1:q - 1], std)
-                                if ref[:2] == '0-' and '*' not in g:
-                                    num, unit = _number(g, None)  # M-Bus channel without a device
-                                else:
-                                    num, unit = _number(g, spec[1])
-                                obj = Obj(num, unit, ts)
-                            except LineError:
-                                pass
+                            star = find('*', q, stop)
+                            if star > 0:
+                                unit = text[star + 1:stop - 1]
+                                if unit in spec[1]:
+                                    num = text[q + 1:star]
+                                    digits = num.replace('.', '', 1)
+                                    if digits.isdigit():
+                                        try:
+                                            ts = parse_ts(text[p + 1:q - 1], std)
+                                        except LineError:
+                                            ts = -1
+                                        if ts != -1:
+                                            dot = num.find('.')
+                                            obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1,
+                                                       unit, ts)
                     if obj is not None:
                         objects[ref] = obj
                         if fresh is not None:
