@@ -76,13 +76,13 @@ class TelegramReader:
                 self._reject(why)
                 self._reset()
                 return
-            out.append((bytes(buf), 'absent'))
+            out.append((buf if isinstance(buf, bytes) else bytes(buf), 'absent'))
             c['accepted'] += 1
         else:
-            calc = crc16_arc(memoryview(buf))
+            calc = crc16_arc(buf)
             if calc == self.crc_val:
                 self.seen_crc = True
-                out.append((bytes(buf), 'ok'))
+                out.append((buf if isinstance(buf, bytes) else bytes(buf), 'ok'))
                 c['accepted'] += 1
             else:
                 c['crc_errors'] += 1
@@ -149,22 +149,31 @@ class TelegramReader:
                     self.state = SKIP
                     i = end
                     continue
-                self.buf.extend(chunk[i:end])
+                buf = self.buf
+                if k >= 0 and len(buf) == 1 and i > 0 and chunk[i - 1] == 47:
+                    # the whole telegram in this chunk: one copy of it is the frame (no buffer growth)
+                    seg = chunk[i - 1:end]
+                    self.buf = seg if isinstance(seg, bytes) else bytes(seg)
+                else:
+                    buf.extend(chunk[i:end])
                 i = end
                 if k >= 0:
                     self.state = CRC
-            else:  # CRC digits
-                b = chunk[i]
-                v = _hexval(b)
-                if v >= 0 and self.crc_digits < 4:
-                    self.crc_val = (self.crc_val << 4) | v
-                    self.crc_digits += 1
+            else:  # CRC digits: up to 4 hex digits, then anything else ends the telegram
+                val = self.crc_val
+                digits = self.crc_digits
+                while i < n and digits < 4:
+                    v = _hexval(chunk[i])
+                    if v < 0:
+                        break
+                    val = (val << 4) | v
+                    digits += 1
                     i += 1
-                    if self.crc_digits == 4:
-                        self._finish(out)
-                else:
+                self.crc_val = val
+                self.crc_digits = digits
+                if digits == 4 or i < n:
                     self._finish(out)
-                    # the terminating byte itself is looked at again in HUNT state
+                    # a terminating byte is looked at again in HUNT state
         return out
 
     def end(self):
