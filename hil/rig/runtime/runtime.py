@@ -58,7 +58,7 @@ from hil.emulators.world import Site, make_appliance
 from hil.instruments.base import ScpiInstrument
 from hil.instruments.models import AC_LOAD, DMM, PDU, POWER_ANALYZER
 from hil.rig.instruments import open_instruments
-from hil.rig.model import DIRECT, SMARTMETER, SMARTPLUG, ApplianceSpec, Rig
+from hil.rig.model import DIRECT, SMARTMETER, ApplianceSpec, Rig
 from hil.rig.runtime.boards import RIG_PASSWORD, RIG_SSID, EmulatedBoard, RealBoard, RigBoard
 from hil.rig.runtime.branches import (
     AcLoadBranch,
@@ -720,7 +720,3 @@ def _port_of(http: str) -> int | None:
     host, _, port = http.rpartition(":")
     return int(port) if port.isdigit() else None
 
-
-def smartplug_names(rig: Rig) -> list[str]:
-    """Return the rig's SmartPlug names in file order."""
-    return [b.name for b in rig.boards.values() if b.role == SMARTPLUG]
