@@ -246,15 +246,28 @@ def _history(t, gs, units, std):
         count = int(gs[0])
     except ValueError:
         raise LineError('history count %r: expected an integer' % gs[0])
-    body = gs[1:]
-    while body and (body[0] in _PLAIN_REFS or _valid_ref(body[0])):
-        body = body[1:]
-    if len(body) % 3:
-        raise LineError('history: %d groups after the ids, expected triples' % len(body))
+    n = len(gs)
+    b = 1
+    while b < n and (gs[b] in _PLAIN_REFS or _valid_ref(gs[b])):
+        b += 1
+    if (n - b) % 3:
+        raise LineError('history: %d groups after the ids, expected triples' % (n - b))
     entries = []
-    for i in range(0, len(body), 3):
-        num, unit = _number(body[i + 2], units)
-        entries.append((parse_ts(body[i], std), parse_ts(body[i + 1], std), num, unit))
+    for i in range(b, n, 3):
+        g = gs[i + 2]
+        star = g.find('*')
+        unit = g[star + 1:]
+        num = None
+        if star > 0 and unit in units:  # the usual digits[.digits]*kW, read in place
+            digits = g[:star]
+            dot = digits.find('.')
+            if dot >= 0:
+                digits = digits[:dot] + digits[dot + 1:]
+            if digits.isdigit():
+                num = Dec(int(digits), 0 if dot < 0 else star - dot - 1)
+        if num is None:
+            num, unit = _number(g, units)
+        entries.append((parse_ts(gs[i], std), parse_ts(gs[i + 1], std), num, unit))
     t.history = entries
     return Obj(count)
 
@@ -476,6 +489,17 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                                     obj = Obj(None, None, parse_ts(g, std))
                                 except LineError:
                                     pass
+                    elif kind == 'H' or kind == 'L':
+                        # history / event log: set t.history / t.events only when the whole line is good
+                        try:
+                            if kind == 'H':
+                                objects[ref] = _history(t, _groups(text[p:stop]), spec[1], std)
+                            else:
+                                objects[ref] = _log(t, _groups(text[p:stop]), std)
+                            pending = None
+                            continue
+                        except (LineError, ValueError):
+                            pass
                     elif kind == 'TN':
                         if (text[q - 1] == ')' and find('(', q + 1, stop) < 0
                                 and find(')', p + 1, q - 1) < 0 and find(')', q + 1, stop - 1) < 0):
