@@ -437,8 +437,8 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
         start = end + 2 if crlf else end + 1
         if stop <= s0:
             continue
+        line = text[s0:stop]
         if memo is not None:
-            line = text[s0:stop]
             hit = memo.get(line)
             if hit is not None:
                 objects[hit[0]] = hit[1]
@@ -447,20 +447,20 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                 continue
         # fast path, the shape of almost every line: ref(digits[.digits]*unit), read in place
         # (a second value group cannot slip through: its ')(' would sit in the number or the unit)
-        p = find('(', s0, stop)
-        if p > s0 and text[stop - 1] == ')':
-            ref = text[s0:p]
+        p = line.find('(')
+        if p > 0 and line[-1] == ')':
+            ref = line[:p]
             units = numeric(ref)
             if units is not None:
-                star = find('*', p, stop)
+                star = line.find('*', p)
                 if star > 0:
-                    unit = text[star + 1:stop - 1]
+                    unit = line[star + 1:-1]
                     if unit in units:
-                        num = text[p + 1:star]
+                        num = line[p + 1:star]
                         digits = num.replace('.', '', 1)
                         if digits.isdigit():
                             dot = num.find('.')
-                            obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1, unit)
+                            obj = _Num(int(digits), 0 if dot < 0 else star - p - dot - 2, unit)
                             objects[ref] = obj
                             if fresh is not None:
                                 fresh[line] = (ref, obj)
@@ -474,57 +474,56 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                     spec = spec_cache(ref)
                 if spec is not None:
                     kind = spec[0]
-                    q = find('(', p + 1, stop)
+                    q = line.find('(', p + 1)
                     obj = None
                     if q < 0:
-                        if find(')', p + 1, stop - 1) < 0:
-                            g = text[p + 1:stop - 1]
-                            if kind == 'S':
+                        g = line[p + 1:-1]
+                        if kind == 'S':
+                            if ')' not in g:
                                 obj = Obj(g or None)  # '()' means the meter has no such text
-                            elif kind == 'I':
-                                if g.isdigit():
-                                    obj = Obj(int(g))
-                            elif kind == 'T':
-                                try:
-                                    obj = Obj(None, None, parse_ts(g, std))
-                                except LineError:
-                                    pass
+                        elif kind == 'I':
+                            if g.isdigit():
+                                obj = Obj(int(g))
+                        elif kind == 'T':
+                            try:
+                                obj = Obj(None, None, parse_ts(g, std))
+                            except LineError:
+                                pass
                     elif kind == 'H' or kind == 'L':
                         # history / event log: set t.history / t.events only when the whole line is good
                         try:
                             if kind == 'H':
-                                objects[ref] = _history(t, _groups(text[p:stop]), spec[1], std)
+                                objects[ref] = _history(t, _groups(line[p:]), spec[1], std)
                             else:
-                                objects[ref] = _log(t, _groups(text[p:stop]), std)
+                                objects[ref] = _log(t, _groups(line[p:]), std)
                             pending = None
                             continue
                         except (LineError, ValueError):
                             pass
-                    elif kind == 'TN':
-                        if (text[q - 1] == ')' and find('(', q + 1, stop) < 0
-                                and find(')', p + 1, q - 1) < 0 and find(')', q + 1, stop - 1) < 0):
-                            star = find('*', q, stop)
-                            if star > 0:
-                                unit = text[star + 1:stop - 1]
-                                if unit in spec[1]:
-                                    num = text[q + 1:star]
-                                    digits = num.replace('.', '', 1)
-                                    if digits.isdigit():
-                                        try:
-                                            ts = parse_ts(text[p + 1:q - 1], std)
-                                        except LineError:
-                                            ts = -1
-                                        if ts != -1:
-                                            dot = num.find('.')
-                                            obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1,
-                                                       unit, ts)
+                    elif kind == 'TN' and line[q - 1] == ')':
+                        # ref(timestamp)(digits[.digits]*unit): the checks below leave no room for a
+                        # stray '(' or ')' (nor a third group) anywhere in the line
+                        star = line.find('*', q)
+                        if star > 0:
+                            unit = line[star + 1:-1]
+                            if unit in spec[1]:
+                                num = line[q + 1:star]
+                                digits = num.replace('.', '', 1)
+                                if digits.isdigit():
+                                    try:
+                                        ts = parse_ts(line[p + 1:q - 1], std)
+                                    except LineError:
+                                        ts = -1
+                                    if ts != -1:
+                                        dot = num.find('.')
+                                        e = 0 if dot < 0 else star - q - dot - 2
+                                        obj = _Num(int(digits), e, unit, ts)
                     if obj is not None:
                         objects[ref] = obj
                         if fresh is not None:
                             fresh[line] = (ref, obj)
                         pending = None
                         continue
-        line = text[s0:stop]
         if line == '!':
             continue
         try:
