@@ -373,12 +373,12 @@ def parse_telegram(raw, crc='ok', std=CET, memo=None):
     nl = raw.find(b'\n')
     if nl < 0:
         nl = len(raw) - 1
-    t = Telegram(_text(raw[1:nl]).rstrip('\r'), crc)
     try:
         # one ASCII text of the telegram (its own size), scanned line by line without a line list
         text = raw.decode('ascii')
     except Exception:
         text = None
+    t = Telegram((_text(raw[1:nl]) if text is None else text[1:nl]).rstrip('\r'), crc)
     fresh = None if memo is None else {}
     if text is None:
         _parse_lines_slow(t, raw, nl, std)
@@ -423,9 +423,10 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
     # every line end a CRLF (as meters write them): look for '\r\n' and skip the per-line '\r' test
     crlf = text.count('\n') == text.count('\r\n')
     sep = '\r\n' if crlf else '\n'
+    w = len(sep)
+    first = start
     while start < n:
         end = find(sep, start)
-        line_no += 1
         s0 = start
         if end < 0:
             end = n
@@ -434,7 +435,7 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
             stop = end
         else:
             stop = end - 1 if end > start and text[end - 1] == '\r' else end
-        start = end + 2 if crlf else end + 1
+        start = end + w
         if stop <= s0:
             continue
         line = text[s0:stop]
@@ -566,9 +567,10 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
             elif fresh is not None and kind in _MEMO_KINDS:
                 fresh[line] = (ref, obj)
         except LineError as e:
-            errors.append((line_no, line, str(e.args[0]) if e.args else 'malformed'))
+            errors.append((line_no + 1 + text.count('\n', first, s0), line,
+                           str(e.args[0]) if e.args else 'malformed'))
         except ValueError as e:
-            errors.append((line_no, line, 'bad value: %s' % e))
+            errors.append((line_no + 1 + text.count('\n', first, s0), line, 'bad value: %s' % e))
 
 
 def _gas_value(obj, line):

@@ -34,6 +34,9 @@ def _hexval(b):
     return -1
 
 
+_HEX = bytes([v & 0xFF for v in [_hexval(b) for b in range(256)]])  # hex digit value, 255 for others
+
+
 def new_counters():
     return {'accepted': 0, 'crc_errors': 0, 'truncated': 0, 'oversized': 0, 'garbage_bytes': 0,
             'parse_errors': 0}
@@ -163,8 +166,8 @@ class TelegramReader:
                 val = self.crc_val
                 digits = self.crc_digits
                 while i < n and digits < 4:
-                    v = _hexval(chunk[i])
-                    if v < 0:
+                    v = _HEX[chunk[i]]
+                    if v == 255:
                         break
                     val = (val << 4) | v
                     digits += 1
