@@ -147,10 +147,8 @@ def _parse_ts(s, std):
         raise LineError('timestamp %r: expected YYMMDDhhmmss plus S/W' % s)
     if s[:12] == PLACEHOLDER_TS:
         return None
-    for i in range(12):
-        c = s[i]
-        if c < '0' or c > '9':
-            raise LineError('timestamp %r: expected digits' % s)
+    if not s[:12].isdigit():  # the parser's texts are ASCII: isdigit() means 0-9
+        raise LineError('timestamp %r: expected digits' % s)
     mi = int(s[8:10])
     se = int(s[10:12])
     hour = None
@@ -262,7 +260,7 @@ def _history(t, gs, units, std):
             digits = g[:star]
             dot = digits.find('.')
             if dot >= 0:
-                digits = digits[:dot] + digits[dot + 1:]
+                digits = digits.replace('.', '', 1)
             if digits.isdigit():
                 num = Dec(int(digits), 0 if dot < 0 else star - dot - 1)
         if num is None:
