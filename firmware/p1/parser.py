@@ -339,6 +339,12 @@ def parse_value(t, ref, spec, gs, std):
 
 
 _SPEC_CACHE = {}
+# the fast path's view of the number*unit objects: ref -> {'unit)': 'unit'} (what follows the '*')
+_NUM_ENDS = {}
+for _r, _units in NUMERIC.items():
+    _NUM_ENDS[_r] = {}
+    for _u in _units:
+        _NUM_ENDS[_r][_u + ')'] = _u
 _PLAIN_REFS = {}  # the table's references that name one object (no '*' channel): all valid
 for _r in OBJECTS:
     if '*' not in _r:
@@ -412,7 +418,7 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
     objects = t.objects
     errors = t.errors
     known = OBJECTS.get
-    numeric = NUMERIC.get
+    numeric = _NUM_ENDS.get
     spec_cache = _SPEC_CACHE.get
     find = text.find
     n = len(text)
@@ -446,83 +452,80 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                 continue
         # fast path, the shape of almost every line: ref(digits[.digits]*unit), read in place
         # (a second value group cannot slip through: its ')(' would sit in the number or the unit)
-        p = line.find('(')
-        if p > 0 and line[-1] == ')':
-            ref = line[:p]
-            units = numeric(ref)
-            if units is not None:
-                star = line.find('*', p)
-                if star > 0:
-                    unit = line[star + 1:-1]
-                    if unit in units:
-                        num = line[p + 1:star]
-                        digits = num.replace('.', '', 1)
-                        if digits.isdigit():
-                            dot = num.find('.')
-                            obj = _Num(int(digits), 0 if dot < 0 else star - p - dot - 2, unit)
-                            objects[ref] = obj
-                            if fresh is not None:
-                                fresh[line] = (ref, obj)
-                            pending = None
-                            continue
-            else:
-                # the other one- and two-group shapes, read in place; any doubt goes the slow way below,
-                # which parses the line again and reports what is wrong with it
-                spec = known(ref)
-                if spec is None:
-                    spec = spec_cache(ref)
-                if spec is not None:
-                    kind = spec[0]
-                    q = line.find('(', p + 1)
-                    obj = None
-                    if q < 0:
-                        g = line[p + 1:-1]
-                        if kind == 'S':
-                            if ')' not in g:
-                                obj = Obj(g or None)  # '()' means the meter has no such text
-                        elif kind == 'I':
-                            if g.isdigit():
-                                obj = Obj(int(g))
-                        elif kind == 'T':
-                            try:
-                                obj = Obj(None, None, parse_ts(g, std))
-                            except LineError:
-                                pass
-                    elif kind == 'H' or kind == 'L':
-                        # history / event log: set t.history / t.events only when the whole line is good
+        ref, opened, rest = line.partition('(')
+        ends = numeric(ref)
+        if ends is not None:
+            num, _, tail = rest.partition('*')
+            unit = ends.get(tail)  # tail is 'unit)' for one of the object's units, or no match
+            if unit is not None:
+                digits = num.replace('.', '', 1)
+                if digits.isdigit():
+                    dot = num.find('.')
+                    obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1, unit)
+                    objects[ref] = obj
+                    if fresh is not None:
+                        fresh[line] = (ref, obj)
+                    pending = None
+                    continue
+        elif opened and ref and line[-1] == ')':
+            p = len(ref)
+            # the other one- and two-group shapes, read in place; any doubt goes the slow way below,
+            # which parses the line again and reports what is wrong with it
+            spec = known(ref)
+            if spec is None:
+                spec = spec_cache(ref)
+            if spec is not None:
+                kind = spec[0]
+                q = line.find('(', p + 1)
+                obj = None
+                if q < 0:
+                    g = line[p + 1:-1]
+                    if kind == 'S':
+                        if ')' not in g:
+                            obj = Obj(g or None)  # '()' means the meter has no such text
+                    elif kind == 'I':
+                        if g.isdigit():
+                            obj = Obj(int(g))
+                    elif kind == 'T':
                         try:
-                            if kind == 'H':
-                                objects[ref] = _history(t, _groups(line[p:]), spec[1], std)
-                            else:
-                                objects[ref] = _log(t, _groups(line[p:]), std)
-                            pending = None
-                            continue
-                        except (LineError, ValueError):
+                            obj = Obj(None, None, parse_ts(g, std))
+                        except LineError:
                             pass
-                    elif kind == 'TN' and line[q - 1] == ')':
-                        # ref(timestamp)(digits[.digits]*unit): the checks below leave no room for a
-                        # stray '(' or ')' (nor a third group) anywhere in the line
-                        star = line.find('*', q)
-                        if star > 0:
-                            unit = line[star + 1:-1]
-                            if unit in spec[1]:
-                                num = line[q + 1:star]
-                                digits = num.replace('.', '', 1)
-                                if digits.isdigit():
-                                    try:
-                                        ts = parse_ts(line[p + 1:q - 1], std)
-                                    except LineError:
-                                        ts = -1
-                                    if ts != -1:
-                                        dot = num.find('.')
-                                        e = 0 if dot < 0 else star - q - dot - 2
-                                        obj = _Num(int(digits), e, unit, ts)
-                    if obj is not None:
-                        objects[ref] = obj
-                        if fresh is not None:
-                            fresh[line] = (ref, obj)
+                elif kind == 'H' or kind == 'L':
+                    # history / event log: set t.history / t.events only when the whole line is good
+                    try:
+                        if kind == 'H':
+                            objects[ref] = _history(t, _groups(line[p:]), spec[1], std)
+                        else:
+                            objects[ref] = _log(t, _groups(line[p:]), std)
                         pending = None
                         continue
+                    except (LineError, ValueError):
+                        pass
+                elif kind == 'TN' and line[q - 1] == ')':
+                    # ref(timestamp)(digits[.digits]*unit): the checks below leave no room for a
+                    # stray '(' or ')' (nor a third group) anywhere in the line
+                    star = line.find('*', q)
+                    if star > 0:
+                        unit = line[star + 1:-1]
+                        if unit in spec[1]:
+                            num = line[q + 1:star]
+                            digits = num.replace('.', '', 1)
+                            if digits.isdigit():
+                                try:
+                                    ts = parse_ts(line[p + 1:q - 1], std)
+                                except LineError:
+                                    ts = -1
+                                if ts != -1:
+                                    dot = num.find('.')
+                                    e = 0 if dot < 0 else star - q - dot - 2
+                                    obj = _Num(int(digits), e, unit, ts)
+                if obj is not None:
+                    objects[ref] = obj
+                    if fresh is not None:
+                        fresh[line] = (ref, obj)
+                    pending = None
+                    continue
         if line == '!':
             continue
         try:
