@@ -458,10 +458,10 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
             num, _, tail = rest.partition('*')
             unit = ends.get(tail)  # tail is 'unit)' for one of the object's units, or no match
             if unit is not None:
-                digits = num.replace('.', '', 1)
+                whole, _, frac = num.partition('.')
+                digits = whole + frac
                 if digits.isdigit():
-                    dot = num.find('.')
-                    obj = _Num(int(digits), 0 if dot < 0 else len(num) - dot - 1, unit)
+                    obj = _Num(int(digits), len(frac), unit)
                     objects[ref] = obj
                     if fresh is not None:
                         fresh[line] = (ref, obj)
@@ -509,17 +509,15 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
                     if star > 0:
                         unit = line[star + 1:-1]
                         if unit in spec[1]:
-                            num = line[q + 1:star]
-                            digits = num.replace('.', '', 1)
+                            whole, _, frac = line[q + 1:star].partition('.')
+                            digits = whole + frac
                             if digits.isdigit():
                                 try:
                                     ts = parse_ts(line[p + 1:q - 1], std)
                                 except LineError:
                                     ts = -1
                                 if ts != -1:
-                                    dot = num.find('.')
-                                    e = 0 if dot < 0 else star - q - dot - 2
-                                    obj = _Num(int(digits), e, unit, ts)
+                                    obj = _Num(int(digits), len(frac), unit, ts)
                 if obj is not None:
                     objects[ref] = obj
                     if fresh is not None:
