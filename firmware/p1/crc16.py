@@ -38,9 +38,8 @@ def _masks(nbytes):
     return tuple([int.from_bytes(row, 'big') for row in rows])
 
 
-_MASK = None
-if sys.implementation.name == 'cpython' and hasattr(int, 'bit_count'):
-    _MASK = _masks(MASK_BYTES)
+_HOST = sys.implementation.name == 'cpython' and hasattr(int, 'bit_count')
+_MASK = None  # built on first use (~60 ms), so importing stays cheap
 
 
 def crc16_arc_bytewise(data, crc=0):
@@ -53,10 +52,13 @@ def crc16_arc_bytewise(data, crc=0):
 
 def crc16_arc(data, crc=0):
     """CRC of bytes/bytearray/memoryview `data`, continuing from `crc`."""
-    m = _MASK
+    global _MASK
     n = len(data)
-    if m is None or n > MASK_BYTES or n < 2:
+    if not _HOST or n > MASK_BYTES or n < 2:
         return crc16_arc_bytewise(data, crc)
+    m = _MASK
+    if m is None:
+        m = _MASK = _masks(MASK_BYTES)
     x = int.from_bytes(data, 'big')
     if crc:
         # a start value crc is the same as xor-ing it into the first two bytes (reflected CRC, init 0)
