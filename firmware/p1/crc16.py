@@ -23,23 +23,51 @@ TABLE = tuple([_step8(i) for i in range(256)])
 MASK_BYTES = 4096  # the reader's default max_size; longer data takes the byte-wise path
 
 
+def _apply(cols, c):
+    # the 16x16 bit matrix given by its columns (images of 1 << s) applied to c
+    out = 0
+    s = 0
+    while c:
+        if c & 1:
+            out ^= cols[s]
+        c >>= 1
+        s += 1
+    return out
+
+
 def _masks(nbytes):
-    rows = [bytearray(nbytes) for _ in range(16)]
+    # MASK[r] has bit 8p+k set when bit r of the CRC of (1 << k, then p zero bytes) is set. Built by
+    # doubling: the bits of the next L bytes are the first L bytes' seen through L more zero bytes (a
+    # linear map Z^L), so each new half is an XOR of the old masks; about 12 steps for 4 KiB.
     t = TABLE
-    v = [t[1 << k] for k in range(8)]  # contribution of bit k of a byte followed by p zero bytes
-    for idx in range(nbytes - 1, -1, -1):
+    masks = [0] * 16
+    for k in range(8):
+        c = t[1 << k]
         for r in range(16):
-            b = 0
-            for k in range(8):
-                if (v[k] >> r) & 1:
-                    b |= 1 << k
-            rows[r][idx] = b
-        v = [(c >> 8) ^ t[c & 0xFF] for c in v]
-    return tuple([int.from_bytes(row, 'big') for row in rows])
+            if (c >> r) & 1:
+                masks[r] |= 1 << k
+    cols = [(1 << s >> 8) ^ t[(1 << s) & 0xFF] for s in range(16)]  # Z: one zero byte
+    size = 1
+    while size < nbytes:
+        shift = 8 * size
+        upper = [0] * 16
+        for s in range(16):
+            c = cols[s]
+            m = masks[s]
+            for r in range(16):
+                if (c >> r) & 1:
+                    upper[r] ^= m
+        for r in range(16):
+            masks[r] |= upper[r] << shift
+        cols = [_apply(cols, c) for c in cols]  # Z^(2L)
+        size *= 2
+    keep = (1 << (8 * nbytes)) - 1
+    return tuple([m & keep for m in masks])
 
 
-_HOST = sys.implementation.name == 'cpython' and hasattr(int, 'bit_count')
-_MASK = None  # built on first use (~60 ms), so importing stays cheap
+_MASK = None
+if sys.implementation.name == 'cpython' and hasattr(int, 'bit_count'):
+    _MASK = _masks(MASK_BYTES)  # about 1 ms
 
 
 def crc16_arc_bytewise(data, crc=0):
@@ -52,13 +80,10 @@ def crc16_arc_bytewise(data, crc=0):
 
 def crc16_arc(data, crc=0):
     """CRC of bytes/bytearray/memoryview `data`, continuing from `crc`."""
-    global _MASK
-    n = len(data)
-    if not _HOST or n > MASK_BYTES or n < 2:
-        return crc16_arc_bytewise(data, crc)
     m = _MASK
-    if m is None:
-        m = _MASK = _masks(MASK_BYTES)
+    n = len(data)
+    if m is None or n > MASK_BYTES or n < 2:
+        return crc16_arc_bytewise(data, crc)
     x = int.from_bytes(data, 'big')
     if crc:
         # a start value crc is the same as xor-ing it into the first two bytes (reflected CRC, init 0)
