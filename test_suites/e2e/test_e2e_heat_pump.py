@@ -45,7 +45,11 @@ def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
     with step("the heat pump runs on its own supply: the meter sees it, the plug sees only the coil"):
         world_hp = wait_until(lambda: world.status()["plugs"]["plug2"], lambda s: s["watts"] > 2000, 5.0,
                               "heat pump running", [plug])
-        reading = wait_until(smartmeter.reading, lambda r: r[0] == 200 and r[1]["export_w"] < 2000, 5.0,
+        # a telegram shows the power of the period before it: measure one whose period began with the
+        # heat pump already running, i.e. the second telegram after it was seen running
+        fresh = wait_until(smartmeter.reading, lambda r: r[0] == 200, 5.0, "a fresh reading", [smartmeter])
+        seq0 = fresh[1]["seq"]
+        reading = wait_until(smartmeter.reading, lambda r: r[0] == 200 and r[1]["seq"] >= seq0 + 2, 10.0,
                              "the meter sees the heat pump's draw", [smartmeter])[1]
         measure("meter net power with the heat pump on", reading["import_w"] - reading["export_w"], "W",
                 low=-1500 - 150, high=-1500 + 150, docs="300 W house + 2.2 kW heat pump - 4 kW PV")
