@@ -17,6 +17,7 @@ OBJECTS = {
     '1-3:0.2.8': ('S', None),        # DSMR version
     '0-0:96.1.4': ('S', None),       # e-MUCS version
     '0-0:96.1.1': ('S', None),       # equipment identifier (hex text)
+    '0-0:96.1.2': ('S', None),       # EAN code of the connection (e-MUCS 2.x, hex text)
     '0-0:96.1.0': ('S', None),       # equipment identifier (Smarty, DSMR 2.2)
     '0-0:42.0.0': ('S', None),       # logical device name (Smarty)
     '0-0:1.0.0': ('T', None),        # timestamp of the telegram
@@ -72,6 +73,8 @@ OBJECTS = {
     '0-*:24.1.0': ('I', None),       # device type
     '0-*:96.1.0': ('S', None),       # equipment identifier
     '0-*:96.1.1': ('S', None),       # equipment identifier (e-MUCS)
+    '0-*:96.1.2': ('S', None),       # EAN code of the M-Bus device (e-MUCS 2.x)
+    '0-*:96.3.10': ('I', None),      # M-Bus device's breaker / valve state (e-MUCS 2.x)
     '0-*:24.4.0': ('I', None),       # valve position
     '0-*:24.2.1': ('TN', MBUS_UNITS),  # last 5-minute value (DSMR 4/5)
     '0-*:24.2.3': ('TN', MBUS_UNITS),  # last value, not temperature corrected (e-MUCS)

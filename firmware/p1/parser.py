@@ -447,6 +447,8 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
             hit = memo.get(line)
             if hit is not None:
                 objects[hit[0]] = hit[1]
+                if len(hit) == 3:  # an object no standard defines: its raw groups too
+                    t.raw[hit[0]] = hit[2]
                 fresh[line] = hit
                 pending = None
                 continue
@@ -563,8 +565,12 @@ def _parse_lines(t, text, nl, std, line_no=1, memo=None, fresh=None):
             objects[ref] = obj
             if kind == 'G':
                 pending = ref
-            elif fresh is not None and kind in _MEMO_KINDS:
-                fresh[line] = (ref, obj)
+            elif fresh is not None:
+                if kind in _MEMO_KINDS:
+                    fresh[line] = (ref, obj)
+                elif kind is None:  # an object no standard defines: typed, or kept raw
+                    raw = t.raw.get(ref)
+                    fresh[line] = (ref, obj) if raw is None else (ref, obj, raw)
         except LineError as e:
             errors.append((line_no + 1 + text.count('\n', first, s0), line,
                            str(e.args[0]) if e.args else 'malformed'))
