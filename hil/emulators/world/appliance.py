@@ -17,6 +17,8 @@ pump.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from hil.emulators.world.clock import LocalClock
@@ -45,9 +47,15 @@ class Appliance:
     kind = "appliance"
     rated_w = 0.0
 
-    def __init__(self) -> None:
-        """Start with zeroed statistics."""
+    def __init__(self, params: Any = None, name: str | None = None, clock: LocalClock | None = None) -> None:
+        """Start with zeroed statistics; a model passes its parameters (with ``rated_w``), name and clock."""
         self.stats = ApplianceStats()
+        self.clock = clock or LocalClock()
+        if params is not None:
+            self.p = params
+            self.rated_w = params.rated_w
+        if name is not None:
+            self.name = name
 
     def step(self, t: int, dt: float, supplied: bool) -> tuple[float, float]:
         """Advance over [t, t + dt) with the plug's output live or not; (grid W, plug-measured W)."""

@@ -69,12 +69,8 @@ class Boiler(Appliance):
     def __init__(self, params: BoilerParams, seed: int, clock: LocalClock | None = None,
                  name: str = "boiler") -> None:
         """Build a boiler that starts full and at its setpoint."""
-        super().__init__()
-        self.p = params
+        super().__init__(params, name, clock)
         self.seed = seed
-        self.name = name
-        self.rated_w = params.rated_w
-        self.clock = clock or LocalClock()
         self.tank_c = params.setpoint_c
         self.calling = False
         self.heating = False

@@ -50,12 +50,8 @@ class Charger(Appliance):
     def __init__(self, params: ChargerParams, seed: int, clock: LocalClock | None = None,
                  name: str = "charger") -> None:
         """Build a charger with no vehicle plugged in."""
-        super().__init__()
-        self.p = params
+        super().__init__(params, name, clock)
         self.seed = seed
-        self.name = name
-        self.rated_w = params.rated_w
-        self.clock = clock or LocalClock()
         self._session: tuple[int, int, float] | None = None
         self.remaining_wh = 0.0
         self._done_arrivals: set[int] = set()

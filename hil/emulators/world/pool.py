@@ -48,11 +48,7 @@ class PoolPump(Appliance):
     def __init__(self, params: PoolPumpParams, clock: LocalClock | None = None,
                  name: str = "pool pump") -> None:
         """Build a pump that has not run today."""
-        super().__init__()
-        self.p = params
-        self.name = name
-        self.rated_w = params.rated_w
-        self.clock = clock or LocalClock()
+        super().__init__(params, name, clock)
         self._day: int | None = None
         self._in_season = False
         self._ran_s = 0.0

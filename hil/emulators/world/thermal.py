@@ -94,12 +94,8 @@ class RoomHeater(Appliance):
     def __init__(self, params: HeaterParams, temperature: Temperature, clock: LocalClock | None = None,
                  name: str = "heater") -> None:
         """Build a heater in a room that starts at its comfort temperature."""
-        super().__init__()
-        self.p = params
-        self.name = name
-        self.rated_w = params.rated_w
+        super().__init__(params, name, clock)
         self.temperature = temperature
-        self.clock = clock or LocalClock()
         self.zone = _Zone(params.comfort_c, params.ua_w_per_k, params.capacity_kj_per_k)
         self.calling = False
         self.heating = False
@@ -211,12 +207,8 @@ class HeatPump(Appliance):
     def __init__(self, params: HeatPumpParams, temperature: Temperature, clock: LocalClock | None = None,
                  name: str = "heat pump") -> None:
         """Build a heat pump in a house that starts at its setpoint, compressor off."""
-        super().__init__()
-        self.p = params
-        self.name = name
-        self.rated_w = params.rated_w
+        super().__init__(params, name, clock)
         self.temperature = temperature
-        self.clock = clock or LocalClock()
         self.zone = _Zone(params.setpoint_c, params.ua_w_per_k, params.capacity_kj_per_k)
         self.calling = False
         self.running = False
