@@ -1,7 +1,7 @@
 """Reader + parser throughput against dsmr-parser on the same telegrams, CRC checked in both.
 
 Two inputs per meter type:
-- the example telegram (../shared/telegrams) fed again and again;
+- the example telegram (test_suites/data/telegrams) fed again and again;
 - a minute of a live line: 60 consecutive 1 Hz telegrams from the P1 emulator with a household load that
   changes every second (registers, powers, demand, clock change; ids, history and gas repeat, as on a
   real meter). Our reader runs both without and with `reuse` (lines identical to the previous

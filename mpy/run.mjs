@@ -146,6 +146,8 @@ async function main() {
   // the telegram folder is there from the start: portable tests may read the example telegrams
   for (const d of o.telegrams ? [...o.mirror, o.telegrams] : o.mirror) files += mirror(FS, d, false);
   FS.writeFile("/mpy_harness.py", fs.readFileSync(path.join(here, "harness.py")));
+  // tells the portable tests where the telegram folder was mirrored (test_suites/core/p1_expected.py)
+  if (o.telegrams) FS.writeFile("/mpy_paths.py", `TELEGRAMS = ${JSON.stringify(o.telegrams)}\n`);
   FS.chdir(o.root);
 
   mp.runPython(`import sys\nsys.path.insert(0, '/')\nsys.path.insert(0, ${JSON.stringify(o.root)})`);

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from firmware.p1.obis import OBJECTS
+from hil import testdata
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_CORPUS = ROOT / "test_suites" / "fuzz" / "corpus"
 
 
 def telegram_dir() -> Path | None:
-    """Find the real example telegrams: $BCHAIN_TELEGRAMS, else ../shared/telegrams beside the repo."""
-    env = os.environ.get("BCHAIN_TELEGRAMS")
-    for d in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "telegrams"]:
-        if d.is_dir() and any(d.glob("*.txt")):
-            return d
-    return None
+    """Find the real example telegrams (hil.testdata: the repository's copy or $BCHAIN_TELEGRAMS), or None."""
+    try:
+        return testdata.telegram_dir()
+    except FileNotFoundError:
+        return None
 
 
 def synthetic() -> dict[str, bytes]:

@@ -10,11 +10,31 @@ from firmware.p1.stack import P1Stack
 from firmware.timebase import iso_utc
 
 _HERE = __file__.rsplit('/', 1)[0] if '/' in __file__ else '.'
-TELEGRAMS = _HERE + '/../../../shared/telegrams'
+
+
+def _telegram_dir():
+    """The example telegrams: where the MicroPython runner put them, else $BCHAIN_TELEGRAMS, else the
+    repository's own copy (test_suites/data/telegrams, see SOURCES.md there; hil/testdata.py on the host)."""
+    try:
+        from mpy_paths import TELEGRAMS as where  # written by mpy/run.mjs when it mirrors a telegram folder
+        return where
+    except ImportError:
+        pass
+    try:
+        import os
+        where = os.getenv('BCHAIN_TELEGRAMS')
+        if where:
+            return where
+    except (ImportError, AttributeError):
+        pass
+    return _HERE + '/../data/telegrams'
+
+
+TELEGRAMS = _telegram_dir()
 
 
 def telegram_bytes(name):
-    """The exact bytes of one example telegram or stream file (../shared/telegrams beside the repo)."""
+    """The exact bytes of one example telegram or stream file (see _telegram_dir)."""
     with open(TELEGRAMS + '/' + name, 'rb') as f:
         return f.read()
 

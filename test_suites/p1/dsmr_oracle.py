@@ -8,7 +8,7 @@ from typing import Any
 
 from dsmr_parser import telegram_specifications as specs
 
-# the specification dsmr-parser 1.11.2 parses each example with (../shared/telegrams/SOURCES.md)
+# the specification dsmr-parser 1.11.2 parses each example with (test_suites/data/telegrams/SOURCES.md)
 SPEC_OF = {
     "dsmr_parser_01.txt": "V2_2", "dsmr_parser_02.txt": "V2_2", "dsmr_parser_03.txt": "V4",
     "dsmr_parser_04.txt": "V5", "dsmr_parser_05.txt": "V5", "dsmr_parser_06.txt": "V5",

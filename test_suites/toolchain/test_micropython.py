@@ -6,12 +6,11 @@ chunks, like UART reads). The numbers are written to reports/mpy-heap.json.
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from hil import mpy
+from hil import mpy, testdata
 
 pytestmark = pytest.mark.mpy
 
@@ -30,13 +29,11 @@ LIVE_BOUND = 8 * 1024
 
 
 def telegram_dir() -> Path:
-    """The real telegrams (../shared/telegrams, or $BCHAIN_TELEGRAMS)."""
-    env = os.environ.get("BCHAIN_TELEGRAMS")
-    for d in ([Path(env)] if env else []) + [ROOT / "test_suites" / "data" / "telegrams",
-                                              ROOT.parent / "shared" / "telegrams"]:
-        if d.is_dir() and any(d.glob("*.txt")):
-            return d
-    pytest.fail("no telegram folder: set BCHAIN_TELEGRAMS to a folder of *.txt telegrams")
+    """The real telegrams (hil.testdata: the repository's copy, or $BCHAIN_TELEGRAMS)."""
+    try:
+        return testdata.telegram_dir()
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
 
 
 def test_portable_modules_exist():

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from firmware.timebase import local_to_utc
+from hil import testdata
 from hil.cli_p1 import p1_app
 from hil.emulators.p1.decode import decode_bytes
 from hil.emulators.p1.profiles import get_profile
@@ -20,7 +21,7 @@ from hil.emulators.p1.recording import Chunk, write_recording
 from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
 from hil.emulators.p1.writer import P1Writer
 
-TELEGRAMS = Path('/work/shared/telegrams')
+TELEGRAMS = testdata.telegram_dir()
 runner = CliRunner()
 
 

@@ -1,18 +1,18 @@
-"""The encoder writes telegrams line for line like the real meters in /work/shared/telegrams: same
-objects in the same order, same widths and decimals, header, blank line, '!' + CRC + CRLF."""
+"""The encoder writes telegrams line for line like the real meters in test_suites/data/telegrams:
+same objects in the same order, same widths and decimals, header, blank line, '!' + CRC + CRLF."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from firmware.p1.crc16 import crc16_arc
 from firmware.timebase import local_to_utc
+from hil import testdata
 from hil.emulators.p1.encoder import Identity, encode_telegram, fixed, frame, telegram_lines, ts_text
 from hil.emulators.p1.profiles import PROFILES, Profile, get_profile
 from hil.emulators.p1.source import new_meter
 
-TELEGRAMS = Path('/work/shared/telegrams')
+TELEGRAMS = testdata.telegram_dir()
 IDS = ('96.1.1', '96.1.0', '96.1.2')
 
 

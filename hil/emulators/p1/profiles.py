@@ -1,6 +1,6 @@
 """Telegram profiles: which objects a meter type sends, in which order, with which widths, at which rate.
 
-Each profile copies a real meter's telegram (see /work/shared/telegrams and SOURCES.md there):
+Each profile copies a real meter's telegram (see test_suites/data/telegrams and SOURCES.md there):
 
 | key          | meter                                   | modelled on                      |
 |--------------|-----------------------------------------|----------------------------------|
