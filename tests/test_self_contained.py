@@ -39,6 +39,7 @@ def text_of(path: Path) -> str | None:
 def outside_references(path: Path, text: str) -> list[str]:
     """The lines of `text` that name a folder outside ROOT (relative paths resolved from `path`'s folder)."""
     bad = []
+    where = path.relative_to(ROOT)
     prose = path.suffix in PROSE
     for n, line in enumerate(text.splitlines(), 1):
         links = {m.group(1) for m in LINK.finditer(line)}
@@ -46,9 +47,9 @@ def outside_references(path: Path, text: str) -> list[str]:
             base = ROOT if prose and m.group(1) not in links else path.parent
             target = (base / m.group(1)).resolve()
             if not target.is_relative_to(ROOT):
-                bad.append(f"{path.relative_to(ROOT)}:{n}: {m.group(1)!r} leaves the repository: {line.strip()}")
+                bad.append(f"{where}:{n}: {m.group(1)!r} leaves the repository: {line.strip()}")
         for m in MACHINE.finditer(line):
-            bad.append(f"{path.relative_to(ROOT)}:{n}: {m.group(0)!r} is a path of one machine: {line.strip()}")
+            bad.append(f"{where}:{n}: {m.group(0)!r} is a path of one machine: {line.strip()}")
     return bad
 
 
