@@ -3,11 +3,8 @@ chip measures a known load, and a SmartMeter reading an emulated meter; all real
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,10 +14,8 @@ from hil.serial_lines import PtyPair
 from test_suites.apps.smartmeter_rig import MeterRig
 from test_suites.apps.smartmeter_rig import wait_for as wait_until
 from test_suites.apps.smartplug_rig import plug_board
+from test_suites.clients.clients_rig import CLIENTS_PYTHON
 
-ROOT = Path(__file__).resolve().parents[2]
-CLIENTS_PYTHON = ROOT / ".venv-clients" / "bin" / "python"
-HERE = Path(__file__).resolve().parent
 # Whole cycles of the emulated chip for 237.0 V, 0.654 A, 311.3 W: the values arrive exact.
 EXACT = Coefficients(v=2_370_000, i=654_000, p=3_113_000)
 
@@ -31,14 +26,6 @@ def clients_python() -> Path:
     if not CLIENTS_PYTHON.exists():
         pytest.fail(f"expected the client environment at {CLIENTS_PYTHON}, got nothing: run scripts/setup")
     return CLIENTS_PYTHON
-
-
-def run_client(python: Path, script: str, *args: str, timeout: float = 120) -> dict[str, Any]:
-    """Run a client script of this folder in .venv-clients; its stdout's JSON (AssertionError with stderr)."""
-    r = subprocess.run([str(python), str(HERE / script), *args], capture_output=True, text=True,
-                       timeout=timeout, check=False)
-    assert r.returncode == 0, f"{script} {' '.join(args)} exited {r.returncode}:\n{r.stderr[-3000:]}"
-    return json.loads(r.stdout)
 
 
 @pytest.fixture(scope="module")

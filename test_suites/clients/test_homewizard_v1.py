@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import socket
 
-from conftest import run_client
 from test_suites.apps.smartplug_rig import PLUG_MAC, LineWatcher, relay_line, state, wait_for
+from test_suites.clients.clients_rig import run_client
 
 
 def raw_status_line(port: int, request: bytes) -> bytes:
