@@ -31,7 +31,7 @@ def esphome_ui(version: int) -> bytes:
     """
     found = sorted((ROOT / ".venv-clients" / "lib").glob(
         f"python3.*/site-packages/esphome/components/web_server/server_index_v{version}.h"))
-    assert found, f"expected esphome's web_server bundle v{version} in .venv-clients, got none: run scripts/setup"
+    assert found, f"expected esphome's web_server bundle v{version} in .venv-clients, got none: run setup"
     text = found[-1].read_text(encoding="ascii")
     start = text.index("INDEX_GZ[] PROGMEM = {")
     end = text.index("};", start)
