@@ -127,11 +127,14 @@ def emulate(
                                    'faults': [r.to_json() for r in injector.log]}, indent=1))
 
 
-def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float) -> serial.Serial:
-    """Open port with a profile's line settings (baud overridable)."""
+def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float,
+               verb: str = 'p1') -> serial.Serial:
+    """Open port with a profile's line settings (baud overridable); a one-line error when it cannot."""
+    from hil.cli.errors import open_serial
+
     prof = _profile(prof_key or 'emucs17-3p')
-    return serial.serial_for_url(port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
-                                 parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
+    return open_serial(verb, port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
+                       parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
 
 
 @p1_app.command('record')
@@ -148,7 +151,7 @@ def record_cmd(
     from firmware.p1.reader import TelegramReader
     from hil.emulators.p1.recording import record
 
-    ser = _open_line(port, profile, baud, 0.1)
+    ser = _open_line(port, profile, baud, 0.1, 'p1 record')
     reader = TelegramReader()
     t0 = time.monotonic()
     stop = threading.Event()
@@ -296,7 +299,7 @@ def monitor_cmd(
         o = t.objects.get(ref)
         return '-' if o is None or o.value is None else str(o.value)
 
-    ser = _open_line(port, profile, None, 0.1)
+    ser = _open_line(port, profile, None, 0.1, 'p1 monitor')
     stack = P1Stack(std=std)
     t0 = time.monotonic()
     seen = 0
@@ -319,6 +322,15 @@ def monitor_cmd(
                     console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
     except KeyboardInterrupt:
         pass
+    except (serial.SerialException, OSError) as e:  # the emulator (or the adapter) went away
+        ended = e
+    else:
+        ended = None
     finally:
         ser.close()
     console.print('counters: %s' % ', '.join('%s %d' % kv for kv in stack.counters.items()))
+    if ended is not None:
+        from hil.cli.errors import fail
+
+        fail('p1 monitor', '%s: the line ended after %d telegrams (expected more: the emulator or device '
+             'went away): %s' % (port, seen, ended), 1)
