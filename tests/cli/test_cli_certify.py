@@ -1,4 +1,4 @@
-"""`hil certify` outside a terminal: a line per finished test; -k selects; --last-failed reruns what failed."""
+"""`hil certify` outside a terminal: a line per finished test; -k selects; --last-failed reruns failures."""
 
 from __future__ import annotations
 
