@@ -73,6 +73,10 @@ def emulate(
     log: Annotated[Path | None, typer.Option(help="Write the fault records (JSON) here when done.")] = None,
 ) -> None:
     """Run a meter on a serial line, printing where to connect and a live status line."""
+    if port is not None:
+        from hil.cli.errors import check_serial
+
+        check_serial('--port', port)  # one line of error, not a traceback from the writer's thread
     from hil.emulators.p1.faults import FaultInjector, parse_fault
     from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
     from hil.emulators.p1.writer import P1Writer, line_format
@@ -211,8 +215,10 @@ def replay_cmd(
         port, where = pair.names[0], pair.names[1]
     else:
         where = port
-    ser = serial.serial_for_url(port, baudrate=h.get('baudrate', 115200), bytesize=h.get('bytesize', 8),
-                                parity=h.get('parity', 'N'), stopbits=h.get('stopbits', 1))
+    from hil.cli.errors import open_serial
+
+    ser = open_serial('p1 replay', port, baudrate=h.get('baudrate', 115200), bytesize=h.get('bytesize', 8),
+                      parity=h.get('parity', 'N'), stopbits=h.get('stopbits', 1))
     console.print('Replaying %s (%d bytes, %.1f s) - connect the reader to [bold green]%s[/]'
                   % (recording, len(rec.data), rec.duration, where))
     print(where, flush=True)

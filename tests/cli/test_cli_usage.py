@@ -92,3 +92,10 @@ def test_monitor_says_when_the_line_ends() -> None:
     lines = [x for x in err.splitlines() if x.startswith("hil ")]
     assert proc.returncode == 1 and "Traceback" not in err, err
     assert len(lines) == 1 and "the line ended after 0 telegrams" in lines[0], err
+
+
+def test_emulators_refuse_a_port_that_does_not_exist() -> None:
+    one_line_error(hil("p1", "emulate", "--port", "/dev/ttyNOPE0", "--count", "1"), 2, "--port /dev/ttyNOPE0",
+                   "does not exist")
+    one_line_error(hil("cse7766", "emulate", "--port", "/dev/ttyNOPE0", "--seconds", "1"), 2,
+                   "--port /dev/ttyNOPE0", "does not exist")
