@@ -38,6 +38,9 @@ def check_free(option: str, host: str, port: int) -> None:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        # as the server itself binds (asyncio sets SO_REUSEADDR): a port a killed board left in TIME_WAIT
+        # is free for its restart; one with a listener is not
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:
