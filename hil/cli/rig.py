@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -167,27 +166,33 @@ def up(
         runtime.start()
     try:
         deadline = None if seconds is None else time.monotonic() + seconds
-        status = runtime.status()
-        write_state(rig.name, status)
-        for line in _url_lines(status):          # at once, terminal or not: where to point a browser
-            out.print(line, soft_wrap=True, highlight=False)
-        out.print(f"rig {rig.name} up; Ctrl-C stops it; `hil rig status --watch` shows it from another shell",
-                  soft_wrap=True, highlight=False)
-        out.file.flush()
-        live = Live(console=out, refresh_per_second=2) if out.is_terminal else contextlib.nullcontext()
-        with live:
+        write_state(rig.name, runtime.status())
+        _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
+        with Live(console=out, refresh_per_second=2) as live:
             while deadline is None or time.monotonic() < deadline:
                 status = runtime.status()
                 write_state(rig.name, status)
-                if out.is_terminal:
-                    live.update(_status_grid(status))
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())) if deadline else 1.0)
+                table = Table.grid()
+                for t in _status_tables(status):
+                    table.add_row(t)
+                table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
+                live.update(table)
+                time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:
         remove_state(rig.name)
         runtime.stop()
         out.print(f"rig {rig.name} stopped" + (f"; run folder kept: {runtime.run_dir}" if keep else ""))
+
+
+def _say_where(name: str, status: dict[str, Any]) -> None:
+    """Print where every board and instrument is, and how to stop and watch the rig; flushed at once."""
+    for line in _url_lines(status):
+        out.print(line, soft_wrap=True, highlight=False)
+    out.print(f"rig {name} up; Ctrl-C stops it; `hil rig status --watch` shows it from another shell",
+              soft_wrap=True, highlight=False)
+    out.file.flush()
 
 
 def _url_lines(status: dict[str, Any]) -> list[str]:
