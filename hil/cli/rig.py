@@ -164,10 +164,10 @@ def up(
     runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
+    write_state(rig.name, runtime.status())
+    _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
     try:
         deadline = None if seconds is None else time.monotonic() + seconds
-        write_state(rig.name, runtime.status())
-        _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
         with Live(console=out, refresh_per_second=2) as live:
             while deadline is None or time.monotonic() < deadline:
                 status = runtime.status()
