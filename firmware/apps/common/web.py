@@ -50,10 +50,13 @@ TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
 SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
 
 # The reason phrases of the status lines these apps send (microdot writes 'N/A' for any status but 200).
-REASONS = {200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-           404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
-           429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
-           503: 'Service Unavailable'}
+REASONS = {200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently',
+           302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict',
+           411: 'Length Required', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+           422: 'Unprocessable Content', 423: 'Locked', 429: 'Too Many Requests',
+           500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+           507: 'Insufficient Storage'}
 
 
 def json_response(obj, status=200):
