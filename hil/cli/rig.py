@@ -197,8 +197,10 @@ def _say_where(name: str, status: dict[str, Any]) -> None:
 
 def _url_lines(status: dict[str, Any]) -> list[str]:
     """One line per board: its web page, its console; then each instrument's resource."""
-    lines = [f"{b['name']}: http://{b['http']}/ ({b['role']}, console {b['console']})"
-             for b in status["boards"].values()]
+    lines = []
+    for b in status["boards"].values():
+        url = b["http"] if "://" in b["http"] else f"http://{b['http']}"
+        lines.append(f"{b['name']}: {url.rstrip('/')}/ ({b['role']}, console {b['console']})")
     lines += [f"{name}: {resource}" for name, resource in status["instruments"].items()]
     return lines
 

@@ -30,8 +30,10 @@ def test_rig_up_prints_urls_at_once_and_status_watch_follows(tmp_path: Path) -> 
             assert line, f"rig up ended before saying it was up: {lines}"
             lines.append(line.rstrip("\n"))
         assert up.poll() is None                          # printed while it runs, not at the end
-        urls = {ln.split(":", 1)[0]: ln for ln in lines if "http://127.0.0.1:" in ln}
+        urls = {ln.split(":", 1)[0]: ln.split()[1] for ln in lines if "http://127.0.0.1:" in ln}
         assert set(urls) == {"meter", "plug1"}, lines
+        for url in urls.values():
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/") and url.count("http") == 1, url
         watch = subprocess.Popen([sys.executable, "-m", "hil.cli", "rig", "status", name, "--watch",
                                   "--interval", "0.5"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
