@@ -1,0 +1,525 @@
+"""One labgrid client session per process, and leases on the places it takes.
+
+``LabSession(coordinator)`` runs labgrid's own :class:`ClientSession` on an event loop in a background
+thread (the coordinator refuses a second session from the same process, so there is exactly one:
+:func:`shared_session`). Everything it learns arrives on labgrid's stream of place and resource updates,
+so waiting for a reservation, noticing a lost lock or a restarted exporter costs no polling.
+
+``lease = session.take(PlaceSpec.parse("module=smartplug"), timeout=60, lease_s=10)`` reserves by
+the spec's filter, waits until the coordinator allocates a place to the reservation, acquires it and
+starts the heartbeat (:mod:`hil.lab.lease`). ``lease.problem()`` says why the place cannot be used
+any more (lock gone after a coordinator restart, taken away, exporter gone, resources moved), or None.
+``lease.give_back()`` releases, cancels the reservation, and runs one more scheduling pass so that the
+next waiter gets the place at once instead of at the coordinator's next 15 s tick (the "nudge").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import attr
+import grpc
+from labgrid.remote.client import ClientSession
+from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+from hil.lab.lease import Beat
+from hil.lab.spec import PlaceSpec
+
+log = logging.getLogger("hil.lab")
+
+DEFAULT_COORDINATOR = "127.0.0.1:20408"
+NUDGE_FILTER = {"hilnudge": "1"}     # matches no place: a reservation that only triggers a scheduling pass
+STATES = {0: "waiting", 1: "allocated", 2: "acquired", 3: "expired", 4: "invalid"}
+
+
+class LabError(RuntimeError):
+    """Something the coordinator refused or that did not happen in time; the message says what and where."""
+
+
+def coordinator_address(given: str | None = None) -> str:
+    """Return the coordinator's ``host:port``: given, else ``$LG_COORDINATOR``, else 127.0.0.1:20408."""
+    address = given or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR
+    return address if ":" in address.rsplit("]", 1)[-1] else f"{address}:20408"
+
+
+def default_user() -> str:
+    """Return this process's labgrid user: ``$LG_USERNAME`` (or the login) plus ``-<pid>``.
+
+    The pid makes every process (each xdist worker, each CI job step) a holder of its own, so the
+    janitor can free one dead worker's place without touching its siblings'.
+    """
+    base = os.environ.get("LG_USERNAME") or getpass.getuser()
+    return f"{base}-{os.getpid()}"
+
+
+@attr.s(eq=False)
+class _Session(ClientSession):
+    """labgrid's client session, telling us about every place and resource update."""
+
+    user = attr.ib(default=None)
+    on_change = attr.ib(default=None)
+
+    def getuser(self) -> str:
+        """Return our user name (with the pid), not only ``$LG_USERNAME``."""
+        return self.user or super().getuser()
+
+    async def on_resource_changed(self, exporter: str, group_name: str, resource_name: str,
+                                  resource: dict[str, Any]) -> None:
+        """Record the update (labgrid), then wake our waiters."""
+        await super().on_resource_changed(exporter, group_name, resource_name, resource)
+        if self.on_change is not None:
+            self.on_change(("resource", exporter, group_name, resource_name))
+
+    async def on_place_changed(self, place_pb2: Any) -> None:
+        """Record the update (labgrid), then wake our waiters."""
+        await super().on_place_changed(place_pb2)
+        if self.on_change is not None:
+            self.on_change(("place", place_pb2.name))
+
+    async def on_place_deleted(self, name: str) -> None:
+        """Record the deletion (labgrid), then wake our waiters."""
+        await super().on_place_deleted(name)
+        if self.on_change is not None:
+            self.on_change(("place", name))
+
+
+class LabSession:
+    """A connection to a labgrid coordinator: places, resources, reservations, leases."""
+
+    def __init__(self, address: str | None = None, user: str | None = None, timeout: float = 10.0) -> None:
+        """Connect (LabError when the coordinator does not answer within ``timeout``)."""
+        self.address = coordinator_address(address)
+        self.user = user or default_user()
+        self.host = os.environ.get("LG_HOSTNAME") or socket.gethostname()
+        self.changed = threading.Condition()
+        self._generation = 0
+        self.listeners: list[Callable[[tuple[str, ...]], None]] = []
+        self.lost_at: float | None = None
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=f"labgrid {self.address}",
+                                        daemon=True)
+        self._thread.start()
+        self.closed = False
+        try:
+            self.session: _Session = self._run(self._start(), timeout)
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @property
+    def holder(self) -> str:
+        """Return the name the coordinator knows us by (``host/user``): what ``acquired`` says."""
+        return f"{self.host}/{self.user}"
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+    async def _start(self) -> _Session:
+        session = _Session(self.address, self.loop, user=self.user, on_change=self._changed)
+        try:
+            await session.start()
+        except Exception as exc:
+            await session.close()
+            raise LabError(f"coordinator {self.address}: could not connect ({exc})") from None
+        self.loop.create_task(self._watch(session))
+        return session
+
+    async def _watch(self, session: _Session) -> None:
+        await session.stopping.wait()
+        if not self.closed:
+            self.lost_at = time.time()
+            log.warning("coordinator %s: the stream ended (coordinator stopped or restarted)", self.address)
+        self._changed(("lost", self.address))
+
+    def _changed(self, what: tuple[str, ...]) -> None:
+        with self.changed:
+            self._generation += 1
+            self.changed.notify_all()
+        for listener in list(self.listeners):
+            try:
+                listener(what)
+            except Exception:  # noqa: BLE001 - a listener must not stop the stream
+                log.exception("lab listener failed on %s", what)
+
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise LabError(f"coordinator {self.address}: no answer within {timeout:g} s") from None
+
+    def rpc(self, method: str, request: Any, timeout: float = 10.0) -> Any:
+        """Call the coordinator's ``method`` (gRPC); LabError with the coordinator's reason on refusal."""
+        async def call() -> Any:
+            return await getattr(self.session.stub, method)(request, timeout=timeout)
+        try:
+            return self._run(call(), timeout + 1.0)
+        except grpc.aio.AioRpcError as exc:
+            raise LabError(f"coordinator {self.address}: {method}: {exc.details()}") from None
+
+    @property
+    def alive(self) -> bool:
+        """Return whether the stream to the coordinator still runs (False after a coordinator restart)."""
+        return not self.closed and not self.session.stopping.is_set()
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float, poll: Callable[[], None] | None = None,
+                 poll_s: float = 2.0) -> Any:
+        """Return predicate()'s first truthy value, re-checked on every update (None on timeout).
+
+        poll: called every ``poll_s`` while waiting (keeps a waiting reservation from expiring).
+        """
+        deadline = time.monotonic() + timeout
+        next_poll = time.monotonic() + poll_s
+        while True:
+            with self.changed:
+                generation = self._generation
+            value = self._snapshot(predicate)
+            if value:
+                return value
+            now = time.monotonic()
+            if now >= deadline:
+                return None
+            if poll is not None and now >= next_poll:
+                poll()
+                next_poll = now + poll_s
+                continue
+            until = min(deadline, next_poll) if poll is not None else deadline
+            with self.changed:
+                if self._generation == generation:
+                    self.changed.wait(until - now)
+
+    def _snapshot(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on the event loop's thread, so it sees labgrid's dicts between two updates."""
+        if threading.current_thread() is self._thread:
+            return fn()
+
+        async def run() -> Any:
+            return fn()
+        return self._run(run(), 10.0)
+
+    # ---- reading ------------------------------------------------------------------------------------
+    def places(self) -> dict[str, dict[str, Any]]:
+        """Return every place as a plain dict (name, tags, comment, acquired, reservation, resources)."""
+        def read() -> dict[str, dict[str, Any]]:
+            return {name: _place_dict(p) for name, p in self.session.places.items()}
+        return self._snapshot(read)
+
+    def place_resources(self, place: str) -> dict[str, dict[str, Any]]:
+        """Return the acquired resources of ``place`` by resource name: cls, params, avail, exporter."""
+        def read() -> dict[str, dict[str, Any]]:
+            p = self.session.places.get(place)
+            out: dict[str, dict[str, Any]] = {}
+            for exporter, group, cls, name in (p.acquired_resources if p else []):
+                entry = self.session.resources.get(exporter, {}).get(group, {}).get(name)
+                data = dict(entry.params) if entry is not None and entry.data else {}
+                out[name] = {"cls": (entry.cls if entry is not None and entry.data else cls), **data,
+                             "avail": bool(entry is not None and entry.data and entry.avail),
+                             "exporter": exporter, "group": group}
+            return out
+        return self._snapshot(read)
+
+    def reservations(self) -> list[dict[str, Any]]:
+        """Return every reservation: owner, token, state, filters, allocations."""
+        reply = self.rpc("GetReservations", pb.GetReservationsRequest())
+        return [{"owner": r.owner, "token": r.token, "state": STATES.get(r.state, str(r.state)),
+                 "filters": {k: dict(v.filter) for k, v in r.filters.items()},
+                 "allocations": dict(r.allocations)} for r in reply.reservations]
+
+    # ---- changing -----------------------------------------------------------------------------------
+    def sync_places(self, places: dict[str, dict[str, Any]]) -> list[str]:
+        """Create the places of a ``places.yaml`` (matches, tags) where missing; return what changed."""
+        done = []
+        have = self.places()
+        for name, spec in places.items():
+            current = have.get(name)
+            if current is None:
+                self.rpc("AddPlace", pb.AddPlaceRequest(name=name))
+                done.append(f"{name}: created")
+                current = {"matches": [], "tags": {}}
+            for pattern in spec.get("matches", []):
+                if pattern not in current["matches"]:
+                    self.rpc("AddPlaceMatch", pb.AddPlaceMatchRequest(placename=name, pattern=pattern))
+                    done.append(f"{name}: match {pattern}")
+            tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
+            if tags and any(current["tags"].get(k) != v for k, v in tags.items()):
+                self.rpc("SetPlaceTags", pb.SetPlaceTagsRequest(placename=name, tags={**current["tags"], **tags}))
+                done.append(f"{name}: tags {', '.join(f'{k}={v}' for k, v in tags.items())}")
+        if done:   # wait until our own view shows what we changed
+            self.wait_for(lambda: all(n in self.session.places for n in places), 10.0)
+        return done
+
+    def reserve(self, filters: dict[str, str], prio: float = 0.0) -> str:
+        """Create a reservation for ``filters``; return its token."""
+        request = pb.CreateReservationRequest(filters={"main": pb.Reservation.Filter(filter=filters)}, prio=prio)
+        return str(self.rpc("CreateReservation", request).reservation.token)
+
+    def cancel(self, token: str) -> None:
+        """Cancel a reservation (LabError when it does not exist)."""
+        self.rpc("CancelReservation", pb.CancelReservationRequest(token=token))
+
+    def poll(self, token: str) -> str:
+        """Refresh a reservation (a waiting one expires after 60 s unpolled); return its state."""
+        reply = self.rpc("PollReservation", pb.PollReservationRequest(token=token))
+        return STATES.get(reply.reservation.state, str(reply.reservation.state))
+
+    def nudge(self) -> None:
+        """Run one more scheduling pass on the coordinator, so a place freed just now goes to its waiter.
+
+        The pass a cancel triggers still sees the freed place as reserved by the cancelled token
+        (``Coordinator.schedule_reservations`` computes free places before refreshing that field), so
+        the waiter would get it at the 15 s tick; a reservation matching no place, made and cancelled,
+        runs the pass again with the field cleared.
+        """
+        self.cancel(self.reserve(NUDGE_FILTER))
+
+    def release(self, place: str, fromuser: str | None = None) -> None:
+        """Release ``place`` (only if ``fromuser`` still holds it, when given)."""
+        request = (pb.ReleasePlaceRequest(placename=place) if fromuser is None
+                   else pb.ReleasePlaceRequest(placename=place, fromuser=fromuser))
+        self.rpc("ReleasePlace", request)
+
+    def set_comment(self, place: str, comment: str) -> None:
+        """Set a place's comment (our heartbeat lives there)."""
+        self.rpc("SetPlaceComment", pb.SetPlaceCommentRequest(placename=place, comment=comment))
+
+    def take(self, spec: PlaceSpec, timeout: float, lease_s: float = 30.0, job: str = "") -> Lease:
+        """Reserve a place matching ``spec``, wait for it (at most ``timeout`` s), acquire it, start beating."""
+        t0 = time.monotonic()
+        token = self.reserve(spec.filters)
+        try:
+            def allocated() -> str | None:
+                for name, p in self.session.places.items():
+                    if p.reservation == token:
+                        return name
+                return None
+
+            def check() -> None:
+                state = self.poll(token)
+                if state in ("expired", "invalid"):
+                    raise LabError(f"reservation {token} for {spec.text()} became {state}")
+
+            place = self.wait_for(allocated, timeout, poll=check)
+            if place is None:
+                raise LabError(f"no place for {spec.text()} within {timeout:g} s "
+                               f"(reservation {token} still {self.poll(token)}); places: {self.who_text()}")
+            allocated_s = time.monotonic() - t0
+            self.rpc("AcquirePlace", pb.AcquirePlaceRequest(placename=place), timeout=30.0)
+            held = self.wait_for(lambda: self.session.places[place].acquired == self.holder
+                                 and self.session.places[place].acquired_resources, 10.0)
+            if not held:
+                raise LabError(f"place {place}: acquired, but the coordinator's update did not arrive")
+        except BaseException:
+            try:
+                self.cancel(token)
+            except LabError:
+                pass
+            raise
+        lease = Lease(self, place, token, lease_s, job)
+        lease.timings.update({"allocated_s": allocated_s, "acquired_s": time.monotonic() - t0})
+        lease.start()
+        return lease
+
+    def who_text(self) -> str:
+        """Return one line per place: name, tags, holder, reservation, heartbeat."""
+        out = []
+        for name, p in sorted(self.places().items()):
+            tags = ",".join(f"{k}={v}" for k, v in sorted(p["tags"].items()))
+            out.append(f"{name} [{tags}] acquired={p['acquired'] or '-'} reservation={p['reservation'] or '-'}"
+                       + (f" comment={p['comment']!r}" if p["comment"] else ""))
+        return "; ".join(out) or "(no places)"
+
+    def close(self) -> None:
+        """Stop the session and its thread (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+
+        async def stop() -> None:
+            await self.session.stop()
+            await self.session.close()
+        try:
+            self._run(stop(), 5.0)
+        except Exception as exc:  # noqa: BLE001 - closing a dead session must not raise
+            log.debug("closing the lab session: %s", exc)
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5.0)
+
+
+def _place_dict(p: Any) -> dict[str, Any]:
+    return {"name": p.name, "tags": dict(p.tags), "comment": p.comment, "acquired": p.acquired,
+            "reservation": p.reservation, "changed": p.changed,
+            "matches": [_match_text(m) for m in p.matches],
+            "acquired_resources": ["/".join(r) for r in p.acquired_resources]}
+
+
+def _match_text(m: Any) -> str:
+    parts = [m.exporter, m.group, m.cls] + ([m.name] if m.name else [])
+    return "/".join(parts)
+
+
+class Lease:
+    """A place we hold: its resources, a heartbeat, and what happened to it since we took it."""
+
+    def __init__(self, session: LabSession, place: str, token: str, lease_s: float, job: str = "") -> None:
+        """Describe the held place; :meth:`start` begins the heartbeat."""
+        self.session = session
+        self.place = place
+        self.token = token
+        self.lease_s = float(lease_s)
+        self.job = job
+        self.taken_at = time.time()
+        self.timings: dict[str, float] = {}
+        self.events: list[tuple[float, str]] = []
+        self.beats = 0
+        self.beat_errors = 0
+        self.given_back = False
+        self.resources = session.place_resources(place)   # the addresses the rig was resolved against
+        self._last = dict(self.resources)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        session.listeners.append(self._on_change)
+
+    def start(self) -> None:
+        """Write the first beat now, then every lease/3 seconds on a background thread."""
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name=f"lease {self.place}", daemon=True)
+        self._thread.start()
+
+    def beat(self) -> None:
+        """Write one heartbeat into the place's comment."""
+        beat = Beat(self.session.holder, os.getpid(), time.time(), self.lease_s, self.token, self.job)
+        self.session.set_comment(self.place, beat.comment())
+        self.beats += 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            if not self.session.alive:
+                continue
+            try:
+                self.beat()
+            except LabError as exc:
+                self.beat_errors += 1
+                self._event(f"heartbeat failed: {exc}")
+
+    def _event(self, text: str) -> None:
+        self.events.append((time.time(), text))
+        log.warning("place %s: %s", self.place, text)
+
+    def _on_change(self, what: tuple[str, ...]) -> None:
+        """Note changes of our place or its resources as they stream in (runs on the session's thread)."""
+        if what[0] == "lost":
+            self._event(f"coordinator {self.session.address} went away; labgrid drops every lock when it "
+                        "restarts")
+            return
+        if what[0] == "place" and what[1] == self.place:
+            p = self.session.session.places.get(self.place)
+            if not self.given_back and (p is None or p.acquired != self.session.holder):
+                self._event(f"place {self.place} is no longer ours: acquired by "
+                            f"{(p.acquired if p else None) or 'nobody'}")
+            return
+        if what[0] == "resource" and not self.given_back:
+            now = self.session.place_resources(self.place)
+            for name, res in now.items():
+                old = self._last.get(name, {})
+                if res["avail"] != old.get("avail"):
+                    state = "back" if res["avail"] else "gone"
+                    self._event(f"resource {name} of exporter {res['exporter']} is {state}"
+                                + (f" at {_where(res)}" if res["avail"] else ""))
+                elif res["avail"] and _where(res) != _where(old):
+                    self._event(f"resource {name} moved from {_where(old)} to {_where(res)}")
+            self._last = now
+
+    def owned(self) -> bool:
+        """Return whether the coordinator still says we hold the place."""
+        if not self.session.alive:
+            return False
+        p = self.session.places().get(self.place)
+        return p is not None and p["acquired"] == self.session.holder
+
+    def problem(self) -> str | None:
+        """Return why the place cannot be used as resolved (lock lost, taken, exporter gone, moved), or None."""
+        s = self.session
+        if not s.alive:
+            return (f"place {self.place}: lost the coordinator {s.address} (stopped or restarted); labgrid "
+                    "drops every lock when its coordinator restarts, so the place is no longer held by us")
+        p = s.places().get(self.place)
+        if p is None:
+            return f"place {self.place}: deleted on the coordinator {s.address}"
+        if p["acquired"] != s.holder:
+            return (f"place {self.place}: taken away: now acquired by {p['acquired'] or 'nobody'} "
+                    f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)")
+        now = s.place_resources(self.place)
+        gone = [n for n, r in now.items() if not r["avail"]]
+        if gone:
+            exporters = sorted({now[n]["exporter"] for n in gone})
+            return (f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
+                    "unavailable (exporter stopped or restarting)")
+        moved = [f"{n} {_where(self.resources.get(n, {}))} -> {_where(r)}" for n, r in now.items()
+                 if _where(r) != _where(self.resources.get(n, {}))]
+        if moved:
+            return (f"place {self.place}: its exporter restarted and resources moved ({'; '.join(moved)}); "
+                    "the rig was resolved against the old addresses")
+        return None
+
+    def identity(self) -> dict[str, Any]:
+        """Return what the certification record keeps: place, exporters, coordinator, holder, token."""
+        return {"place": self.place, "coordinator": self.session.address, "holder": self.session.holder,
+                "token": self.token, "job": self.job,
+                "exporters": sorted({r["exporter"] for r in self.resources.values()}),
+                "resources": {n: _where(r) for n, r in sorted(self.resources.items())},
+                "tags": self.session.places().get(self.place, {}).get("tags", {}),
+                "events": [f"{t:.3f} {e}" for t, e in self.events]}
+
+    def give_back(self) -> list[str]:
+        """Release the place, cancel the reservation, nudge the scheduler; return what failed (idempotent)."""
+        if self.given_back:
+            return []
+        self.given_back = True
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5.0)
+        if self._on_change in self.session.listeners:
+            self.session.listeners.remove(self._on_change)
+        failed = []
+        if not self.session.alive:
+            return [f"coordinator {self.session.address} gone: nothing to give back"]
+        for what, fn in (("release", lambda: self.session.release(self.place, fromuser=self.session.holder)),
+                         ("comment", lambda: self.session.set_comment(self.place, "")),
+                         ("cancel", lambda: self.session.cancel(self.token)),
+                         ("nudge", self.session.nudge)):
+            try:
+                fn()
+            except LabError as exc:
+                failed.append(f"{what}: {exc}")
+        return failed
+
+
+def _where(res: dict[str, Any]) -> str:
+    if not res:
+        return "-"
+    host = res.get("host") or res.get("address")
+    return f"{host}:{res.get('port')}"
+
+
+_SHARED: dict[str, LabSession] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_session(address: str | None = None) -> LabSession:
+    """Return this process's session to ``address`` (the coordinator refuses a second one per process)."""
+    key = coordinator_address(address)
+    with _SHARED_LOCK:
+        s = _SHARED.get(key)
+        if s is None or s.closed:
+            s = _SHARED[key] = LabSession(key)
+        return s
