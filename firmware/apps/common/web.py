@@ -40,7 +40,7 @@ OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest 
 READ_TIMEOUT_S = 10             # a client must send its request line and headers within this
 
 # Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
-# harness which port the OS picked (hil/cli_board.py --port-file). Empty on the device.
+# harness which port the OS picked (hil/cli/board.py --port-file). Empty on the device.
 LISTEN_HOOKS = []
 
 JSON = {'Content-Type': 'application/json'}
