@@ -24,8 +24,15 @@ from typing import Any
 import yaml
 
 from hil.lab.console_tcp import ConsoleServer
-from hil.lab.exports import SERIAL_SPEED, Export, export_rig, http_resource, instrument_resource, p1_speed, \
-    render_yaml
+from hil.lab.exports import (
+    SERIAL_SPEED,
+    Export,
+    export_rig,
+    http_resource,
+    instrument_resource,
+    p1_speed,
+    render_yaml,
+)
 from hil.rig.model import DIRECT, Rig
 
 # placeholders (privileged loopback ports nothing listens on, one per part): the held place replaces them

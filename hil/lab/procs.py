@@ -27,20 +27,17 @@ from pathlib import Path
 
 log = logging.getLogger("hil.lab")
 
-SER2NET_SHIM = """#!/bin/sh
-# ser2net, listening on 127.0.0.1 only: labgrid's exporter asks for ',tcp,PORT' (every interface)
-# written by hil.lab.procs; REAL is the ser2net this shim stands for
-REAL='{real}'
-i=0
-for a in "$@"; do
-  i=$((i+1))
-  case "$a" in
-    *accepter:*,tcp,[0-9]*) a=$(printf '%s' "$a" | sed 's/,tcp,\\([0-9]\\)/,tcp,127.0.0.1,\\1/') ;;
-  esac
-  set -- "$@" "$a"
-done
-shift "$i"
-exec "$REAL" "$@"
+SER2NET_SHIM = """#!{python} -S
+# ser2net as labgrid's exporter starts it, with two changes (written by hil.lab.procs):
+# - the accepter listens on 127.0.0.1 only (labgrid asks for ',tcp,PORT': every interface);
+# - it dies with the exporter (PR_SET_PDEATHSIG), so even a SIGKILLed exporter leaves no ser2net behind.
+import ctypes, os, re, signal, sys
+REAL = {real!r}
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+if os.getppid() == 1:   # the exporter died before the line above: do not start
+    sys.exit(1)
+args = [re.sub(r"(accepter:.*,tcp,)(\\d)", r"\\g<1>127.0.0.1,\\2", a) for a in sys.argv[1:]]
+os.execv(REAL, [REAL] + args)
 """
 
 
@@ -62,7 +59,7 @@ def write_ser2net_shim(folder: Path) -> Path:
                               "it to export a local serial port")
     folder.mkdir(parents=True, exist_ok=True)
     shim = folder / "ser2net"
-    shim.write_text(SER2NET_SHIM.format(real=real), encoding="utf-8")
+    shim.write_text(SER2NET_SHIM.format(real=real, python=sys.executable), encoding="utf-8")
     shim.chmod(0o755)
     return shim
 
@@ -89,12 +86,23 @@ def ser2net_pids(device: str | None = None) -> list[int]:
     return out
 
 
+# exec'd in front of a child: SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG). A
+# preexec_fn would do the same without the extra exec, but forking a process that runs gRPC threads and
+# then running Python in the child before exec can crash the child (seen: a segfault in the fork).
+DIE_WITH_PARENT = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+                   "os.getppid() == 1 and sys.exit(1); os.execv(sys.argv[1], sys.argv[1:])")
+
+
 class LabProcess:
     """A child process in its own process group, its output logged and scanned for lines."""
 
     def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
-        """Start the process (a new session: its children share its process group)."""
+                 env: dict[str, str] | None = None, die_with_parent: bool = True) -> None:
+        """Start the process (a new session: its children share its process group).
+
+        die_with_parent: the process gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG),
+        so a SIGKILLed parent leaves no coordinator or exporter behind; start it from a long-lived thread.
+        """
         self.name = name
         self.argv = argv
         self.log_path = log_path
@@ -102,6 +110,8 @@ class LabProcess:
         self._cond = threading.Condition()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the reader thread
+        if die_with_parent:
+            argv = [sys.executable, "-S", "-c", DIE_WITH_PARENT, *argv]
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True, text=True, bufsize=1)
         self.pid = self.proc.pid

@@ -219,8 +219,11 @@ class LabSession:
             for exporter, group, cls, name in (p.acquired_resources if p else []):
                 entry = self.session.resources.get(exporter, {}).get(group, {}).get(name)
                 data = dict(entry.params) if entry is not None and entry.data else {}
-                out[name] = {"cls": (entry.cls if entry is not None and entry.data else cls), **data,
-                             "avail": bool(entry is not None and entry.data and entry.avail),
+                present = entry is not None and bool(entry.data)
+                # usable: published by a live exporter and acquired for this place (after an exporter
+                # restart the coordinator re-acquires it at its next sync, with a new ser2net port)
+                out[name] = {"cls": (entry.cls if present else cls), **data,
+                             "avail": bool(present and entry.avail and entry.acquired == place),
                              "exporter": exporter, "group": group}
             return out
         return self._snapshot(read)
@@ -309,7 +312,7 @@ class LabSession:
             if place is None:
                 raise LabError(f"no place for {spec.text()} within {timeout:g} s "
                                f"(reservation {token} still {self.poll(token)}); places: {self.who_text()}")
-            allocated_s = time.monotonic() - t0
+            allocated_s, allocated_at = time.monotonic() - t0, time.time()
             self.rpc("AcquirePlace", pb.AcquirePlaceRequest(placename=place), timeout=30.0)
             held = self.wait_for(lambda: self.session.places[place].acquired == self.holder
                                  and self.session.places[place].acquired_resources, 10.0)
@@ -322,7 +325,8 @@ class LabSession:
                 pass
             raise
         lease = Lease(self, place, token, lease_s, job)
-        lease.timings.update({"allocated_s": allocated_s, "acquired_s": time.monotonic() - t0})
+        lease.timings.update({"allocated_s": allocated_s, "acquired_s": time.monotonic() - t0,
+                              "allocated_at": allocated_at, "acquired_at": time.time()})
         lease.start()
         return lease
 
@@ -463,7 +467,7 @@ class Lease:
         if gone:
             exporters = sorted({now[n]["exporter"] for n in gone})
             return (f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
-                    "unavailable (exporter stopped or restarting)")
+                    "unavailable (exporter stopped, or restarted and not yet re-acquired)")
         moved = [f"{n} {_where(self.resources.get(n, {}))} -> {_where(r)}" for n, r in now.items()
                  if _where(r) != _where(self.resources.get(n, {}))]
         if moved:

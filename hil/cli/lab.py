@@ -1,7 +1,8 @@
 """`hil lab` (places on a labgrid coordinator) and `hil rig export` (exporter config from a rig file).
 
-Kept in one module of the lab part so it moves with the CLI package in one line each:
-``app.add_typer(lab_app, name="lab")`` and ``rig_app.command("export")(rig_export_cmd)``.
+Registered in :mod:`hil.cli.root`: ``app.add_typer(lab_app, name="lab")`` and
+``rig_app.command("export")(rig_export_cmd)``. The labgrid parts are imported inside the verbs, so
+``hil`` works without the optional ``lab`` extra.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -50,7 +52,7 @@ def rig_export_cmd(
     places: Annotated[Path | None, typer.Option(help="Write the place definition (hil lab sync) here.")] = None,
 ) -> None:
     """Write the labgrid exporter configuration and the place definition for a bench's rig file."""
-    from hil.cli_rig import _load
+    from hil.cli.rig import _load
     from hil.lab.exports import export_rig, render_yaml
 
     rig = _load(path)
@@ -185,8 +187,51 @@ def exporter_cmd(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         exporter.stop()
+
+
+def up_export(runtime: Any, folder: Path, coordinator: str | None, exporter: str, place: str | None,
+              tag: list[str] | None) -> Callable[[], None]:
+    """``hil rig up --export``: export the running rig; with a coordinator, create the place and run the
+    exporter. Return the function that undoes it all (SIGTERM stops the rig cleanly from now on).
+    """
+    from hil.lab.emulated import ExportedRig
+
+    name = exporter or f"{socket.gethostname()}-{runtime.rig.name}"
+    exported = ExportedRig(runtime, folder, name, place or name, _tags(tag)).start()
+    stops: list[Callable[[], None]] = [exported.stop]
+    assert exported.export is not None
+    if coordinator is not None:
+        import yaml
+
+        from hil.lab.procs import SupervisedExporter
+
+        session = _session(coordinator)
+        try:
+            session.sync_places(yaml.safe_load(exported.places_yaml.read_text(encoding="utf-8")))
+        finally:
+            session.close()
+        supervised = SupervisedExporter(exported.exporter_yaml, session.address, name, folder / "lab",
+                                        on_event=lambda e: console.print(f"exporter {name}: {e}"))
+        supervised.start()
+        stops.insert(0, supervised.stop)
+        console.print(f"exporter {name} pid {supervised.proc.pid if supervised.proc else '?'} on {session.address}")
+
+    def on_term(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    tags = ",".join(f"{k}={v}" for k, v in sorted(exported.export.tags.items()))
+    # one line a script can wait for
+    out.print(f"exported place {exported.export.place} [{tags}] exporter {name} files {folder}", highlight=False,
+              soft_wrap=True)
+
+    def undo() -> None:
+        for stop in stops:
+            stop()
+    return undo
