@@ -13,7 +13,7 @@ import socket
 import threading
 from pathlib import Path
 
-FOLLOW_S = 0.05   # how often a connected client's file is checked for new output
+FOLLOW_S = 0.05  # how often a connected client's file is checked for new output
 
 
 class ConsoleServer:
@@ -50,8 +50,9 @@ class ConsoleServer:
             except OSError:
                 return
             self.clients += 1
-            t = threading.Thread(target=self._serve, args=(conn,), name=f"console client {self.port}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._serve, args=(conn,), name=f"console client {self.port}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -63,7 +64,7 @@ class ConsoleServer:
                     size = self.path.stat().st_size
                 except FileNotFoundError:
                     continue
-                if size < pos:          # the file was started anew
+                if size < pos:  # the file was started anew
                     pos = 0
                 if size == pos:
                     continue

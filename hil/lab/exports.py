@@ -70,8 +70,13 @@ def serial_resource(url: str, speed: int) -> dict[str, Any] | None:
         return {"cls": "RawSerialPort", "port": url, "speed": speed}
     m = _NET_SERIAL.match(url)
     if m:
-        return {"cls": "NetworkSerialPort", "host": m["host"], "port": int(m["port"]), "speed": speed,
-                "protocol": "rfc2217" if m["scheme"] == "rfc2217" else "raw"}
+        return {
+            "cls": "NetworkSerialPort",
+            "host": m["host"],
+            "port": int(m["port"]),
+            "speed": speed,
+            "protocol": "rfc2217" if m["scheme"] == "rfc2217" else "raw",
+        }
     return None
 
 
@@ -112,8 +117,13 @@ def _tag_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", text)
 
 
-def export_rig(rig: Rig, exporter: str, place: str | None = None, tags: dict[str, str] | None = None,
-               addresses: dict[str, dict[str, Any]] | None = None) -> Export:
+def export_rig(
+    rig: Rig,
+    exporter: str,
+    place: str | None = None,
+    tags: dict[str, str] | None = None,
+    addresses: dict[str, dict[str, Any]] | None = None,
+) -> Export:
     """Return the export of ``rig`` by ``exporter``: resources named after its parts, place and tags.
 
     addresses: resources to use instead of what the rig file says (``hil rig up --export`` passes the
@@ -123,9 +133,10 @@ def export_rig(rig: Rig, exporter: str, place: str | None = None, tags: dict[str
     skipped: list[str] = []
     given = addresses or {}
     for b in rig.boards.values():
-        for name, value, make in ((CONSOLE.format(board=b.name), b.console,
-                                   lambda v: serial_resource(v, SERIAL_SPEED)),
-                                  (HTTP.format(board=b.name), b.http, http_resource)):
+        for name, value, make in (
+            (CONSOLE.format(board=b.name), b.console, lambda v: serial_resource(v, SERIAL_SPEED)),
+            (HTTP.format(board=b.name), b.http, http_resource),
+        ):
             res = given.get(name) or (None if b.emulated else make(value))
             if res is None:
                 why = EMULATED if b.emulated else "not a device path or network address"
@@ -146,8 +157,14 @@ def export_rig(rig: Rig, exporter: str, place: str | None = None, tags: dict[str
             resources[i.name] = res
     all_tags = default_tags(rig)
     all_tags.update(tags or {})
-    return Export(group=rig.name, resources=resources, place=place or rig.name, tags=all_tags,
-                  exporter=exporter, skipped=tuple(skipped))
+    return Export(
+        group=rig.name,
+        resources=resources,
+        place=place or rig.name,
+        tags=all_tags,
+        exporter=exporter,
+        skipped=tuple(skipped),
+    )
 
 
 def render_yaml(data: dict[str, Any], header: list[str]) -> str:

@@ -24,8 +24,10 @@ log = logging.getLogger("hil.lab")
 def sweep(session: LabSession, stale_s: float | None = None, now: float | None = None) -> list[Verdict]:
     """Judge every place and free the stale ones; return the verdicts (released ones first)."""
     now = time.time() if now is None else now
-    verdicts = [judge(name, p["acquired"], p["comment"], p["reservation"], now, stale_s)
-                for name, p in sorted(session.places().items())]
+    verdicts = [
+        judge(name, p["acquired"], p["comment"], p["reservation"], now, stale_s)
+        for name, p in sorted(session.places().items())
+    ]
     freed = False
     for v in verdicts:
         if v.action != "release":
@@ -34,7 +36,7 @@ def sweep(session: LabSession, stale_s: float | None = None, now: float | None =
         if v.token:
             try:
                 session.cancel(v.token)
-            except LabError as exc:   # already gone (expired, or the holder cancelled it): nothing to do
+            except LabError as exc:  # already gone (expired, or the holder cancelled it): nothing to do
                 log.info("janitor: %s: reservation %s: %s", v.place, v.token, exc)
         session.set_comment(v.place, f"hil-janitor released it from {v.holder} at {now:.3f}: {v.reason}")
         log.warning("janitor: released %s: %s", v.place, v.reason)
@@ -47,8 +49,13 @@ def sweep(session: LabSession, stale_s: float | None = None, now: float | None =
 class Janitor:
     """:func:`sweep` every ``every_s`` seconds on a background thread (the service form)."""
 
-    def __init__(self, session: LabSession, every_s: float, stale_s: float | None = None,
-                 on_verdicts: Callable[[list[Verdict]], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: LabSession,
+        every_s: float,
+        stale_s: float | None = None,
+        on_verdicts: Callable[[list[Verdict]], None] | None = None,
+    ) -> None:
         """Describe the janitor; :meth:`start` runs it."""
         self.session = session
         self.every_s = every_s

@@ -34,8 +34,10 @@ class Beat:
 
     def comment(self) -> str:
         """Return the place comment carrying this beat."""
-        return (f"{PREFIX} holder={self.holder} pid={self.pid} beat={self.beat:.3f} lease={self.lease:g} "
-                f"token={self.token or '-'} job={self.job or '-'}")
+        return (
+            f"{PREFIX} holder={self.holder} pid={self.pid} beat={self.beat:.3f} lease={self.lease:g} "
+            f"token={self.token or '-'} job={self.job or '-'}"
+        )
 
     @classmethod
     def parse(cls, comment: str) -> Beat | None:
@@ -55,11 +57,16 @@ class Beat:
             pid, beat, lease = int(fields["pid"]), float(fields["beat"]), float(fields["lease"])
         except ValueError:
             return None
-        if lease <= 0 or pid <= 0 or beat != beat:   # beat != beat: NaN
+        if lease <= 0 or pid <= 0 or beat != beat:  # beat != beat: NaN
             return None
-        return cls(holder=fields["holder"], pid=pid, beat=beat, lease=lease,
-                   token="" if fields["token"] == "-" else fields["token"],
-                   job="" if fields["job"] == "-" else fields["job"])
+        return cls(
+            holder=fields["holder"],
+            pid=pid,
+            beat=beat,
+            lease=lease,
+            token="" if fields["token"] == "-" else fields["token"],
+            job="" if fields["job"] == "-" else fields["job"],
+        )
 
     def age(self, now: float) -> float:
         """Return seconds since the last beat (negative when the holder's clock runs ahead)."""
@@ -71,14 +78,20 @@ class Verdict:
     """What the janitor decided about one place."""
 
     place: str
-    action: str          # "release" (stale lease), "keep" (fresh lease), "skip" (not ours / not acquired)
+    action: str  # "release" (stale lease), "keep" (fresh lease), "skip" (not ours / not acquired)
     reason: str
     holder: str | None = None
     token: str | None = None
 
 
-def judge(place: str, acquired: str | None, comment: str, reservation: str | None, now: float,
-          stale_s: float | None = None) -> Verdict:
+def judge(
+    place: str,
+    acquired: str | None,
+    comment: str,
+    reservation: str | None,
+    now: float,
+    stale_s: float | None = None,
+) -> Verdict:
     """Decide whether ``place`` must be released: held by the beat's holder, beat older than its lease.
 
     stale_s overrides the holder's declared lease (e.g. a janitor that wants to be more patient).
@@ -88,16 +101,34 @@ def judge(place: str, acquired: str | None, comment: str, reservation: str | Non
         return Verdict(place, "skip", "not acquired")
     beat = Beat.parse(comment)
     if beat is None:
-        return Verdict(place, "skip", f"acquired by {acquired} without a hil-lease heartbeat (left alone)",
-                       holder=acquired)
+        return Verdict(
+            place,
+            "skip",
+            f"acquired by {acquired} without a hil-lease heartbeat (left alone)",
+            holder=acquired,
+        )
     if beat.holder != acquired:
-        return Verdict(place, "skip", f"acquired by {acquired}, but the heartbeat is {beat.holder}'s "
-                       "(an older lease; left alone)", holder=acquired)
+        return Verdict(
+            place,
+            "skip",
+            f"acquired by {acquired}, but the heartbeat is {beat.holder}'s (an older lease; left alone)",
+            holder=acquired,
+        )
     limit = stale_s if stale_s is not None else beat.lease
     age = beat.age(now)
     token = reservation or beat.token or None
     if age <= limit:
-        return Verdict(place, "keep", f"{acquired} beat {age:.1f} s ago (lease {limit:g} s)",
-                       holder=acquired, token=token)
-    return Verdict(place, "release", f"{acquired} (pid {beat.pid}, job {beat.job or '-'}) last beat "
-                   f"{age:.1f} s ago, lease {limit:g} s", holder=acquired, token=token)
+        return Verdict(
+            place,
+            "keep",
+            f"{acquired} beat {age:.1f} s ago (lease {limit:g} s)",
+            holder=acquired,
+            token=token,
+        )
+    return Verdict(
+        place,
+        "release",
+        f"{acquired} (pid {beat.pid}, job {beat.job or '-'}) last beat {age:.1f} s ago, lease {limit:g} s",
+        holder=acquired,
+        token=token,
+    )

@@ -55,8 +55,10 @@ def write_ser2net_shim(folder: Path) -> Path:
     """Write the loopback ser2net shim into ``folder`` (put it first on the exporter's PATH)."""
     real = ser2net_binary()
     if real is None:
-        raise LabProcessError("ser2net not found (Debian: apt-get install ser2net); labgrid's exporter needs "
-                              "it to export a local serial port")
+        raise LabProcessError(
+            "ser2net not found (Debian: apt-get install ser2net); labgrid's exporter needs "
+            "it to export a local serial port"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     shim = folder / "ser2net"
     shim.write_text(SER2NET_SHIM.format(real=real, python=sys.executable), encoding="utf-8")
@@ -89,15 +91,24 @@ def ser2net_pids(device: str | None = None) -> list[int]:
 # exec'd in front of a child: SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG). A
 # preexec_fn would do the same without the extra exec, but forking a process that runs gRPC threads and
 # then running Python in the child before exec can crash the child (seen: a segfault in the fork).
-DIE_WITH_PARENT = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
-                   "os.getppid() == 1 and sys.exit(1); os.execv(sys.argv[1], sys.argv[1:])")
+DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+    "os.getppid() == 1 and sys.exit(1); os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 class LabProcess:
     """A child process in its own process group, its output logged and scanned for lines."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, die_with_parent: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        die_with_parent: bool = True,
+    ) -> None:
         """Start the process (a new session: its children share its process group).
 
         die_with_parent: the process gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG),
@@ -112,8 +123,17 @@ class LabProcess:
         self._log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the reader thread
         if die_with_parent:
             argv = [sys.executable, "-S", "-c", DIE_WITH_PARENT, *argv]
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+            bufsize=1,
+        )
         self.pid = self.proc.pid
         self._reader = threading.Thread(target=self._read, name=f"{name} output", daemon=True)
         self._reader.start()
@@ -146,11 +166,14 @@ class LabProcess:
                 seen = len(self.lines)
                 left = deadline - time.monotonic()
                 if self.proc.poll() is not None and not self._reader.is_alive():
-                    raise LabProcessError(f"{self.name} exited ({self.proc.returncode}) before printing "
-                                          f"{pattern!r}; its output: {self.tail()}")
+                    raise LabProcessError(
+                        f"{self.name} exited ({self.proc.returncode}) before printing "
+                        f"{pattern!r}; its output: {self.tail()}"
+                    )
                 if left <= 0:
-                    raise LabProcessError(f"{self.name}: no line {pattern!r} within {timeout:g} s; its output: "
-                                          f"{self.tail()}")
+                    raise LabProcessError(
+                        f"{self.name}: no line {pattern!r} within {timeout:g} s; its output: {self.tail()}"
+                    )
                 self._cond.wait(min(left, 0.5))
 
     def tail(self, n: int = 15) -> str:
@@ -204,12 +227,17 @@ class LabProcess:
         return left
 
 
-def start_coordinator(folder: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
-                      ) -> tuple[LabProcess, str]:
-    """Start a coordinator with its state in ``folder``; return it and its ``host:port`` (port 0: any free)."""
+def start_coordinator(
+    folder: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
+) -> tuple[LabProcess, str]:
+    """Start a coordinator (state in ``folder``); return it and its ``host:port`` (port 0: a free one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    proc = LabProcess("labgrid-coordinator", [_bin("labgrid-coordinator"), "-l", f"{host}:{port}"],
-                      folder / "coordinator.log", cwd=folder)
+    proc = LabProcess(
+        "labgrid-coordinator",
+        [_bin("labgrid-coordinator"), "-l", f"{host}:{port}"],
+        folder / "coordinator.log",
+        cwd=folder,
+    )
     try:
         m = proc.wait_line(r"listening on (\S+):(\d+)", timeout)
     except BaseException:
@@ -221,8 +249,16 @@ def start_coordinator(folder: Path, host: str = "127.0.0.1", port: int = 0, time
 class SupervisedExporter:
     """``labgrid-exporter`` kept running: restarted when it exits, its process group killed each time."""
 
-    def __init__(self, config: Path, coordinator: str, name: str, folder: Path, hostname: str = "127.0.0.1",
-                 restart_s: float = 1.0, on_event: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        coordinator: str,
+        name: str,
+        folder: Path,
+        hostname: str = "127.0.0.1",
+        restart_s: float = 1.0,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
         """Describe the exporter; :meth:`start` runs it."""
         self.config = Path(config).resolve()
         self.coordinator = coordinator
@@ -248,13 +284,26 @@ class SupervisedExporter:
             self.on_event(text)
 
     def _spawn(self) -> LabProcess:
-        env = dict(os.environ, PATH=f"{self.shim_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                   PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ, PATH=f"{self.shim_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1"
+        )
         self.starts += 1
-        return LabProcess(f"labgrid-exporter {self.name}",
-                          [_bin("labgrid-exporter"), "-c", self.coordinator, "-n", self.name,
-                           "--hostname", self.hostname, str(self.config)],
-                          self.folder / f"exporter-{self.name}.log", cwd=self.folder, env=env)
+        return LabProcess(
+            f"labgrid-exporter {self.name}",
+            [
+                _bin("labgrid-exporter"),
+                "-c",
+                self.coordinator,
+                "-n",
+                self.name,
+                "--hostname",
+                self.hostname,
+                str(self.config),
+            ],
+            self.folder / f"exporter-{self.name}.log",
+            cwd=self.folder,
+            env=env,
+        )
 
     def start(self, timeout: float = 30.0) -> SupervisedExporter:
         """Start the exporter, wait for "Exporter ready", then watch it on a background thread."""
@@ -277,7 +326,9 @@ class SupervisedExporter:
             if self._stop.is_set():
                 return
             left = proc.kill_group()
-            self._event(f"exited with {code}" + (f"; killed what it left running: pids {left}" if left else ""))
+            self._event(
+                f"exited with {code}" + (f"; killed what it left running: pids {left}" if left else "")
+            )
             if self._stop.wait(self.restart_s):
                 return
             with self._lock:

@@ -34,14 +34,32 @@ _PLACES = pytest.StashKey[list[dict[str, Any]]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the place options to the rig's group."""
     group = parser.getgroup("hil", "bChain hardware-in-the-loop rig")
-    group.addoption("--rig-place", default=None, metavar="NAME|KEY=VALUE,...",
-                    help="run on a labgrid place: by name, or any place with these tags (docs/lab.md)")
-    group.addoption("--rig-coordinator", default=None, metavar="HOST:PORT",
-                    help="labgrid coordinator (default: $LG_COORDINATOR, else 127.0.0.1:20408)")
-    group.addoption("--rig-place-timeout", type=float, default=900.0, metavar="S",
-                    help="seconds to wait for a free place (default 900)")
-    group.addoption("--rig-lease", type=float, default=60.0, metavar="S",
-                    help="heartbeat lease: the janitor frees a place this long after its holder's last beat")
+    group.addoption(
+        "--rig-place",
+        default=None,
+        metavar="NAME|KEY=VALUE,...",
+        help="run on a labgrid place: by name, or any place with these tags (docs/lab.md)",
+    )
+    group.addoption(
+        "--rig-coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="labgrid coordinator (default: $LG_COORDINATOR, else 127.0.0.1:20408)",
+    )
+    group.addoption(
+        "--rig-place-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="seconds to wait for a free place (default 900)",
+    )
+    group.addoption(
+        "--rig-lease",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="heartbeat lease: the janitor frees a place this long after its holder's last beat",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,8 +87,12 @@ def held_rig(config: pytest.Config, rig: Rig) -> Rig:
     from hil.lab.resolve import resolve
 
     resolved = resolve(rig, lease.resources)
-    config.stash[_IDENTITY] = {**lease.identity(), "addresses": resolved.addresses,
-                               "unused_resources": list(resolved.unused), "worker": _worker(config)}
+    config.stash[_IDENTITY] = {
+        **lease.identity(),
+        "addresses": resolved.addresses,
+        "unused_resources": list(resolved.unused),
+        "worker": _worker(config),
+    }
     return resolved.rig
 
 
@@ -88,8 +110,12 @@ def _take(config: pytest.Config, text: str) -> Any:
     job = os.environ.get("CI_JOB_ID") or os.environ.get("GITHUB_RUN_ID") or ""
     try:
         session = shared_session(config.getoption("--rig-coordinator"))
-        lease = session.take(PlaceSpec.parse(text), timeout=config.getoption("--rig-place-timeout"),
-                             lease_s=config.getoption("--rig-lease"), job=f"{job}:{_worker(config)}".strip(":"))
+        lease = session.take(
+            PlaceSpec.parse(text),
+            timeout=config.getoption("--rig-place-timeout"),
+            lease_s=config.getoption("--rig-lease"),
+            job=f"{job}:{_worker(config)}".strip(":"),
+        )
     except LabError as exc:
         pytest.fail(f"--rig-place {text}: {exc}", pytrace=False)
     config.stash[_LEASE] = lease
@@ -105,7 +131,7 @@ def _take(config: pytest.Config, text: str) -> Any:
 
     try:
         signal.signal(signal.SIGTERM, on_term)
-    except ValueError:   # not the main thread: atexit and the session's end still give it back
+    except ValueError:  # not the main thread: atexit and the session's end still give it back
         pass
     return lease
 
@@ -132,7 +158,9 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     for name, board in getattr(runtime, "boards", {}).items():
         try:
             status, body = board.http.get_json("/api", timeout=2.0)
-            serials[name] = body.get("serial") if status == 200 and isinstance(body, dict) else f"HTTP {status}"
+            serials[name] = (
+                body.get("serial") if status == 200 and isinstance(body, dict) else f"HTTP {status}"
+            )
         except Exception as exc:  # noqa: BLE001 - the identity must never fail a test
             serials[name] = f"unknown ({type(exc).__name__})"
     identity["serials"] = serials
@@ -158,7 +186,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """Controller: collect the place each xdist worker held."""
+    """Collect the place each xdist worker held (on the controller)."""
     identity = getattr(node, "workeroutput", {}).get("hil_place")
     if identity is not None:
         node.config.stash[_PLACES].append(identity)

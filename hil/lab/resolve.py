@@ -26,8 +26,10 @@ def serial_url(name: str, res: dict[str, Any]) -> str:
     if cls != "NetworkSerialPort":
         raise ResolveError(f"resource {name}: expected a NetworkSerialPort (a serial port); got {cls}")
     if not host or not port:
-        raise ResolveError(f"resource {name}: expected host and port (is the place acquired and its "
-                           f"exporter up?); got host={host!r} port={port!r}")
+        raise ResolveError(
+            f"resource {name}: expected host and port (is the place acquired and its "
+            f"exporter up?); got host={host!r} port={port!r}"
+        )
     if res.get("protocol", "rfc2217") == "raw":
         return f"socket://{host}:{port}"
     # ser2net answers RFC 2217 but has no modem lines to set: ign_set_control skips that handshake
@@ -37,8 +39,10 @@ def serial_url(name: str, res: dict[str, Any]) -> str:
 def _service(name: str, res: dict[str, Any], usernames: tuple[str, ...]) -> tuple[str, int, str]:
     cls, user = res.get("cls"), res.get("username")
     if cls != "NetworkService" or user not in usernames:
-        raise ResolveError(f"resource {name}: expected a NetworkService with username "
-                           f"{' or '.join(usernames)}; got {cls} username={user!r}")
+        raise ResolveError(
+            f"resource {name}: expected a NetworkService with username "
+            f"{' or '.join(usernames)}; got {cls} username={user!r}"
+        )
     return str(res["address"]), int(res.get("port", 0)), str(user)
 
 
@@ -59,8 +63,8 @@ class Resolved:
     """The rig with the place's addresses, and what came from where (for the record and the report)."""
 
     rig: Rig
-    addresses: dict[str, str]       # rig part -> address taken from the place
-    unused: tuple[str, ...] = ()    # resources of the place no rig part is named after
+    addresses: dict[str, str]  # rig part -> address taken from the place
+    unused: tuple[str, ...] = ()  # resources of the place no rig part is named after
 
 
 def resolve(rig: Rig, resources: dict[str, dict[str, Any]]) -> Resolved:

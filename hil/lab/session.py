@@ -36,7 +36,7 @@ from hil.lab.spec import PlaceSpec
 log = logging.getLogger("hil.lab")
 
 DEFAULT_COORDINATOR = "127.0.0.1:20408"
-NUDGE_FILTER = {"hilnudge": "1"}     # matches no place: a reservation that only triggers a scheduling pass
+NUDGE_FILTER = {"hilnudge": "1"}  # matches no place: a reservation that only triggers a scheduling pass
 STATES = {0: "waiting", 1: "allocated", 2: "acquired", 3: "expired", 4: "invalid"}
 
 
@@ -71,8 +71,9 @@ class _Session(ClientSession):
         """Return our user name (with the pid), not only ``$LG_USERNAME``."""
         return self.user or super().getuser()
 
-    async def on_resource_changed(self, exporter: str, group_name: str, resource_name: str,
-                                  resource: dict[str, Any]) -> None:
+    async def on_resource_changed(
+        self, exporter: str, group_name: str, resource_name: str, resource: dict[str, Any]
+    ) -> None:
         """Record the update (labgrid), then wake our waiters."""
         await super().on_resource_changed(exporter, group_name, resource_name, resource)
         if self.on_change is not None:
@@ -104,8 +105,9 @@ class LabSession:
         self.listeners: list[Callable[[tuple[str, ...]], None]] = []
         self.lost_at: float | None = None
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name=f"labgrid {self.address}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name=f"labgrid {self.address}", daemon=True
+        )
         self._thread.start()
         self.closed = False
         try:
@@ -157,8 +159,10 @@ class LabSession:
 
     def rpc(self, method: str, request: Any, timeout: float = 10.0) -> Any:
         """Call the coordinator's ``method`` (gRPC); LabError with the coordinator's reason on refusal."""
+
         async def call() -> Any:
             return await getattr(self.session.stub, method)(request, timeout=timeout)
+
         try:
             return self._run(call(), timeout + 1.0)
         except grpc.aio.AioRpcError as exc:
@@ -169,8 +173,13 @@ class LabSession:
         """Return whether the stream to the coordinator still runs (False after a coordinator restart)."""
         return not self.closed and not self.session.stopping.is_set()
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float, poll: Callable[[], None] | None = None,
-                 poll_s: float = 2.0) -> Any:
+    def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        timeout: float,
+        poll: Callable[[], None] | None = None,
+        poll_s: float = 2.0,
+    ) -> Any:
         """Return predicate()'s first truthy value, re-checked on every update (None on timeout).
 
         poll: called every ``poll_s`` while waiting (keeps a waiting reservation from expiring).
@@ -202,38 +211,54 @@ class LabSession:
 
         async def run() -> Any:
             return fn()
+
         return self._run(run(), 10.0)
 
     # ---- reading ------------------------------------------------------------------------------------
     def places(self) -> dict[str, dict[str, Any]]:
         """Return every place as a plain dict (name, tags, comment, acquired, reservation, resources)."""
+
         def read() -> dict[str, dict[str, Any]]:
             return {name: _place_dict(p) for name, p in self.session.places.items()}
+
         return self._snapshot(read)
 
     def place_resources(self, place: str) -> dict[str, dict[str, Any]]:
         """Return the acquired resources of ``place`` by resource name: cls, params, avail, exporter."""
+
         def read() -> dict[str, dict[str, Any]]:
             p = self.session.places.get(place)
             out: dict[str, dict[str, Any]] = {}
-            for exporter, group, cls, name in (p.acquired_resources if p else []):
+            for exporter, group, cls, name in p.acquired_resources if p else []:
                 entry = self.session.resources.get(exporter, {}).get(group, {}).get(name)
                 data = dict(entry.params) if entry is not None and entry.data else {}
                 present = entry is not None and bool(entry.data)
                 # usable: published by a live exporter and acquired for this place (after an exporter
                 # restart the coordinator re-acquires it at its next sync, with a new ser2net port)
-                out[name] = {"cls": (entry.cls if present else cls), **data,
-                             "avail": bool(present and entry.avail and entry.acquired == place),
-                             "exporter": exporter, "group": group}
+                out[name] = {
+                    "cls": (entry.cls if present else cls),
+                    **data,
+                    "avail": bool(present and entry.avail and entry.acquired == place),
+                    "exporter": exporter,
+                    "group": group,
+                }
             return out
+
         return self._snapshot(read)
 
     def reservations(self) -> list[dict[str, Any]]:
         """Return every reservation: owner, token, state, filters, allocations."""
         reply = self.rpc("GetReservations", pb.GetReservationsRequest())
-        return [{"owner": r.owner, "token": r.token, "state": STATES.get(r.state, str(r.state)),
-                 "filters": {k: dict(v.filter) for k, v in r.filters.items()},
-                 "allocations": dict(r.allocations)} for r in reply.reservations]
+        return [
+            {
+                "owner": r.owner,
+                "token": r.token,
+                "state": STATES.get(r.state, str(r.state)),
+                "filters": {k: dict(v.filter) for k, v in r.filters.items()},
+                "allocations": dict(r.allocations),
+            }
+            for r in reply.reservations
+        ]
 
     # ---- changing -----------------------------------------------------------------------------------
     def sync_places(self, places: dict[str, dict[str, Any]]) -> list[str]:
@@ -252,15 +277,19 @@ class LabSession:
                     done.append(f"{name}: match {pattern}")
             tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
             if tags and any(current["tags"].get(k) != v for k, v in tags.items()):
-                self.rpc("SetPlaceTags", pb.SetPlaceTagsRequest(placename=name, tags={**current["tags"], **tags}))
+                self.rpc(
+                    "SetPlaceTags", pb.SetPlaceTagsRequest(placename=name, tags={**current["tags"], **tags})
+                )
                 done.append(f"{name}: tags {', '.join(f'{k}={v}' for k, v in tags.items())}")
-        if done:   # wait until our own view shows what we changed
+        if done:  # wait until our own view shows what we changed
             self.wait_for(lambda: all(n in self.session.places for n in places), 10.0)
         return done
 
     def reserve(self, filters: dict[str, str], prio: float = 0.0) -> str:
         """Create a reservation for ``filters``; return its token."""
-        request = pb.CreateReservationRequest(filters={"main": pb.Reservation.Filter(filter=filters)}, prio=prio)
+        request = pb.CreateReservationRequest(
+            filters={"main": pb.Reservation.Filter(filter=filters)}, prio=prio
+        )
         return str(self.rpc("CreateReservation", request).reservation.token)
 
     def cancel(self, token: str) -> None:
@@ -284,8 +313,11 @@ class LabSession:
 
     def release(self, place: str, fromuser: str | None = None) -> None:
         """Release ``place`` (only if ``fromuser`` still holds it, when given)."""
-        request = (pb.ReleasePlaceRequest(placename=place) if fromuser is None
-                   else pb.ReleasePlaceRequest(placename=place, fromuser=fromuser))
+        request = (
+            pb.ReleasePlaceRequest(placename=place)
+            if fromuser is None
+            else pb.ReleasePlaceRequest(placename=place, fromuser=fromuser)
+        )
         self.rpc("ReleasePlace", request)
 
     def set_comment(self, place: str, comment: str) -> None:
@@ -293,10 +325,11 @@ class LabSession:
         self.rpc("SetPlaceComment", pb.SetPlaceCommentRequest(placename=place, comment=comment))
 
     def take(self, spec: PlaceSpec, timeout: float, lease_s: float = 30.0, job: str = "") -> Lease:
-        """Reserve a place matching ``spec``, wait for it (at most ``timeout`` s), acquire it, start beating."""
+        """Reserve a place matching ``spec``, wait for it (``timeout`` s), acquire it, start the heartbeat."""
         t0 = time.monotonic()
         token = self.reserve(spec.filters)
         try:
+
             def allocated() -> str | None:
                 for name, p in self.session.places.items():
                     if p.reservation == token:
@@ -310,12 +343,19 @@ class LabSession:
 
             place = self.wait_for(allocated, timeout, poll=check)
             if place is None:
-                raise LabError(f"no place for {spec.text()} within {timeout:g} s "
-                               f"(reservation {token} still {self.poll(token)}); places: {self.who_text()}")
+                raise LabError(
+                    f"no place for {spec.text()} within {timeout:g} s "
+                    f"(reservation {token} still {self.poll(token)}); places: {self.who_text()}"
+                )
             allocated_s, allocated_at = time.monotonic() - t0, time.time()
             self.rpc("AcquirePlace", pb.AcquirePlaceRequest(placename=place), timeout=30.0)
-            held = self.wait_for(lambda: self.session.places[place].acquired == self.holder
-                                 and self.session.places[place].acquired_resources, 10.0)
+            held = self.wait_for(
+                lambda: (
+                    self.session.places[place].acquired == self.holder
+                    and self.session.places[place].acquired_resources
+                ),
+                10.0,
+            )
             if not held:
                 raise LabError(f"place {place}: acquired, but the coordinator's update did not arrive")
         except BaseException:
@@ -325,8 +365,14 @@ class LabSession:
                 pass
             raise
         lease = Lease(self, place, token, lease_s, job)
-        lease.timings.update({"allocated_s": allocated_s, "acquired_s": time.monotonic() - t0,
-                              "allocated_at": allocated_at, "acquired_at": time.time()})
+        lease.timings.update(
+            {
+                "allocated_s": allocated_s,
+                "acquired_s": time.monotonic() - t0,
+                "allocated_at": allocated_at,
+                "acquired_at": time.time(),
+            }
+        )
         lease.start()
         return lease
 
@@ -335,8 +381,10 @@ class LabSession:
         out = []
         for name, p in sorted(self.places().items()):
             tags = ",".join(f"{k}={v}" for k, v in sorted(p["tags"].items()))
-            out.append(f"{name} [{tags}] acquired={p['acquired'] or '-'} reservation={p['reservation'] or '-'}"
-                       + (f" comment={p['comment']!r}" if p["comment"] else ""))
+            out.append(
+                f"{name} [{tags}] acquired={p['acquired'] or '-'} reservation={p['reservation'] or '-'}"
+                + (f" comment={p['comment']!r}" if p["comment"] else "")
+            )
         return "; ".join(out) or "(no places)"
 
     def close(self) -> None:
@@ -348,6 +396,7 @@ class LabSession:
         async def stop() -> None:
             await self.session.stop()
             await self.session.close()
+
         try:
             self._run(stop(), 5.0)
         except Exception as exc:  # noqa: BLE001 - closing a dead session must not raise
@@ -360,10 +409,16 @@ class LabSession:
 
 
 def _place_dict(p: Any) -> dict[str, Any]:
-    return {"name": p.name, "tags": dict(p.tags), "comment": p.comment, "acquired": p.acquired,
-            "reservation": p.reservation, "changed": p.changed,
-            "matches": [_match_text(m) for m in p.matches],
-            "acquired_resources": ["/".join(r) for r in p.acquired_resources]}
+    return {
+        "name": p.name,
+        "tags": dict(p.tags),
+        "comment": p.comment,
+        "acquired": p.acquired,
+        "reservation": p.reservation,
+        "changed": p.changed,
+        "matches": [_match_text(m) for m in p.matches],
+        "acquired_resources": ["/".join(r) for r in p.acquired_resources],
+    }
 
 
 def _match_text(m: Any) -> str:
@@ -387,7 +442,7 @@ class Lease:
         self.beats = 0
         self.beat_errors = 0
         self.given_back = False
-        self.resources = session.place_resources(place)   # the addresses the rig was resolved against
+        self.resources = session.place_resources(place)  # the addresses the rig was resolved against
         self._last = dict(self.resources)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -422,14 +477,17 @@ class Lease:
     def _on_change(self, what: tuple[str, ...]) -> None:
         """Note changes of our place or its resources as they stream in (runs on the session's thread)."""
         if what[0] == "lost":
-            self._event(f"coordinator {self.session.address} went away; labgrid drops every lock when it "
-                        "restarts")
+            self._event(
+                f"coordinator {self.session.address} went away; labgrid drops every lock when it restarts"
+            )
             return
         if what[0] == "place" and what[1] == self.place:
             p = self.session.session.places.get(self.place)
             if not self.given_back and (p is None or p.acquired != self.session.holder):
-                self._event(f"place {self.place} is no longer ours: acquired by "
-                            f"{(p.acquired if p else None) or 'nobody'}")
+                self._event(
+                    f"place {self.place} is no longer ours: acquired by "
+                    f"{(p.acquired if p else None) or 'nobody'}"
+                )
             return
         if what[0] == "resource" and not self.given_back:
             now = self.session.place_resources(self.place)
@@ -437,8 +495,10 @@ class Lease:
                 old = self._last.get(name, {})
                 if res["avail"] != old.get("avail"):
                     state = "back" if res["avail"] else "gone"
-                    self._event(f"resource {name} of exporter {res['exporter']} is {state}"
-                                + (f" at {_where(res)}" if res["avail"] else ""))
+                    self._event(
+                        f"resource {name} of exporter {res['exporter']} is {state}"
+                        + (f" at {_where(res)}" if res["avail"] else "")
+                    )
                 elif res["avail"] and _where(res) != _where(old):
                     self._event(f"resource {name} moved from {_where(old)} to {_where(res)}")
             self._last = now
@@ -451,38 +511,54 @@ class Lease:
         return p is not None and p["acquired"] == self.session.holder
 
     def problem(self) -> str | None:
-        """Return why the place cannot be used as resolved (lock lost, taken, exporter gone, moved), or None."""
+        """Return why the place is unusable as resolved (lock lost, taken, exporter gone, moved), or None."""
         s = self.session
         if not s.alive:
-            return (f"place {self.place}: lost the coordinator {s.address} (stopped or restarted); labgrid "
-                    "drops every lock when its coordinator restarts, so the place is no longer held by us")
+            return (
+                f"place {self.place}: lost the coordinator {s.address} (stopped or restarted); labgrid "
+                "drops every lock when its coordinator restarts, so the place is no longer held by us"
+            )
         p = s.places().get(self.place)
         if p is None:
             return f"place {self.place}: deleted on the coordinator {s.address}"
         if p["acquired"] != s.holder:
-            return (f"place {self.place}: taken away: now acquired by {p['acquired'] or 'nobody'} "
-                    f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)")
+            return (
+                f"place {self.place}: taken away: now acquired by {p['acquired'] or 'nobody'} "
+                f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)"
+            )
         now = s.place_resources(self.place)
         gone = [n for n, r in now.items() if not r["avail"]]
         if gone:
             exporters = sorted({now[n]["exporter"] for n in gone})
-            return (f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
-                    "unavailable (exporter stopped, or restarted and not yet re-acquired)")
-        moved = [f"{n} {_where(self.resources.get(n, {}))} -> {_where(r)}" for n, r in now.items()
-                 if _where(r) != _where(self.resources.get(n, {}))]
+            return (
+                f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
+                "unavailable (exporter stopped, or restarted and not yet re-acquired)"
+            )
+        moved = [
+            f"{n} {_where(self.resources.get(n, {}))} -> {_where(r)}"
+            for n, r in now.items()
+            if _where(r) != _where(self.resources.get(n, {}))
+        ]
         if moved:
-            return (f"place {self.place}: its exporter restarted and resources moved ({'; '.join(moved)}); "
-                    "the rig was resolved against the old addresses")
+            return (
+                f"place {self.place}: its exporter restarted and resources moved ({'; '.join(moved)}); "
+                "the rig was resolved against the old addresses"
+            )
         return None
 
     def identity(self) -> dict[str, Any]:
         """Return what the certification record keeps: place, exporters, coordinator, holder, token."""
-        return {"place": self.place, "coordinator": self.session.address, "holder": self.session.holder,
-                "token": self.token, "job": self.job,
-                "exporters": sorted({r["exporter"] for r in self.resources.values()}),
-                "resources": {n: _where(r) for n, r in sorted(self.resources.items())},
-                "tags": self.session.places().get(self.place, {}).get("tags", {}),
-                "events": [f"{t:.3f} {e}" for t, e in self.events]}
+        return {
+            "place": self.place,
+            "coordinator": self.session.address,
+            "holder": self.session.holder,
+            "token": self.token,
+            "job": self.job,
+            "exporters": sorted({r["exporter"] for r in self.resources.values()}),
+            "resources": {n: _where(r) for n, r in sorted(self.resources.items())},
+            "tags": self.session.places().get(self.place, {}).get("tags", {}),
+            "events": [f"{t:.3f} {e}" for t, e in self.events],
+        }
 
     def give_back(self) -> list[str]:
         """Release the place, cancel the reservation, nudge the scheduler; return what failed (idempotent)."""
@@ -497,10 +573,12 @@ class Lease:
         failed = []
         if not self.session.alive:
             return [f"coordinator {self.session.address} gone: nothing to give back"]
-        for what, fn in (("release", lambda: self.session.release(self.place, fromuser=self.session.holder)),
-                         ("comment", lambda: self.session.set_comment(self.place, "")),
-                         ("cancel", lambda: self.session.cancel(self.token)),
-                         ("nudge", self.session.nudge)):
+        for what, fn in (
+            ("release", lambda: self.session.release(self.place, fromuser=self.session.holder)),
+            ("comment", lambda: self.session.set_comment(self.place, "")),
+            ("cancel", lambda: self.session.cancel(self.token)),
+            ("nudge", self.session.nudge),
+        ):
             try:
                 fn()
             except LabError as exc:

@@ -24,20 +24,31 @@ def test_the_remote_meter_reads_the_telegrams_written_through_the_place(rig, sma
     world.pv(0)
     for watts in (1234, 2345):
         world.base(watts)
-        wait_until(lambda: smartmeter.data().get("active_power_w"), lambda w, x=watts: w is not None
-                   and abs(w - x) <= 25, 15.0, f"the meter reports the household's {watts} W", [smartmeter])
+        wait_until(
+            lambda: smartmeter.data().get("active_power_w"),
+            lambda w, x=watts: w is not None and abs(w - x) <= 25,
+            15.0,
+            f"the meter reports the household's {watts} W",
+            [smartmeter],
+        )
 
 
 def test_the_remote_plug_is_connected_through_the_meter_and_its_pdu_outlet_switches_it(
-        rig, smartplug, instruments, step):
+    rig, smartplug, instruments, step
+):
     wait_until(smartplug.connected, bool, 20.0, "plug1 connected to the meter the place feeds", [smartplug])
     pdu_spec, outlet = rig.rig.outlet(smartplug.name)
     pdu = instruments[pdu_spec.name]
     with step(f"power cut through the place: {pdu_spec.name} outlet {outlet} off"):
         pdu.off(outlet)
         assert pdu.is_on(outlet) is False
-        wait_until(lambda: rig.boards[smartplug.name].http.alive(timeout=0.5), lambda v: v is False, 10.0,
-                   "plug1 stops answering", [smartplug])
+        wait_until(
+            lambda: rig.boards[smartplug.name].http.alive(timeout=0.5),
+            lambda v: v is False,
+            10.0,
+            "plug1 stops answering",
+            [smartplug],
+        )
     with step("power back: the plug boots and answers again"):
         pdu.on(outlet)
         rig.wait_up(smartplug.name)

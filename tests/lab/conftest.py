@@ -46,11 +46,19 @@ class Lab:
         self.coordinator, self.address = start_coordinator(folder / "coordinator")
         self.port = int(self.address.rsplit(":", 1)[1])
         self.lines = {name: PtyPair() for name in ("rig-a", "rig-b")}
-        config = {name: {"location": f"loopback lab {name}",
-                         "p1": {"cls": "RawSerialPort", "port": pair.names[0], "speed": 115200},
-                         "meter-http": {"cls": "NetworkService", "address": "127.0.0.1",
-                                        "port": 18080 + i, "username": "http"}}
-                  for i, (name, pair) in enumerate(self.lines.items())}
+        config = {
+            name: {
+                "location": f"loopback lab {name}",
+                "p1": {"cls": "RawSerialPort", "port": pair.names[0], "speed": 115200},
+                "meter-http": {
+                    "cls": "NetworkService",
+                    "address": "127.0.0.1",
+                    "port": 18080 + i,
+                    "username": "http",
+                },
+            }
+            for i, (name, pair) in enumerate(self.lines.items())
+        }
         self.config = folder / "exporter.yaml"
         self.config.write_text(yaml.safe_dump(config), encoding="utf-8")
         self.exporter = SupervisedExporter(self.config, self.address, "lab", folder / "exporter").start()
@@ -59,8 +67,10 @@ class Lab:
     @property
     def places(self) -> dict[str, Any]:
         """Return the place definitions of the lab (hil lab sync's input)."""
-        return {name: {"matches": [f"lab/{name}/*"], "tags": {"module": "smartplug", "lab": name[-1]}}
-                for name in self.lines}
+        return {
+            name: {"matches": [f"lab/{name}/*"], "tags": {"module": "smartplug", "lab": name[-1]}}
+            for name in self.lines
+        }
 
     def restart_coordinator(self) -> None:
         """Stop the coordinator and start it again on the same port with the same state folder."""
@@ -71,10 +81,15 @@ class Lab:
 
     def holder(self, spec: str, lease_s: float = 30.0) -> Holder:
         """Start a second client process that takes a place matching ``spec``."""
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("holder.py")), self.address, spec,
-                                 str(lease_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
-                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("holder.py")), self.address, spec, str(lease_s)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         self.holders.append(proc)
         return Holder(proc)
 
@@ -148,8 +163,9 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         setup = LabSession(lab.address, user="lab-setup")
         try:
             setup.sync_places(lab.places)
-            ready = setup.wait_for(lambda: all(setup.session.resources.get("lab", {}).get(n) for n in lab.lines),
-                                   20.0)
+            ready = setup.wait_for(
+                lambda: all(setup.session.resources.get("lab", {}).get(n) for n in lab.lines), 20.0
+            )
             assert ready, f"the exporter's resources did not reach the coordinator: {lab.exporter.events}"
         finally:
             setup.close()

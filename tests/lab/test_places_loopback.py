@@ -31,21 +31,28 @@ def test_two_clients_contend_the_second_waits_then_gets_it_when_the_first_gives_
         url = serial_url("p1", lease.resources["p1"])
         import serial
 
-        with serial.serial_for_url(url, timeout=5) as line, lab.lines["rig-a"].open(1, timeout=5) as meter_end:
+        with (
+            serial.serial_for_url(url, timeout=5) as line,
+            lab.lines["rig-a"].open(1, timeout=5) as meter_end,
+        ):
             line.write(b"/telegram through the place\r\n")
             assert meter_end.readline() == b"/telegram through the place\r\n"
         b = lab.holder("rig-a")
         b.wait("connected", 20)
         reservations = {r["owner"].split("/")[-1]: r["state"] for r in a.reservations()}
-        waiting = a.wait_for(lambda: any(r.reservation not in (None, lease.token) for r in a.session.places.values())
-                             or None, 1.0)
+        waiting = a.wait_for(
+            lambda: any(r.reservation not in (None, lease.token) for r in a.session.places.values()) or None,
+            1.0,
+        )
         assert waiting is None, "the place went to the second client while the first held it"
         assert lease.owned(), reservations
         released_at = time.time()
         assert lease.give_back() == []
         took = b.wait("took", 10)
         assert took["place"] == "rig-a"
-        assert took["allocated_at"] - released_at < 1.0, f"handover took {took['allocated_at'] - released_at:.2f} s"
+        assert took["allocated_at"] - released_at < 1.0, (
+            f"handover took {took['allocated_at'] - released_at:.2f} s"
+        )
         assert not lease.owned()
     finally:
         a.close()
@@ -69,11 +76,18 @@ def test_a_sigkilled_holder_is_freed_by_the_janitor_and_the_waiter_gets_the_plac
         released_at, verdict = janitor.released[0]
         assert verdict.place == "rig-a" and "last beat" in verdict.reason
         assert released_at - killed_at <= lease_s + 0.5 + 2.0, (
-            f"freed {released_at - killed_at:.1f} s after the kill (lease {lease_s} s, sweep 0.5 s)")
+            f"freed {released_at - killed_at:.1f} s after the kill (lease {lease_s} s, sweep 0.5 s)"
+        )
         assert took["allocated_at"] - released_at < 1.0, (
-            f"the waiter got the place {took['allocated_at'] - released_at:.2f} s after the janitor freed it")
-        assert not [r for r in janitor_session.reservations() if r["state"] == "acquired"
-                    and r["owner"] != took.get("holder", "") and r["token"] != took["token"]]
+            f"the waiter got the place {took['allocated_at'] - released_at:.2f} s after the janitor freed it"
+        )
+        assert not [
+            r
+            for r in janitor_session.reservations()
+            if r["state"] == "acquired"
+            and r["owner"] != took.get("holder", "")
+            and r["token"] != took["token"]
+        ]
     finally:
         janitor.stop()
         janitor_session.close()
@@ -95,15 +109,19 @@ def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2ne
             lab.exporter.proc.signal(sig)
             gone = s.wait_for(lambda: (p := lease.problem()) and "is gone" in p and p, 20)
             assert gone, f"the holder was not told the exporter went away ({sig.name}): {lease.events}"
-            back = s.wait_for(lambda: lab.exporter.starts > starts and (p := lease.problem()) and "moved" in p and p,
-                              40)
-            assert back, f"the place did not come back after {sig.name}: {lease.problem()}; {lab.exporter.events}"
+            back = s.wait_for(
+                lambda n=starts: lab.exporter.starts > n and (p := lease.problem()) and "moved" in p and p, 40
+            )
+            assert back, (
+                f"the place did not come back after {sig.name}: {lease.problem()}; {lab.exporter.events}"
+            )
             assert lease.owned(), "the lock must survive an exporter restart"
             now = ser2net_pids(device)
             assert len(now) == 1 and now[0] not in first, (
-                f"after {sig.name}: expected one new ser2net on {device}; got {now} (before: {first})")
+                f"after {sig.name}: expected one new ser2net on {device}; got {now} (before: {first})"
+            )
             first = now
-            lease.resources = s.place_resources(lease.place)   # the holder re-resolves
+            lease.resources = s.place_resources(lease.place)  # the holder re-resolves
             assert lease.problem() is None
             assert lease.resources["p1"]["port"] != before
         texts = " | ".join(e for _, e in lease.events)
@@ -117,7 +135,8 @@ def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2ne
 def test_coordinator_restart_fails_the_next_test_with_the_lost_lock_as_reason(lab, tmp_path):
     held, restarted = tmp_path / "held", tmp_path / "restarted"
     tests = tmp_path / "test_inner.py"
-    tests.write_text(f'''
+    tests.write_text(
+        f"""
 import time
 from pathlib import Path
 from hil.lab.pytest_places import held_rig
@@ -133,12 +152,35 @@ def test_takes_the_place(pytestconfig):
 
 def test_after_the_restart(pytestconfig):
     pass
-''', encoding="utf-8")
-    run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:labgrid",
-                            "-p", "hil.fixtures.plugin", "-q", str(tests), "--rig-place", "lab=a",
-                            "--rig-coordinator", lab.address, "--rig", str(LAB_RIG)],
-                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+""",
+        encoding="utf-8",
+    )
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:labgrid",
+            "-p",
+            "hil.fixtures.plugin",
+            "-q",
+            str(tests),
+            "--rig-place",
+            "lab=a",
+            "--rig-coordinator",
+            lab.address,
+            "--rig",
+            str(LAB_RIG),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     lab.holders.append(run)
     deadline = time.monotonic() + 60
     while not held.exists():
@@ -156,7 +198,8 @@ def test_after_the_restart(pytestconfig):
         places = s.places()
         assert places["rig-a"]["acquired"] is None, "labgrid keeps no lock over a restart"
         assert s.wait_for(lambda: s.session.resources.get("lab"), 30), (
-            f"the exporter did not come back to the restarted coordinator: {lab.exporter.events}")
+            f"the exporter did not come back to the restarted coordinator: {lab.exporter.events}"
+        )
     finally:
         s.close()
     assert any("exited" in e for _, e in lab.exporter.events), lab.exporter.events
