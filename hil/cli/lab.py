@@ -263,17 +263,33 @@ def up_export(
 
         from hil.lab.procs import SupervisedExporter
 
+        from hil.lab.session import LabError, LabSession
+
         session = _session(coordinator)
+        places = yaml.safe_load(exported.places_yaml.read_text(encoding="utf-8"))
         try:
-            session.sync_places(yaml.safe_load(exported.places_yaml.read_text(encoding="utf-8")))
+            session.sync_places(places)
         finally:
             session.close()
+
+        def resync() -> None:  # a restarted coordinator may have lost places made since its last save
+            try:
+                again = LabSession(session.address, user="hil-rig-up")
+                try:
+                    for line in again.sync_places(places):
+                        console.print(f"place {line} (again, after a restart)")
+                finally:
+                    again.close()
+            except LabError as exc:
+                console.print(f"places not synced after the restart: {exc}")
+
         supervised = SupervisedExporter(
             exported.exporter_yaml,
             session.address,
             name,
             folder / "lab",
             on_event=lambda e: console.print(f"exporter {name}: {e}"),
+            on_ready=resync,
         )
         supervised.start()
         stops.insert(0, supervised.stop)

@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import attrs
+
 from hil.lab.lease import Verdict, judge
 from hil.lab.session import LabError, LabSession
 
@@ -29,9 +31,10 @@ def sweep(session: LabSession, stale_s: float | None = None, now: float | None =
         for name, p in sorted(session.places().items())
     ]
     freed = False
-    for v in verdicts:
+    for i, v in enumerate(verdicts):
         if v.action != "release":
             continue
+        verdicts[i] = v = attrs.evolve(v, at=time.time())
         session.release(v.place, fromuser=v.holder)
         if v.token:
             try:
@@ -76,7 +79,7 @@ class Janitor:
         while True:
             try:
                 verdicts = sweep(self.session, self.stale_s)
-                self.released += [(time.time(), v) for v in verdicts if v.action == "release"]
+                self.released += [(v.at or time.time(), v) for v in verdicts if v.action == "release"]
                 if self.on_verdicts is not None:
                     self.on_verdicts(verdicts)
             except LabError as exc:

@@ -258,6 +258,7 @@ class SupervisedExporter:
         hostname: str = "127.0.0.1",
         restart_s: float = 1.0,
         on_event: Callable[[str], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
         """Describe the exporter; :meth:`start` runs it."""
         self.config = Path(config).resolve()
@@ -267,6 +268,7 @@ class SupervisedExporter:
         self.hostname = hostname
         self.restart_s = restart_s
         self.on_event = on_event
+        self.on_ready = on_ready   # after every (re)start: e.g. create the places again on a new coordinator
         self.events: list[tuple[float, str]] = []
         self.starts = 0
         self.proc: LabProcess | None = None
@@ -338,6 +340,8 @@ class SupervisedExporter:
             try:
                 self.proc.wait_line(r"Exporter ready", 30.0)
                 self._event(f"restarted (start {self.starts}, pid {self.proc.pid})")
+                if self.on_ready is not None:
+                    self.on_ready()
             except Exception as exc:  # noqa: BLE001 - keep supervising; the next exit is handled the same way
                 self._event(f"restart failed: {exc}")
 

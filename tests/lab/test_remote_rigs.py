@@ -32,21 +32,57 @@ def test_two_xdist_workers_each_get_their_own_place_and_the_e2e_suite_passes_thr
         for x in ("a", "b"):
             rigs[x] = LabProcess(
                 f"hil rig up {x}",
-                [str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil",
-                 "rig", "up", str(LAB_RIG), "--export", str(tmp_path / x), "--coordinator", address,
-                 "--exporter", f"lab-{x}", "--place", f"rig-{x}", "--tag", f"lab={x}"],
-                tmp_path / f"rig-{x}.log", cwd=ROOT)
+                [
+                    str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil",
+                    "rig",
+                    "up",
+                    str(LAB_RIG),
+                    "--export",
+                    str(tmp_path / x),
+                    "--coordinator",
+                    address,
+                    "--exporter",
+                    f"lab-{x}",
+                    "--place",
+                    f"rig-{x}",
+                    "--tag",
+                    f"lab={x}",
+                ],
+                tmp_path / f"rig-{x}.log",
+                cwd=ROOT,
+            )
         for x, proc in rigs.items():
             proc.wait_line(r"exported place rig-" + x, 120)
-        p1_lines = [yaml.safe_load((tmp_path / x / "exporter.yaml").read_text())["labrig"]["p1"]["port"]
-                    for x in rigs]
+        p1_lines = [
+            yaml.safe_load((tmp_path / x / "exporter.yaml").read_text())["labrig"]["p1"]["port"] for x in rigs
+        ]
         record = tmp_path / "record.json"
-        run = LabProcess("pytest -n 2", [str(Path(ROOT, ".venv/bin/python")), "-m", "pytest", "-n", "2",
-                                         "-p", "no:cacheprovider", "-q", "test_suites/lab",
-                                         "--rig", str(tmp_path / "a" / "rig.yaml"),
-                                         "--rig-place", "module=smartplug", "--rig-coordinator", address,
-                                         "--rig-lease", "20", "--hil-record", str(record)],
-                         tmp_path / "pytest.log", cwd=ROOT)
+        run = LabProcess(
+            "pytest -n 2",
+            [
+                str(Path(ROOT, ".venv/bin/python")),
+                "-m",
+                "pytest",
+                "-n",
+                "2",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "test_suites/lab",
+                "--rig",
+                str(tmp_path / "a" / "rig.yaml"),
+                "--rig-place",
+                "module=smartplug",
+                "--rig-coordinator",
+                address,
+                "--rig-lease",
+                "20",
+                "--hil-record",
+                str(record),
+            ],
+            tmp_path / "pytest.log",
+            cwd=ROOT,
+        )
         code = run.proc.wait(240)
         run.stop()
         output = "\n".join(run.lines)

@@ -1,6 +1,7 @@
-"""A second labgrid client for the lab tests (the coordinator allows one session per process).
+"""A labgrid client in a process of its own (the coordinator allows one session per process).
 
-``python tests/lab/holder.py COORDINATOR SPEC LEASE_S`` takes a place matching SPEC and prints JSON lines
+Used by the lab tests and :mod:`hil.lab.measure` as "another CI job". ``python -m hil.lab.holder
+COORDINATOR SPEC LEASE_S`` takes a place matching SPEC and prints JSON lines
 on stdout: ``{"event": "took", ...}`` (place, wall-clock times of allocation and acquisition), then obeys
 stdin: ``release`` gives the place back and prints ``{"event": "released", "at": ...}``; end of input exits.
 """
@@ -16,10 +17,12 @@ from hil.lab.spec import PlaceSpec
 
 
 def say(**kw: object) -> None:
+    """Print one JSON event line."""
     print(json.dumps(kw), flush=True)
 
 
 def main() -> int:
+    """Take the place, report, obey stdin."""
     address, spec, lease_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
     session = LabSession(address)
     say(event="connected", holder=session.holder, at=time.time())
