@@ -262,7 +262,6 @@ def up_export(
         import yaml
 
         from hil.lab.procs import SupervisedExporter
-
         from hil.lab.session import LabError, LabSession
 
         session = _session(coordinator)
