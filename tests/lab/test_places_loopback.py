@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def test_a_sigkilled_holder_is_freed_by_the_janitor_and_the_waiter_gets_the_plac
 
     lease_s = 3.0
     dead = lab.holder("lab=a", lease_s=lease_s)
-    dead.wait("took", 20)
+    dead_token = dead.wait("took", 20)["token"]
     waiter = lab.holder("lab=a")
     waiter.wait("connected", 20)
     janitor_session = _session(lab, "janitor")
@@ -81,16 +82,32 @@ def test_a_sigkilled_holder_is_freed_by_the_janitor_and_the_waiter_gets_the_plac
         assert took["allocated_at"] - released_at < 1.0, (
             f"the waiter got the place {took['allocated_at'] - released_at:.2f} s after the janitor freed it"
         )
-        assert not [
-            r
-            for r in janitor_session.reservations()
-            if r["state"] == "acquired"
-            and r["owner"] != took.get("holder", "")
-            and r["token"] != took["token"]
-        ]
+        tokens = {r["token"]: r["state"] for r in janitor_session.reservations()}
+        assert dead_token not in tokens and tokens.get(took["token"]) == "acquired", tokens
     finally:
         janitor.stop()
         janitor_session.close()
+    # the same from the command line: who holds what, and a one-shot sweep keeps a fresh lease
+    wide = dict(os.environ, COLUMNS="200")
+    who = subprocess.run(
+        [sys.executable, "-m", "hil.cli", "lab", "who", "-c", lab.address],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=wide,
+    )
+    assert who.returncode == 0, who.stderr
+    assert "rig-a" in who.stdout and "s ago (lease 30 s)" in who.stdout, who.stdout
+    sweep = subprocess.run(
+        [sys.executable, "-m", "hil.cli", "lab", "janitor", "-c", lab.address],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    assert "rig-a: keep:" in sweep.stdout and "rig-b: skip: not acquired" in sweep.stdout, sweep.stdout
 
 
 def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2net_holder_told(lab):
