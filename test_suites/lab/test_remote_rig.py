@@ -14,12 +14,6 @@ from hil.fixtures.devices import wait_until
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture(autouse=True)
-def _through_a_place(request):
-    if not request.config.getoption("--rig-place"):
-        pytest.skip("runs through a labgrid place: pytest --rig-place NAME|key=value,... (docs/lab.md)")
-
-
 def test_the_remote_meter_reads_the_telegrams_written_through_the_place(rig, smartmeter, world, step):
     world.pv(0)
     for watts in (1234, 2345):
