@@ -29,11 +29,12 @@ def test_two_xdist_workers_each_get_their_own_place_and_the_e2e_suite_passes_thr
     coordinator, address = start_coordinator(tmp_path / "coordinator")
     rigs: dict[str, LabProcess] = {}
     try:
+        hil = str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil"
         for x in ("a", "b"):
             rigs[x] = LabProcess(
                 f"hil rig up {x}",
                 [
-                    str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil",
+                    hil,
                     "rig",
                     "up",
                     str(LAB_RIG),
@@ -94,6 +95,39 @@ def test_two_xdist_workers_each_get_their_own_place_and_the_e2e_suite_passes_thr
             assert p["given_back"] == "ok", p
             assert p["addresses"]["p1.port"].startswith("rfc2217://127.0.0.1:"), p
             assert set(p["serials"]) == {"meter", "plug1"}, p
+        # the CI recipe's certification: one worker, a place by tags, the image the (remote) boards run
+        from hil.certify.run import tree_tarball
+
+        image = tmp_path / "image.tar"
+        image.write_bytes(tree_tarball(ROOT / "firmware"))
+        cert = LabProcess(
+            "hil certify",
+            [
+                hil,
+                "certify",
+                "--rig",
+                str(tmp_path / "a" / "rig.yaml"),
+                "--image",
+                str(image),
+                "--suite",
+                "test_suites/lab",
+                "--out",
+                str(tmp_path / "cert"),
+                "--rig-place",
+                "lab=b",
+                "--rig-coordinator",
+                address,
+            ],
+            tmp_path / "certify.log",
+            cwd=ROOT,
+        )
+        assert cert.proc.wait(240) == 0, "\n".join(cert.lines)
+        cert.stop()
+        certified = json.loads((tmp_path / "cert" / "record.json").read_text())
+        assert certified["outcome"] == "PASS", certified.get("counts")
+        (held,) = certified["metadata"]["places"]
+        assert held["place"] == "rig-b" and held["exporters"] == ["lab-b"] and held["given_back"] == "ok"
+        assert held["serials"] == {"meter": "02005e000a01", "plug1": "02005e000a02"}
         check = LabSession(address, user="check")
         try:
             assert check.reservations() == []
