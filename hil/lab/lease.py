@@ -82,7 +82,7 @@ class Verdict:
     reason: str
     holder: str | None = None
     token: str | None = None
-    at: float | None = None     # when the janitor released it (epoch s)
+    at: float | None = None  # when the janitor released it (epoch s)
 
 
 def judge(

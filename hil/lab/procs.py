@@ -268,7 +268,7 @@ class SupervisedExporter:
         self.hostname = hostname
         self.restart_s = restart_s
         self.on_event = on_event
-        self.on_ready = on_ready   # after every (re)start: e.g. create the places again on a new coordinator
+        self.on_ready = on_ready  # after every (re)start: e.g. create the places again on a new coordinator
         self.events: list[tuple[float, str]] = []
         self.starts = 0
         self.proc: LabProcess | None = None

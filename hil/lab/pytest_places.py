@@ -84,9 +84,12 @@ def held_rig(config: pytest.Config, rig: Rig) -> Rig:
     lease = config.stash.get(_LEASE, None)
     if lease is None:
         lease = _take(config, text)
-    from hil.lab.resolve import resolve
+    from hil.lab.resolve import ResolveError, resolve
 
-    resolved = resolve(rig, lease.resources)
+    try:
+        resolved = resolve(rig, lease.resources)
+    except ResolveError as exc:
+        pytest.fail(f"--rig-place {text}: place {lease.place}: {exc}", pytrace=False)
     config.stash[_IDENTITY] = {
         **lease.identity(),
         "addresses": resolved.addresses,

@@ -69,6 +69,15 @@ class Resolved:
 
 def resolve(rig: Rig, resources: dict[str, dict[str, Any]]) -> Resolved:
     """Return ``rig`` with each part named in ``resources`` (name -> {cls, params}) at the place's address."""
+    emulated = [f"boards.{b.name}" for b in rig.boards.values() if b.emulated] + [
+        f"instruments.{i.name}" for i in rig.instruments.values() if i.emulated
+    ]
+    if emulated:
+        raise ResolveError(
+            f"rig {rig.name} ({rig.source}): expected the rig file of the bench behind the place "
+            f"(real parts only); got emulated parts {', '.join(emulated)} (for an emulated rig "
+            "exported with hil rig up --export, use the rig.yaml it wrote)"
+        )
     addresses: dict[str, str] = {}
     used: set[str] = set()
     boards = {}

@@ -128,7 +128,10 @@ class LabSession:
             await session.start()
         except Exception as exc:
             await session.close()
-            raise LabError(f"coordinator {self.address}: could not connect ({exc})") from None
+            raise LabError(
+                f"coordinator {self.address}: could not connect ({exc}); expected a labgrid "
+                "coordinator there (--rig-coordinator, -c or $LG_COORDINATOR)"
+            ) from None
         self.loop.create_task(self._watch(session))
         return session
 

@@ -191,6 +191,12 @@ def test_a_resource_that_cannot_stand_for_its_part_is_refused_with_the_reason(na
     assert expected in str(err.value) and name in str(err.value)
 
 
+def test_an_emulated_rig_file_cannot_stand_for_a_place():
+    with pytest.raises(ResolveError) as err:
+        resolve(load_rig(default_rig_path()), {})
+    assert "expected the rig file of the bench" in str(err.value) and "boards.meter" in str(err.value)
+
+
 def test_an_emulated_rig_seen_through_a_place_is_a_valid_rig_of_real_parts_in_real_time():
     rig = load_rig(default_rig_path())
     seen = load_rig_text(yaml.safe_dump(remote_view(rig)))

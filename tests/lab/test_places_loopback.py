@@ -149,6 +149,13 @@ def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2ne
 
 
 def test_coordinator_restart_fails_the_next_test_with_the_lost_lock_as_reason(lab, tmp_path):
+    import yaml
+
+    from hil.lab.emulated import remote_view
+    from hil.rig import load_rig
+
+    remote = tmp_path / "rig.yaml"  # the lab rig as a client sees it through a place
+    remote.write_text(yaml.safe_dump(remote_view(load_rig(LAB_RIG))), encoding="utf-8")
     held, restarted = tmp_path / "held", tmp_path / "restarted"
     tests = tmp_path / "test_inner.py"
     tests.write_text(
@@ -159,7 +166,7 @@ from hil.lab.pytest_places import held_rig
 from hil.rig import load_rig
 
 def test_takes_the_place(pytestconfig):
-    held_rig(pytestconfig, load_rig({str(LAB_RIG)!r}))
+    held_rig(pytestconfig, load_rig({str(remote)!r}))
     Path({str(held)!r}).touch()
     deadline = time.monotonic() + 60
     while not Path({str(restarted)!r}).exists():   # the outer test restarts the coordinator meanwhile
@@ -189,7 +196,7 @@ def test_after_the_restart(pytestconfig):
             "--rig-coordinator",
             lab.address,
             "--rig",
-            str(LAB_RIG),
+            str(remote),
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
