@@ -28,10 +28,6 @@ def certify_cmd(
         min=1, help="pytest workers, one rig each (default: 2 on an all-emulated rig, else 1).")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="Suite path to run instead of test_suites/e2e (repeatable).")] = None,
-    rig_place: Annotated[str | None, typer.Option(
-        help="Run on a labgrid place: NAME or key=value,... tags (docs/lab.md).")] = None,
-    rig_coordinator: Annotated[str | None, typer.Option(
-        help="labgrid coordinator HOST:PORT (default: $LG_COORDINATOR).")] = None,
 ) -> None:
     """Run the certification suites on the rig; write record.json, JUnit, allure results and a report."""
     from hil.certify.run import CertifyError, certify
@@ -56,10 +52,7 @@ def certify_cmd(
                 progress.console.print(f"[red]{outcome.upper()}[/red] {event['nodeid']}")
 
         try:
-            place = ([f"--rig-place={rig_place}"] if rig_place else []) + (
-                [f"--rig-coordinator={rig_coordinator}"] if rig_coordinator else [])
-            result = certify(rig, image, out_dir, workers=workers, suites=suite, extra=place,
-                             on_event=on_event)
+            result = certify(rig, image, out_dir, workers=workers, suites=suite, on_event=on_event)
         except (CertifyError, RigError) as exc:
             console.print(f"[red]certify: {exc}[/red]", soft_wrap=True)
             raise typer.Exit(2) from None

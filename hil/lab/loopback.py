@@ -113,7 +113,7 @@ class Lab:
                 proc.kill()
             proc.wait(10)
         self.exporter.stop()
-        self.coordinator.stop(grace_s=1.0)   # its graceful stop waits up to 5 s for open streams
+        self.coordinator.stop(grace_s=1.0)  # its graceful stop waits up to 5 s for open streams
         for pair in self.lines.values():
             pair.close()
 

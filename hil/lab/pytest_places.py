@@ -1,6 +1,7 @@
 """pytest options for running the suites on a rig held through labgrid (registered by hil.fixtures.plugin).
 
-``--rig-place NAME`` or ``--rig-place key=value,...`` (reserve by tags), ``--rig-coordinator HOST:PORT``
+``--rig-place NAME`` or ``--rig-place key=value,...`` (reserve by tags; default ``$HIL_RIG_PLACE``, so
+``hil certify`` and other tools that run pytest take a place too), ``--rig-coordinator HOST:PORT``
 (default ``$LG_COORDINATOR``, else 127.0.0.1:20408), ``--rig-place-timeout S`` (how long to wait for a
 place), ``--rig-lease S`` (the heartbeat's lease; the janitor frees the place this long after the last
 beat). Never an ``--lg-*`` option: labgrid's own pytest plugin owns those.
@@ -36,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "bChain hardware-in-the-loop rig")
     group.addoption(
         "--rig-place",
-        default=None,
+        default=os.environ.get("HIL_RIG_PLACE") or None,
         metavar="NAME|KEY=VALUE,...",
         help="run on a labgrid place: by name, or any place with these tags (docs/lab.md)",
     )

@@ -9,6 +9,7 @@ meter through ser2net, every place must be given back, and no ser2net or exporte
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -113,13 +114,10 @@ def test_two_xdist_workers_each_get_their_own_place_and_the_e2e_suite_passes_thr
                 "test_suites/lab",
                 "--out",
                 str(tmp_path / "cert"),
-                "--rig-place",
-                "lab=b",
-                "--rig-coordinator",
-                address,
             ],
             tmp_path / "certify.log",
             cwd=ROOT,
+            env=dict(os.environ, HIL_RIG_PLACE="lab=b", LG_COORDINATOR=address),
         )
         assert cert.proc.wait(240) == 0, "\n".join(cert.lines)
         cert.stop()
