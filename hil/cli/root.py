@@ -31,7 +31,7 @@ rig_app.command("export")(rig_export_cmd)
 
 def main() -> None:
     """Run the `hil` command line."""
-    app()
+    app(prog_name="hil")
 
 
 if __name__ == "__main__":

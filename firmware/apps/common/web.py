@@ -20,9 +20,10 @@
 #   dev.warnings()              -> list of texts under the table   [optional]
 #   dev.add_routes(app, web)    register device-specific routes; they win over the generic ones [optional]
 #
-# Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE),
-# GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi
-# (?scan=1: look for networks first),
+# Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE: a
+# `ping` with the config, every entity in detail, then changes; entities.py says each shape),
+# GET /<domain>/<id>[?detail=all] (id = object id or URL-encoded name), POST /<domain>/<id>/<method>,
+# GET /wifi (?scan=1: look for networks first),
 # POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
 # now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
@@ -47,6 +48,12 @@ JSON = {'Content-Type': 'application/json'}
 HTML = {'Content-Type': 'text/html; charset=UTF-8'}
 TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
 SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
+
+# The reason phrases of the status lines these apps send (microdot writes 'N/A' for any status but 200).
+REASONS = {200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
+           429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
+           503: 'Service Unavailable'}
 
 
 def json_response(obj, status=200):
@@ -102,6 +109,7 @@ class Web:
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0}
+        self._generic = ()
         self.app = self._build()
 
     def stats(self):
@@ -114,14 +122,27 @@ class Web:
         state, value = self.dev.state(e)
         return ents.entity_json(e, state, value)
 
+    def event_json(self, e):
+        state, value = self.dev.state(e)
+        return ents.event_json(e, state, value)
+
+    def detail_json(self, e):
+        state, value = self.dev.state(e)
+        return ents.detail_json(e, state, value, self.dev.entities.index(e))
+
     def snapshot(self):
         for e in self.dev.entities:
-            yield self.entity_json(e)
+            yield self.detail_json(e)
+
+    def config_json(self):
+        """The first `ping` of a stream, as ESPHome sends it: the page title and what the UI shows."""
+        return dumps({'title': self.dev.title, 'comment': '', 'ota': False, 'log': False, 'lang': 'en',
+                      'uptime': self.hub.uptime_s()})
 
     def publish(self):
         for e in self.dev.entities:
             key = e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
-            self.hub.publish_state(key, self.entity_json(e))
+            self.hub.publish_state(key, self.event_json(e))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
             if self.hub.last.get('#warnings') != w:
@@ -157,6 +178,38 @@ class Web:
             on_listen(port)
         await task
 
+    def allowed_methods(self, path):
+        """The methods the routes matching path accept; the generic entity routes count only for a path
+        under an entity domain."""
+        domain = path.split('/')[1] if path.count('/') > 1 else ''
+        out = []
+        for route in self.app.url_map:
+            methods, pattern, handler = route[0], route[1], route[2]
+            if pattern.match(path) is None:
+                continue
+            if handler in self._generic and domain not in ents.DOMAINS:
+                continue
+            for m in methods:
+                if m not in out:
+                    out.append(m)
+        return out
+
+    def no_route(self, request):
+        """The answer when no route takes this request: 405 naming the methods when a real route has the
+        path (microdot says 405 whenever any pattern matches, and the generic entity routes match every
+        two- or three-part path), else 404."""
+        allowed = self.allowed_methods(request.path)
+        if not allowed:
+            parts = request.path.split('/')
+            if 3 <= len(parts) <= 4 and parts[1] not in ents.DOMAINS:
+                return error_response(404, 'nothing at %s %s: no route, and no entity domain %r (expected '
+                                      'one of %s)' % (request.method, request.path, parts[1],
+                                                      ', '.join(ents.DOMAINS)))
+            return error_response(404, 'nothing at %s %s' % (request.method, request.path))
+        body = dumps({'error': 'method %s not allowed on %s: expected %s' % (
+            request.method, request.path, ' or '.join(allowed))})
+        return body, 405, {'Content-Type': JSON['Content-Type'], 'Allow': ', '.join(allowed)}
+
     # ---- routes ---------------------------------------------------------------------------------------
     def _build(self):
         app = Microdot()
@@ -180,15 +233,21 @@ class Web:
             elif status >= 400:
                 counters['client_errors'] += 1
 
+        def reason(response):
+            if response.reason is None:
+                response.reason = REASONS.get(response.status_code)
+
         @app.after_request
         async def _after(request, response):
             response.headers['Access-Control-Allow-Origin'] = '*'
             count(response.status_code)
+            reason(response)
             return response
 
         @app.after_error_request
         async def _after_error(request, response):
             count(response.status_code)
+            reason(response)
             if response.status_code == 413:
                 counters['too_large'] += 1
             return response
@@ -203,7 +262,7 @@ class Web:
 
         @app.errorhandler(405)
         async def _not_allowed(request):
-            return error_response(405, 'method %s not allowed on %s' % (request.method, request.path))
+            return web.no_route(request)
 
         @app.errorhandler(413)
         async def _too_large(request):
@@ -238,7 +297,7 @@ class Web:
                     request.sock[1].close()
                 except Exception:
                     pass
-            return web.hub.stream(c, web.snapshot, close), 200, SSE
+            return web.hub.stream(c, web.snapshot, close, web.config_json()), 200, SSE
 
         @app.route('/update', methods=['POST'])
         async def update(request):
@@ -268,13 +327,19 @@ class Web:
 
         @app.get('/<domain>/<ident>')
         async def entity_get(request, domain, ident):
+            if domain not in ents.DOMAINS:
+                return web.no_route(request)
             e = ents.find(dev.entities, domain, ident)
             if e is None:
                 return _unknown(dev, domain, ident)
+            if request.args.get('detail') == 'all':
+                return json_response(web.detail_json(e))
             return json_response(web.entity_json(e))
 
         @app.post('/<domain>/<ident>/<method>')
         async def entity_post(request, domain, ident, method):
+            if domain not in ents.DOMAINS:
+                return web.no_route(request)
             e = ents.find(dev.entities, domain, ident)
             if e is None:
                 return _unknown(dev, domain, ident)
@@ -291,6 +356,7 @@ class Web:
             web.publish()
             return json_response(web.entity_json(e))
 
+        self._generic = (entity_get, entity_post)
         return app
 
 

@@ -5,17 +5,18 @@
 #
 # Tasks: p1 (reads hal.uart('p1'), frames + checks CRC with firmware.p1.reader, parses with
 # firmware.p1.parser, keeps the last good telegram; its counters are the reader's own), tick (once a
-# second: pushes changed states to /events, so a reading that turns stale empties the page), wifi
+# second: pushes changed states to /events, so a reading that turns stale empties the page and a warning
+# says since when no telegram came; logs that once), wifi
 # (provisioning), events (ESPHome pings), web (microdot). HTTP handlers only read the last telegram: no
 # request waits on the P1 line and the P1 task never waits on a request.
 #
 # config (optional dict): stale_s (overrides the stored setting for this boot), max_event_clients.
 import asyncio
 
-from firmware.apps.common import boot
+from firmware.apps.common import boot, hwv1
 from firmware.apps.common.events import EventHub
-from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.web import TEXT, Web, error_response, json_response
+from firmware.apps.common.jsonw import loads_object
+from firmware.apps.common.web import JSON, TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
 from firmware.apps.smartmeter import model
 from firmware.fixed import Dec
@@ -52,6 +53,8 @@ class SmartMeter:
         self.serial = mac_text(hal.unique_id())
         self._since_ms = hal.ticks_ms()
         self._bytes_since = 0
+        self._boot_ms = hal.ticks_ms()
+        self._silent = False            # logged that no telegram arrives (once, until one does)
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -59,6 +62,24 @@ class SmartMeter:
 
     def state(self, e):
         return model.entity_state(e, self.meter.current(self.now()))
+
+    def silence(self):
+        return model.silence(self.meter, self.now(), self._boot_ms, CET)
+
+    def warnings(self):
+        """Texts under the States table: why the rows are empty when the P1 line is silent."""
+        s = self.silence()
+        return [] if s is None else [s['message']]
+
+    def check_silence(self):
+        """Log once when telegrams stop arriving, and once when they come back."""
+        s = self.silence()
+        if s is not None and not self._silent:
+            self._silent = True
+            self.log('p1: %s (%s s without a telegram)' % (s['message'], s['silent_s'].text()))
+        elif s is None and self._silent:
+            self._silent = False
+            self.log('p1: telegrams arrive again (%d taken since boot)' % self.meter.seq)
 
     def services(self):
         port = self.web.port if self.web is not None and self.web.port else self.hal.http_bind()[1]
@@ -78,7 +99,7 @@ class SmartMeter:
              'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
              'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
-             'task_failures': boot.task_failures}
+             'task_failures': boot.task_failures, 'silence': self.silence()}
         if self.web is not None:
             d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
@@ -112,26 +133,22 @@ class SmartMeter:
 
         @app.get('/api/v1/system')
         async def system(request):
-            return json_response({'cloud_enabled': False})
+            return hwv1.SYSTEM_TEXT, 200, JSON
 
         @app.put('/api/v1/system')
         async def system_put(request):
             obj, why = loads_object(request.body)
             if obj is None:
-                return error_response(400, 'PUT /api/v1/system: ' + why)
-            for k in obj:
-                if k != 'cloud_enabled':
-                    return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled'
-                                          % k)
-            if obj['cloud_enabled'] is not False:
-                return error_response(400, 'PUT /api/v1/system: cloud_enabled: expected false (this module '
-                                      'has no cloud), got %s' % dumps(obj['cloud_enabled']))
-            return json_response({'cloud_enabled': False})
+                return hwv1.error_text('PUT /api/v1/system: ' + why, hwv1.INVALID_JSON), 400, JSON
+            why = hwv1.system_put(obj)
+            if why is not None:
+                return hwv1.error_text('PUT /api/v1/system: ' + why), 400, JSON
+            return hwv1.SYSTEM_TEXT, 200, JSON
 
         @app.put('/api/v1/identify')
         async def identify(request):
             asyncio.create_task(dev.blink())
-            return json_response({'identify': 'ok'})
+            return hwv1.IDENTIFY_TEXT, 200, JSON
 
         @app.get('/api/plug/v1/reading')
         async def plug(request):
@@ -170,13 +187,10 @@ class SmartMeter:
     async def blink(self):
         try:
             led = self.hal.pin('led', 0)
-            for _ in range(3):
-                led.value(1)
-                await asyncio.sleep(0.2)
-                led.value(0)
-                await asyncio.sleep(0.2)
         except Exception as e:
             self.log('identify: %r' % (e,))
+            return
+        await hwv1.blink(led, self.log)
 
     # ---- P1 ----------------------------------------------------------------------------------------------
     def _set_line(self, line):
@@ -223,6 +237,7 @@ class SmartMeter:
         while True:
             await asyncio.sleep(1)
             now = self.now()
+            self.check_silence()
             if self.web is not None:
                 self.web.publish()
             if self.uart is not None:
