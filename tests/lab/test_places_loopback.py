@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,7 @@ def test_coordinator_restart_fails_the_next_test_with_the_lost_lock_as_reason(la
         f"""
 import time
 from pathlib import Path
+from pathlib import Path
 from hil.lab.pytest_places import held_rig
 from hil.rig import load_rig
 
@@ -226,3 +228,37 @@ def test_after_the_restart(pytestconfig):
     finally:
         s.close()
     assert any("exited" in e for _, e in lab.exporter.events), lab.exporter.events
+
+
+def test_a_holder_kicked_by_another_user_is_told_why_before_its_next_test(lab):
+    from hil.lab.spec import PlaceSpec
+
+    s = _session(lab, "kicked")
+    try:
+        lease = s.take(PlaceSpec.parse("rig-b"), timeout=20, lease_s=30)
+        assert lease.problem() is None
+        kick = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("labgrid-client")),
+                "-x",
+                lab.address,
+                "-p",
+                "rig-b",
+                "release",
+                "--kick",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ, LG_USERNAME="operator"),
+        )
+        assert kick.returncode == 0, kick.stderr
+        told = s.wait_for(lambda: lease.problem(), 20)  # labgrid itself tells a kicked client nothing (#450)
+        assert told and "taken away: now acquired by nobody" in told, told
+        assert any("no longer ours" in e for _, e in lease.events), lease.events
+        assert not lease.owned()
+        # a kick leaves the reservation allocated to the kicked job (labgrid#1253): giving back cancels it
+        assert lease.give_back() == []
+        assert lease.token not in {r["token"] for r in s.reservations()}
+    finally:
+        s.close()
