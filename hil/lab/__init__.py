@@ -8,7 +8,7 @@ description of what the bench is. Nothing here imports labgrid at import time ex
 - :mod:`hil.lab.lease`: the heartbeat written into a held place's comment and the janitor's verdict.
 - :mod:`hil.lab.exports`: exporter configuration and place definitions from a rig file.
 - :mod:`hil.lab.resolve`: a held place's resources -> the rig file's URLs, host:port pairs, VISA strings.
-- :mod:`hil.lab.session`: one labgrid client session per process, leases on places.
+- :mod:`hil.lab.session`: one labgrid client session per process; :mod:`hil.lab.held`: a held place (lease).
 - :mod:`hil.lab.janitor`: frees places whose holder stopped beating.
 - :mod:`hil.lab.procs`: coordinator and exporter processes on loopback (process groups, no orphans).
 - :mod:`hil.lab.emulated`: ``hil rig up --export``: an emulated rig as a place;

@@ -21,6 +21,11 @@ PREFIX = "hil-lease"
 FIELDS = ("holder", "pid", "beat", "lease", "token", "job")
 
 
+def _one_word(text: str) -> str:
+    """Return ``text`` without whitespace (a comment field is one word; an empty one is ``key=``)."""
+    return "_".join(str(text).split())
+
+
 @attrs.frozen
 class Beat:
     """One heartbeat: who holds the place, when it last beat (epoch s), its lease (s) and reservation."""
@@ -29,14 +34,14 @@ class Beat:
     pid: int
     beat: float
     lease: float
-    token: str = ""
-    job: str = ""
+    token: str = attrs.field(default="", converter=_one_word)
+    job: str = attrs.field(default="", converter=_one_word)
 
     def comment(self) -> str:
         """Return the place comment carrying this beat."""
         return (
             f"{PREFIX} holder={self.holder} pid={self.pid} beat={self.beat:.3f} lease={self.lease:g} "
-            f"token={self.token or '-'} job={self.job or '-'}"
+            f"token={self.token} job={self.job}"
         )
 
     @classmethod
@@ -64,8 +69,8 @@ class Beat:
             pid=pid,
             beat=beat,
             lease=lease,
-            token="" if fields["token"] == "-" else fields["token"],
-            job="" if fields["job"] == "-" else fields["job"],
+            token=fields["token"],
+            job=fields["job"],
         )
 
     def age(self, now: float) -> float:

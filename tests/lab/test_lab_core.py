@@ -62,7 +62,7 @@ beats = st.builds(
     beat=st.floats(1e9, 3e9).map(lambda x: round(x, 3)),
     lease=st.sampled_from([1.0, 2.5, 30.0, 600.0]),
     token=st.from_regex(r"[A-Z0-9]{0,10}", fullmatch=True),
-    job=st.from_regex(r"[a-z0-9:_-]{0,12}", fullmatch=True),
+    job=st.from_regex(r"[a-z0-9:_ -]{0,12}", fullmatch=True),  # spaces become _
 )
 
 
