@@ -151,6 +151,16 @@ def up(
         min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
     keep: Annotated[bool, typer.Option(
         help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
+    export: Annotated[Path | None, typer.Option(
+        help="Export the rig as a labgrid place (docs/lab.md): exporter.yaml, places.yaml, rig.yaml go "
+             "here; real time; the P1 line is fed through the place.")] = None,
+    coordinator: Annotated[str | None, typer.Option(
+        help="With --export: create the place there and run the exporter (supervised).")] = None,
+    exporter: Annotated[str, typer.Option(help="With --export: the exporter's name.")] = "",
+    place: Annotated[str | None, typer.Option(help="With --export: the place's name (default: exporter).")]
+    = None,
+    tag: Annotated[list[str] | None, typer.Option(help="With --export: a place tag key=value (repeatable).")]
+    = None,
 ) -> None:
     """Bring the rig up (world, P1 emulator, instruments, boards) and keep it running until Ctrl-C."""
     import time
@@ -161,12 +171,19 @@ def up(
     from hil.rig.runtime.state import remove_state, write_state
 
     rig = _load(path)
+    if export is not None and time_scale is None:
+        time_scale = 1.0    # through a place the boards are real boards: real time
     runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
-    write_state(rig.name, runtime.status())
-    _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
+    unexport = None
     try:
+        if export is not None:
+            from hil.cli.lab import up_export
+
+            unexport = up_export(runtime, export, coordinator, exporter, place, tag)
+        write_state(rig.name, runtime.status())
+        _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
         deadline = None if seconds is None else time.monotonic() + seconds
         with Live(console=out, refresh_per_second=2) as live:
             while deadline is None or time.monotonic() < deadline:
@@ -181,6 +198,8 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
+        if unexport is not None:
+            unexport()
         remove_state(rig.name)
         runtime.stop()
         out.print(f"rig {rig.name} stopped" + (f"; run folder kept: {runtime.run_dir}" if keep else ""))

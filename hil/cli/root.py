@@ -6,6 +6,7 @@ from hil.cli.board import board_app
 from hil.cli.certify import certify_cmd
 from hil.cli.cse7766 import cse7766_app
 from hil.cli.fuzz import fuzz_app
+from hil.cli.lab import lab_app, rig_export_cmd
 from hil.cli.p1 import p1_app
 from hil.cli.rig import rig_app
 from hil.cli.sim import sim_app
@@ -24,6 +25,8 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(rig_app, name="rig")
 app.add_typer(cse7766_app, name="cse7766")
 app.command("certify")(certify_cmd)
+app.add_typer(lab_app, name="lab")
+rig_app.command("export")(rig_export_cmd)
 
 
 def main() -> None:

@@ -117,7 +117,7 @@ def _host_port_ok(value: str, need_port: bool) -> bool:
 
 
 _SERIAL_DEVICE = re.compile(r"(/dev/\S+|COM\d+)")
-_SERIAL_URL = re.compile(r"(socket|rfc2217)://(\S+)")
+_SERIAL_URL = re.compile(r"(socket|rfc2217)://([^?\s]+)(\?\S*)?")   # pyserial options: ?ign_set_control
 
 
 def serial_url(emulated: bool) -> Check:
