@@ -12,8 +12,11 @@ ESP32):
 - ``app_live``: the app built as main.py builds it; ``steady_live``: its live heap after every telegram
   (or metering second) and request below, the largest seen;
 - ``telegram_peak``: bytes one telegram (SmartMeter) or one second of metering frames (SmartPlug)
-  allocates in the app, the largest over the inputs; ``request_peak``: the same per HTTP request (every
-  route, each entity, the first chunk of /events), with the route that needs most.
+  allocates in the app, the largest over the inputs (nothing collected: an upper bound);
+- ``request_peak``: the most heap one HTTP request needs (every route, each entity, the first chunk of
+  /events), with the route that needs most: the request runs step by step, a step ending at each write
+  to the socket (where a board's task gives way), the heap collected between steps; the peak is the most
+  of (what the request holds at a step's start + what the step allocates).
 
 `BOARD_CLASSES` holds the budget of each board class; `check(figures, board_class)` lists what exceeds
 it. `python -m hil.memory [--json FILE]` prints the table of both modules.
@@ -59,8 +62,8 @@ class BoardClass:
 BOARD_CLASSES: dict[str, BoardClass] = {
     "esp32": BoardClass(
         "esp32", "ESP32 without PSRAM, code executed in place (frozen or ROMFS)", 128 * KB, "inplace",
-        {"code_inplace": 48 * KB, "steady_live": 16 * KB, "telegram_peak": 64 * KB, "request_peak": 16 * KB,
-         "worst_case": 128 * KB}),
+        {"code_inplace": 44 * KB, "steady_live": 20 * KB, "telegram_peak": 48 * KB, "request_peak": 16 * KB,
+         "worst_case": 112 * KB}),
     "esp32-psram": BoardClass(
         "esp32-psram", "ESP32 with PSRAM, code loaded from .mpy files", 1024 * KB, "mpy",
         {"code_files": 192 * KB, "import_peak_files": 256 * KB, "steady_live": 64 * KB,
@@ -293,7 +296,7 @@ def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.
     if fig.feeds:
         top = max(fig.feeds, key=lambda f: f["alloc"])
         fig.telegram_peak, fig.telegram_peak_input = top["alloc"], top["file"]
-    reqs = [(r["alloc"], f"{r['method']} {r['path']}") for r in fig.requests]
+    reqs = [(r["peak"], f"{r['method']} {r['path']}") for r in fig.requests]
     reqs.append((fig.events["alloc"], "GET /events (first chunk)"))
     fig.request_peak, fig.request_peak_route = max(reqs)
     return fig
@@ -302,6 +305,32 @@ def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.
 def measure_all(**kwargs: object) -> dict[str, Figures]:
     """Measure every module's image (see `measure`)."""
     return {m: measure(m, **kwargs) for m in manifest.MODULES}  # type: ignore[arg-type]
+
+
+def rig_entry(boards: list[tuple[str, str, str]], **kwargs: object) -> dict:
+    """Measure the images a rig's boards run, each judged against its board's class.
+
+    boards: (board name, module, board class). Each module's image is measured once. The entry says
+    PASS when every board's image fits its class, FAIL when one does not (with the figure, value and
+    limit), ERROR when the image could not be measured.
+    """
+    figs: dict[str, Figures] = {}
+    out: dict[str, dict] = {}
+    try:
+        for name, module, cls in boards:
+            if module not in figs:
+                figs[module] = measure(module, **kwargs)  # type: ignore[arg-type]
+            f, b = figs[module], BOARD_CLASSES[cls]
+            over = check(f, cls)
+            out[name] = {"module": module, "board_class": cls, "heap": b.heap, "code": b.code,
+                         "outcome": "FAIL" if over else "PASS", "violations": [str(v) for v in over],
+                         "limits": dict(b.limits), "figures": f.summary(b)}
+    except (MemoryMeasurementError, mpy.MpyUnavailable, OSError, subprocess.SubprocessError) as e:
+        return {"outcome": "ERROR", "error": str(e), "boards": out}
+    outcome = "FAIL" if any(v["outcome"] == "FAIL" for v in out.values()) else "PASS"
+    version = next(iter(figs.values())).micropython if figs else ""
+    return {"outcome": outcome, "micropython": version,
+            "measured_with": "MicroPython WebAssembly port (hil.memory; see docs/memory.md)", "boards": out}
 
 
 def table(figs: dict[str, Figures]) -> str:
@@ -345,7 +374,7 @@ def _main(argv: list[str]) -> int:
         for m, f in figs.items():
             for r in f.requests:
                 print(f"{m:10} {r['method']:5} {r['path']:40} {r['status']:4} {r['bytes']:6} B  "
-                      f"alloc {r['alloc']:6}  live {r['live']:6}")
+                      f"peak {r['peak']:6}  alloc {r['alloc']:6}  steps {r['steps']:3}  live {r['live']:6}")
     bad = [str(v) for f in figs.values() for b in BOARD_CLASSES for v in check(f, b)]
     for v in bad:
         print("OVER BUDGET:", v)

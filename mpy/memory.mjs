@@ -15,7 +15,9 @@
 //   MEM-IMPORT {"alloc": N, "live": N}           (load "inplace": {"alloc": N, "modules": {...}})
 //   MEM-APP {"live": N}                           the app built as main.py builds it, tasks not started
 //   MEM-FEED {"file": "...", "alloc": N, "live": N, ...}
-//   MEM-REQUEST {"method": "GET", "path": "/", "status": 200, "alloc": N, "live": N, ...}
+//   MEM-REQUEST {"method": "GET", "path": "/", "status": 200, "peak": N, "alloc": N, "live": N, ...}
+//                peak: the most (heap the request holds at a write + what the next step allocates);
+//                alloc: everything the request allocates; live: what it leaves behind
 //   MEM-EVENTS {"alloc": N, "bytes": N, "clients_after_close": 0}
 //   MEM-ERROR {"phase": "...", "error": "..."}
 //   MEM-DONE {"seconds": S}
@@ -99,9 +101,21 @@ async function main() {
       }
       const reqs = [...JSON.parse(h.routes()).map((r) => r.concat(["auto"])), ...(job.requests || [])];
       for (const [method, p, body] of reqs) {
-        const m = call("request", method, p, body ?? null);
-        if (m.error) { fail(`${method} ${p}`, m.error); continue; }
-        emit("MEM-REQUEST", { method, path: p, ...m, ...call("live", "app") });
+        // step by step (a step ends at each write to the socket; the heap is collected in between):
+        // peak = the most (live at a step's start + what the step allocates); alloc = all steps together
+        call("request_start", method, p, body ?? null);
+        let peak = 0, alloc = 0, steps = 0, err = null, before = null;
+        for (;;) {
+          const st = call("request_step");
+          if (st.error) { err = st.error; break; }
+          before ??= st.live; // the heap in use before the request: counted in the app's live heap
+          steps++;
+          alloc += st.alloc;
+          peak = Math.max(peak, st.live - before + st.alloc);
+          if (st.done) break;
+        }
+        if (err) { fail(`${method} ${p}`, err); continue; }
+        emit("MEM-REQUEST", { method, path: p, ...call("request_end"), peak, alloc, steps, ...call("live", "app") });
       }
       emit("MEM-EVENTS", call("events"));
     }

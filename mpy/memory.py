@@ -93,8 +93,23 @@ def exec_module(name, path):
 
 
 # ---- the app, as main.py builds it ---------------------------------------------------------------------
+class _Pause:
+    """An awaitable that hands control back to the driver once: a step boundary (see request_step)."""
+
+    def __iter__(self):
+        yield _PAUSE
+
+    __await__ = __iter__
+
+
+_PAUSE = 'pause'
+
+
 class _Sink:
-    """The socket's writer side: counts what the response writes and keeps its bytes for the checks."""
+    """The socket's writer side: counts what the response writes and keeps its bytes for the checks.
+
+    Every write is where a board's task gives way to the others (the socket's send buffer), so it is where
+    the driver stops one step and the heap gets collected before the next one."""
 
     def __init__(self):
         self.n = 0
@@ -103,6 +118,7 @@ class _Sink:
     async def awrite(self, data):
         self.n += len(data)
         self.parts.append(data)
+        await _Pause()
 
     async def drain(self):
         pass
@@ -161,10 +177,11 @@ def _drive(coro):
     """Run a coroutine that never waits on anything outside (in-memory streams) to its end."""
     for _ in range(10000):
         try:
-            if coro.send(None) is not None:
-                raise RuntimeError('the request waited on something outside the process')
+            got = coro.send(None)
         except StopIteration as e:
             return e.value
+        if got is not None and got is not _PAUSE:
+            raise RuntimeError('the request waited on something outside the process')
     raise RuntimeError('the request did not end in 10000 steps')
 
 
@@ -220,8 +237,8 @@ def routes():
     return json.dumps(out)
 
 
-def request(method, path, body):
-    """One request through microdot's own handle_request on in-memory streams; bytes allocated."""
+def request_start(method, path, body):
+    """Prepare one request through microdot's own handle_request on in-memory streams."""
     from microdot import AsyncBytesIO
     web = _s['web']
     head = '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n' % (method, path)
@@ -230,16 +247,37 @@ def request(method, path, body):
         head += 'Content-Type: application/json\r\nContent-Length: %d\r\n' % len(data)
     else:
         data = b''
-    raw = head.encode() + b'\r\n' + data
-    reader = AsyncBytesIO(raw)
     sink = _Sink()
-    raw = head = data = None
+    _s['req'] = (method, path, web.app.handle_request(AsyncBytesIO(head.encode() + b'\r\n' + data), sink),
+                 sink)
+    return _done()
+
+
+def request_step():
+    """Run the request to its next write (or its end), from a just-collected heap.
+
+    Returns live (bytes in use at the start, beyond the app mark) and alloc (bytes the step allocated,
+    nothing freed within it): live + alloc bounds the heap the request needs at any moment of the step."""
+    method, path, coro, sink = _s['req']
     a = gc.mem_alloc()
+    live = a - _s['app']
+    done = False
     try:
-        _drive(web.app.handle_request(reader, sink))
+        got = coro.send(None)
+        if got is not _PAUSE:
+            raise RuntimeError('the request waited on something outside the process')
+    except StopIteration:
+        done = True
     except BaseException as e:
+        _s.pop('req')
         return json.dumps({'error': '%s %s: %s' % (method, path, _tb(e))})
     alloc = gc.mem_alloc() - a
+    return _done({'live': live, 'alloc': alloc, 'done': done})
+
+
+def request_end():
+    """What the response was: status, size, content type, JSON well-formed."""
+    method, path, coro, sink = _s.pop('req')
     out = b''.join(sink.parts)
     status = int(out[9:12]) if out[:5] == b'HTTP/' else 0
     i = out.find(b'\r\n\r\n')
@@ -254,21 +292,29 @@ def request(method, path, body):
             json.loads(body)
         except ValueError:
             ok = False
-    return _done({'alloc': alloc, 'status': status, 'bytes': sink.n, 'body': len(body), 'type': ctype,
-                  'json_ok': ok})
+    return _done({'status': status, 'bytes': sink.n, 'body': len(body), 'type': ctype, 'json_ok': ok})
 
 
 def events():
-    """GET /events: the first chunk (ping + one state event per entity), then the client goes away."""
+    """GET /events: the ping and one state event per entity, then the client goes away.
+
+    alloc: the most one chunk of the stream allocates (each is written before the next is made);
+    total: the whole start of the stream; bytes: what it sends."""
     web = _s['web']
     hub = web.hub
-    a = gc.mem_alloc()
     c = hub.subscribe()
     st = hub.stream(c, web.snapshot, None)
-    first = _drive(st.__anext__())
-    alloc = gc.mem_alloc() - a
+    most = total = n = 0
+    for _ in range(1 + len(web.dev.entities)):
+        a = gc.mem_alloc()
+        chunk = _drive(st.__anext__())
+        got = gc.mem_alloc() - a
+        most = max(most, got)
+        total += got
+        n += len(chunk)
+        chunk = None
     _drive(st.aclose())
-    return _done({'alloc': alloc, 'bytes': len(first), 'clients_after_close': len(hub.clients)})
+    return _done({'alloc': most, 'total': total, 'bytes': n, 'clients_after_close': len(hub.clients)})
 
 
 def version():
