@@ -85,6 +85,8 @@ class Figures:
     code_inplace: int = 0
     code_files: int = 0
     import_peak_files: int = 0
+    code_source: int = 0          # loaded as .py source (measured with source=True only)
+    import_peak_source: int = 0
     app_live: int = 0
     steady_live: int = 0
     telegram_peak: int = 0
@@ -263,8 +265,12 @@ def _run(job: dict, work: Path, timeout: float) -> dict:
     return got
 
 
-def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.0) -> Figures:
-    """Measure one module's image: in place (frozen / ROMFS estimate) and as .mpy files with the app."""
+def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.0,
+            source: bool = False) -> Figures:
+    """Measure one module's image: in place (frozen / ROMFS estimate) and as .mpy files with the app.
+
+    source: also import it from .py source files (code_source, import_peak_source).
+    """
     files = manifest.files(module)
     fig = Figures(module)
     with tempfile.TemporaryDirectory(prefix="bchain-mem-") as tmp:
@@ -280,6 +286,10 @@ def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.
         fig.micropython = inplace["info"]["micropython"]
         fig.code_inplace = inplace["import"]["alloc"]
         fig.modules_inplace = inplace["import"]["modules"]
+        if source:
+            src = _run({**base, "load": "py", "files": [[str(s), d] for s, d in files]}, work, timeout)
+            fig.code_source = src["import"]["live"]
+            fig.import_peak_source = src["import"]["alloc"]
         compiled = compile_mpy(files, work / "mpy")
         got = _run({**base, "load": "mpy", "files": [[str(s), d] for s, d in compiled],
                     "feeds": [str(f) for f in feeds], "requests": REQUESTS.get(module, [])}, work, timeout)
@@ -338,6 +348,8 @@ def table(figs: dict[str, Figures]) -> str:
     rows = ["code_inplace", "code_files", "import_peak_files", "app_live", "steady_live", "telegram_peak",
             "request_peak", "worst_case"]
     mods = list(figs)
+    if all(figs[m].code_source for m in mods):
+        rows[3:3] = ["code_source", "import_peak_source"]
     head = f"{'figure (KB)':20}" + "".join(f"{m:>12}" for m in mods) + "".join(
         f"{'≤ ' + b:>14}" for b in BOARD_CLASSES)
     lines = [head]
@@ -364,11 +376,12 @@ def _main(argv: list[str]) -> int:
     ap.add_argument("modules", nargs="*", help=f"modules (default: {' '.join(manifest.MODULES)})")
     ap.add_argument("--json", type=Path, default=None, help="write every figure, per route too, here")
     ap.add_argument("--routes", action="store_true", help="print the heap each request allocates")
+    ap.add_argument("--source", action="store_true", help="also measure the import from .py source files")
     a = ap.parse_args(argv)
     for m in a.modules:
         if m not in manifest.MODULES:
             ap.error(f"module {m!r}: expected one of {', '.join(manifest.MODULES)}")
-    figs = {m: measure(m) for m in (a.modules or manifest.MODULES)}
+    figs = {m: measure(m, source=a.source) for m in (a.modules or manifest.MODULES)}
     print(table(figs))
     if a.routes:
         for m, f in figs.items():
