@@ -14,7 +14,7 @@
 //   MEM-INFO {"micropython": "1.27.0", ...}
 //   MEM-IMPORT {"alloc": N, "live": N}           (load "inplace": {"alloc": N, "modules": {...}})
 //   MEM-APP {"live": N}                           the app built as main.py builds it, tasks not started
-//   MEM-FEED {"file": "...", "alloc": N, "live": N, ...}
+//   MEM-FEED {"file": "...", "alloc": N, "live": N, "events": N, ...}   (one /events client listening)
 //   MEM-REQUEST {"method": "GET", "path": "/", "status": 200, "peak": N, "alloc": N, "live": N, ...}
 //                peak: the most (heap the request holds at a write + what the next step allocates);
 //                alloc: everything the request allocates; live: what it leaves behind
@@ -93,12 +93,14 @@ async function main() {
       call("build", job.module, "/flash");
       emit("MEM-APP", call("live", "code"));
       call("mark", "app");
+      call("listen"); // a browser has the page open: every change of a telegram is published
       for (const f of job.feeds || []) {
         call("load_feed", f, job.chunk || 64);
         const m = call("feed");
         if (m.error) { fail(`feed ${f}`, m.error); continue; }
         emit("MEM-FEED", { file: path.basename(f), ...m, ...call("live", "app") });
       }
+      call("unlisten");
       const reqs = [...JSON.parse(h.routes()).map((r) => r.concat(["auto"])), ...(job.requests || [])];
       for (const [method, p, body] of reqs) {
         // step by step (a step ends at each write to the socket; the heap is collected in between):

@@ -194,11 +194,27 @@ def load_feed(path, chunk):
     return _done()
 
 
+def listen():
+    """An /events client for the feeds that follow (a browser with the page open: every change is
+    published), its stream started (the snapshot taken, as when it connects)."""
+    web = _s['web']
+    c = web.hub.subscribe()
+    st = web.hub.stream(c, web.snapshot, None)
+    for _ in range(1 + len(web.dev.entities)):
+        _drive(st.__anext__())
+    _s['listener'] = (c, st)
+    return _done()
+
+
 def feed():
-    """Feed the loaded input to the app as its UART task would; bytes allocated, and what came of it."""
+    """Feed the loaded input to the app as its UART task would; bytes allocated, and what came of it.
+
+    With a listener (listen()), the events published are taken off its queue afterwards, as its stream
+    would write them."""
     dev = _s['dev']
     hal = _s['hal']
     chunks = _s.pop('chunks')
+    listener = _s.get('listener')
     a = gc.mem_alloc()
     try:
         if hasattr(dev, 'feed'):  # SmartMeter: telegrams
@@ -219,7 +235,11 @@ def feed():
     except BaseException as e:
         return json.dumps({'error': _tb(e)})
     alloc = gc.mem_alloc() - a
-    return _done({'alloc': alloc, 'bytes': _s['bytes'], 'taken': got})
+    events = 0
+    if listener is not None:
+        events = len(listener[0].queue)
+        listener[0].queue.clear()
+    return _done({'alloc': alloc, 'bytes': _s['bytes'], 'taken': got, 'events': events})
 
 
 def routes():
@@ -315,6 +335,13 @@ def events():
         chunk = None
     _drive(st.aclose())
     return _done({'alloc': most, 'total': total, 'bytes': n, 'clients_after_close': len(hub.clients)})
+
+
+def unlisten():
+    """The feeds' /events client goes away."""
+    c, st = _s.pop('listener')
+    _drive(st.aclose())
+    return _done({'clients': len(_s['web'].hub.clients)})
 
 
 def version():
