@@ -3,7 +3,7 @@
 
 class OtaError(Exception):
     def __init__(self, status, message, phase='manifest'):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.status = status
         self.message = message
         self.phase = phase
