@@ -29,7 +29,7 @@ FEED_S = 1                      # the watchdog is fed this often
 
 DEFAULT_STATE = {'active': 'factory', 'previous': '', 'pending': '', 'tries': 0, 'floor': 0,
                  'state': 'confirmed', 'rolled_back_from': '', 'reason': '', 'trial_error': '',
-                 'last_error': '', 'updates': 0, 'refused': 0, 'slots': {}}
+                 'last_error': '', 'updates': 0, 'refused': 0, 'boots': 0, 'slots': {}}
 
 # Filled by the loader before the application is imported: which slot runs, whether it is on trial, the
 # watchdog it armed. Empty when an app is started without the loader (unit tests).
@@ -246,6 +246,20 @@ class OtaService:
                 'reason': st['reason'], 'last_error': st['last_error'], 'updates': st['updates'],
                 'refused': st['refused'], 'busy': self.busy, 'progress': self.progress,
                 'trusted_keys': len(self.trusted()), 'loader': bool(BOOT), 'slots': slots}
+
+    def page_rows(self):
+        s = self.status()
+        run = s['slots'].get(s['running']) if s['running'] != 'factory' else None
+        rows = [('Firmware', 'slot %s, %s' % (s['running'], ('%s (%s...)' % (run['version'], run['identity'][:12]))
+                                                if run else 'as made')),
+                ('Update state', s['state'] + (' (trial %d of %d: %s)' % (s['tries'], s['max_tries'], s['health'])
+                                               if s['trial'] else '')),
+                ('Security counter floor', str(s['security_counter_floor']))]
+        if s['rolled_back_from']:
+            rows.append(('Rolled back from', 'slot %s: %s' % (s['rolled_back_from'], s['reason'])))
+        if s['last_error']:
+            rows.append(('Last update error', s['last_error']))
+        return rows
 
     # ---- health check and confirmation -------------------------------------------------------------------
     def _feed_wdt(self):

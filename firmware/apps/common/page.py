@@ -7,6 +7,7 @@
 #       to /<domain>/<object id>/toggle|press. rows: (entity, state, value); value None shows an empty
 #       cell (nothing measured, or too old to be shown as current).
 #       warnings: texts shown under the table (and replaced live by `warnings` events, a JSON list).
+#       ota: (label, text) rows shown under the OTA Update form (firmware/ota/service.py page_rows()).
 #   portal_page(name, status, networks=(), ssid='', error=None) -> str
 #       The access point's page: WiFi Networks (scan), WiFi Settings (SSID, Password, Save -> /wifisave)
 #       and OTA Update. status: one line saying where the module stands; error: why the last Save failed.
@@ -57,7 +58,7 @@ def _head(title):
             esc(title) + '</h1>')
 
 
-def states_page(title, rows, warnings=()):
+def states_page(title, rows, warnings=(), ota=()):
     title = title + ' Web Server'
     parts = [_head(title), '<h2>States</h2><table id="states"><thead><tr><th>Name<th>State<th>Actions'
              '<tbody>']
@@ -68,6 +69,11 @@ def states_page(title, rows, warnings=()):
     parts.append(esc(' '.join(warnings)))
     parts.append('</p>')
     parts.append(_OTA)
+    if ota:  # (label, text) rows about the installed firmware, next to the form (GET /api/ota has them all)
+        parts.append('<table id="ota"><tbody>')
+        for label, text in ota:
+            parts.append('<tr><td>%s</td><td>%s</td></tr>' % (esc(label), esc(text)))
+        parts.append('</tbody></table>')
     parts.append('<script>' + _JS + '</script></article></body></html>')
     return ''.join(parts)
 
