@@ -111,7 +111,8 @@ def run(
     flash_size: Annotated[int | None, typer.Option(min=4096, help="OTA: bytes of flash (default: the "
                                                    "host disk's free space).")] = None,
     ota_health_s: Annotated[int | None, typer.Option(min=1, help="OTA: seconds a new image must run "
-                                                     "healthy before it confirms itself (default 30).")] = None,
+                                                     "healthy before it confirms itself (default 30).")
+                            ] = None,
     ota_max_tries: Annotated[int | None, typer.Option(min=1, help="OTA: failed trial boots before the "
                                                       "loader rolls back (default 3).")] = None,
 ) -> None:
