@@ -110,10 +110,11 @@ def boot(hal, config=None, hooks=(), make_hal=None, root=None, log=print):
             activate(path)
         if hal is None:
             hal = make_hal()
-        wdt = hal.watchdog(WDT_MS) if trial and hasattr(hal, 'watchdog') else None
+        wdt = hal.watchdog(config.get('ota_wdt_ms') or WDT_MS) if trial and hasattr(hal, 'watchdog') else None
         from firmware.ota import service
         service.BOOT.update({'slot': slot, 'trial': trial, 'tries': state.get('tries', 0), 'wdt': wdt,
-                             'max_tries': tries, 'health_s': config.get('ota_health_s') or service.HEALTH_S})
+                             'max_tries': tries, 'health_s': config.get('ota_health_s') or service.HEALTH_S,
+                             'stall_s': config.get('ota_stall_s') or service.STALL_S})
         for hook in hooks:
             hook()
         app = __import__(APPS[hal.kind], None, None, ['run'])

@@ -113,6 +113,10 @@ def run(
     ota_health_s: Annotated[int | None, typer.Option(min=1, help="OTA: seconds a new image must run "
                                                      "healthy before it confirms itself (default 30).")
                             ] = None,
+    ota_wdt_ms: Annotated[int | None, typer.Option(min=100, help="OTA: watchdog timeout of a trial boot "
+                                                   "in ms (default 30000).")] = None,
+    ota_stall_s: Annotated[int | None, typer.Option(min=1, help="OTA: an upload silent this long is "
+                                                    "abandoned (default 10).")] = None,
     ota_max_tries: Annotated[int | None, typer.Option(min=1, help="OTA: failed trial boots before the "
                                                       "loader rolls back (default 3).")] = None,
 ) -> None:
@@ -142,6 +146,10 @@ def run(
         config["ota_health_s"] = ota_health_s
     if ota_max_tries is not None:
         config["ota_max_tries"] = ota_max_tries
+    if ota_wdt_ms is not None:
+        config["ota_wdt_ms"] = ota_wdt_ms
+    if ota_stall_s is not None:
+        config["ota_stall_s"] = ota_stall_s
     hooks = [lambda: _report_port(port_file)] if port_file is not None else []
     if stale_s is not None:
         config["stale_s"] = stale_s

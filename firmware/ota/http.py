@@ -7,15 +7,15 @@
 # the client gets the answer instead of a reset connection.
 import asyncio
 
-from firmware.ota.service import CHUNK, STALL_S
+from firmware.ota.service import CHUNK
 
 YES = ('1', 'true', 'yes', 'on')
 
 
-async def _drain(read):
+async def _drain(read, stall_s):
     while True:
         try:
-            chunk = await asyncio.wait_for(read(CHUNK), STALL_S)
+            chunk = await asyncio.wait_for(read(CHUNK), stall_s)
         except asyncio.TimeoutError:
             return
         if not chunk:
@@ -34,7 +34,7 @@ async def handle_update(svc, request):
                 continue
             status, doc = await svc.upload(value.read, allow)
             if status != 200:
-                await _drain(value.read)
+                await _drain(value.read, svc.stall_s())
             return status, doc
         return 400, {'error': 'POST /update: multipart form without a file: expected the image in a file '
                               'field (the page\'s "update" field)'}
@@ -52,5 +52,5 @@ async def handle_update(svc, request):
         return data
     status, doc = await svc.upload(read, allow)
     if status != 200:
-        await _drain(read)
+        await _drain(read, svc.stall_s())
     return status, doc

@@ -9,7 +9,7 @@
 #   await svc.run(port)             feeds the watchdog; on a trial boot runs the health check, then confirms
 #
 # Flash layout (hal.flash_root): ota.json (the state, shared with the loader), app/a and app/b (slots, each
-# with IMAGE.json written last), ota/trusted_keys (hex SHA-256 key digests, one a line), ota/board.json.
+# with IMAGE.json; an upload goes to app/<slot>.new and is renamed over the slot once verified), ota/trusted_keys (hex SHA-256 key digests, one a line), ota/board.json.
 import asyncio
 import json
 import os
@@ -67,22 +67,6 @@ def rmtree(path):
         pass
 
 
-def tree_size(path):
-    total = 0
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return 0
-    for n in names:
-        p = path + '/' + n
-        st = os.stat(p)
-        if st[0] & 0x4000:
-            total += tree_size(p)
-        else:
-            total += st[6]
-    return total
-
-
 def other_slot(active):
     return 'b' if active == 'a' else 'a'
 
@@ -103,6 +87,9 @@ class OtaService:
 
     def state(self):
         return self.store.load(STATE_FILE, DEFAULT_STATE)
+
+    def stall_s(self):
+        return BOOT.get('stall_s', STALL_S)
 
     def running(self):
         return BOOT.get('slot') or self.state()['active']
@@ -126,11 +113,10 @@ class OtaService:
     def device(self, allow_downgrade):
         st = self.state()
         meta = self.running_meta()
-        inactive = other_slot(st['active'])
         free = self.hal.flash_free() if hasattr(self.hal, 'flash_free') else MAX_PAYLOAD
         return {'module': self.hal.kind, 'hw': getattr(self.hal, 'hw_rev', 1),
                 'abi': getattr(self.hal, 'mpy_abi', 6), 'max_payload': MAX_PAYLOAD,
-                'free': free + tree_size(self.path('app/' + inactive)), 'floor': st['floor'],
+                'free': free, 'floor': st['floor'],
                 'installed': tuple(meta['version_t']) if meta else None,
                 'allow_downgrade': allow_downgrade}
 
@@ -148,6 +134,7 @@ class OtaService:
         self.busy = True
         slot = other_slot(st['active'])
         slot_dir = self.path('app/' + slot)
+        staging = slot_dir + '.new'   # the old inactive slot stays intact until the new image verified
         wrote = [False]
         running = self.running_meta()
 
@@ -157,9 +144,9 @@ class OtaService:
                 raise OtaError(409, 'image %s %s is already installed and running: nothing was changed'
                                % (m.module, mf.version_text(m.version)))
             wrote[0] = True
-            rmtree(slot_dir)
-            _mkdirs(slot_dir)
-            return slot_dir
+            rmtree(staging)
+            _mkdirs(staging)
+            return staging
 
         u = Update(self.device(allow_downgrade), self.trusted(), prepare, getattr(self.hal, 'ota_flavor', 'py'))
         self.progress = {'phase': 'head', 'received': 0, 'expected': None}
@@ -167,10 +154,10 @@ class OtaService:
         try:
             while True:
                 try:
-                    chunk = await asyncio.wait_for(read(CHUNK), STALL_S)
+                    chunk = await asyncio.wait_for(read(CHUNK), self.stall_s())
                 except asyncio.TimeoutError:
-                    raise OtaError(408, 'upload stalled: no data for %d s after %d bytes' % (STALL_S, u.received),
-                                   u.phase)
+                    raise OtaError(408, 'upload stalled: no data for %d s after %d bytes' % (self.stall_s(),
+                                                                                       u.received), u.phase)
                 if not chunk:
                     break
                 u.feed(chunk)
@@ -182,12 +169,12 @@ class OtaService:
         except OtaError as e:
             u.abort()
             if wrote[0]:
-                rmtree(slot_dir)
+                rmtree(staging)
             return self._refuse(e, u)
         except Exception as e:  # the flash or the connection failed under us: the old image stays
             u.abort()
             if wrote[0]:
-                rmtree(slot_dir)
+                rmtree(staging)
             return self._refuse(OtaError(500, 'update failed while %s after %d bytes: %r; nothing was changed'
                                          % (u.phase, u.received, e), u.phase), u)
         finally:
@@ -197,8 +184,10 @@ class OtaService:
         meta = {'module': m.module, 'version': mf.version_text(m.version), 'version_t': list(m.version),
                 'security_counter': m.counter, 'identity': identity, 'manifest_sha256': u.head_digest,
                 'source_commit': mf.hexlify(m.commit), 'payload_len': m.payload_len, 'key_block': u.key_index}
-        with open(slot_dir + '/IMAGE.json', 'w') as f:
+        with open(staging + '/IMAGE.json', 'w') as f:
             f.write(json.dumps(meta))
+        rmtree(slot_dir)
+        os.rename(staging, slot_dir)  # a cut before this leaves the state pointing at the running slot
         st = self.state()
         st['slots'][slot] = meta
         st['pending'] = slot

@@ -73,7 +73,7 @@ def check(sector, signed, trusted):
         return i
     if not seen:
         raise OtaError(403, 'image is not signed: expected a Secure Boot v2 RSA-3072 block after the '
-                       'manifest, found no valid block', 'signature')
+                       'manifest, found no valid block (magic, version or CRC wrong)', 'signature')
     raise OtaError(403, 'no signature by a trusted key: ' + '; '.join(seen), 'signature')
 
 
