@@ -110,7 +110,8 @@ def ustar(members: list[tuple[str, bytes]]) -> bytes:
 def build_payload(root: Path, module: str, compile: bool = True) -> bytes:
     """Return the payload tar of module's image from the tree at root.
 
-    compile=False leaves out the mpy/ folder: only for test images meant for emulated boards."""
+    compile=False leaves out the mpy/ folder: only for test images meant for emulated boards.
+    """
     files = image_files(root, module)
     compiled = compile_mpy(files + microdot_files()) if compile else {}
     members = [(f"mpy/{name}", data) for name, data in sorted(compiled.items())]

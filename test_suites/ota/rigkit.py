@@ -96,4 +96,6 @@ def post_raw(b: BoardProcess, data: bytes, query: str = "", timeout: float = 60.
 def slot_files(b: BoardProcess) -> list[str]:
     """Every file in the board's slots (what an install wrote)."""
     app = b.flash / "app"
-    return sorted(p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()) if app.exists() else []
+    if not app.exists():
+        return []
+    return sorted(p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file())

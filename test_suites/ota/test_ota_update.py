@@ -108,7 +108,8 @@ def test_refusals_leave_the_board_as_it_was(meter):
         flipped = bytearray(good)
         flipped[pos] ^= 0x01
         _refuse(meter, bytes(flipped), (400, 403), words)  # hash mismatch, or the archive breaks first
-    for pos, words in ((mf.SECTOR + 500, "not trusted"), (mf.SECTOR + 1000, "signature block 0 (trusted key")):  # CRC made right
+    # the same two flips with the block's CRC made right: the key digest, then the RSA check decide
+    for pos, words in ((mf.SECTOR + 500, "not trusted"), (mf.SECTOR + 1000, "signature block 0 (trusted key")):
         flipped = bytearray(good)
         flipped[pos] ^= 0x01
         blk = mf.SECTOR
@@ -135,7 +136,8 @@ def test_lying_content_length_and_stall(meter):
         answer = s.makefile("rb").read()  # the board gives up after --ota-stall-s 2 of silence
     assert b" 408 " in answer.split(b"\r\n")[0] and b"upload stalled" in answer
     after = ota(meter)
-    assert after["running_identity"] == before["running_identity"] and after["refused"] == before["refused"] + 2
+    assert after["running_identity"] == before["running_identity"]
+    assert after["refused"] == before["refused"] + 2
     assert not after["busy"] and meter.starts == 1
 
 
