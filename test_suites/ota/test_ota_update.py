@@ -109,7 +109,8 @@ def test_refusals_leave_the_board_as_it_was(meter):
         flipped[pos] ^= 0x01
         _refuse(meter, bytes(flipped), (400, 403), words)  # hash mismatch, or the archive breaks first
     # the same two flips with the block's CRC made right: the key digest, then the RSA check decide
-    for pos, words in ((mf.SECTOR + 500, "not trusted"), (mf.SECTOR + 1000, "signature block 0 (trusted key")):
+    for pos, words in ((mf.SECTOR + 500, "not trusted"),
+                       (mf.SECTOR + 1000, "signature block 0 (trusted key")):
         flipped = bytearray(good)
         flipped[pos] ^= 0x01
         blk = mf.SECTOR
