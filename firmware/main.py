@@ -98,6 +98,9 @@ def boot(hal, config=None, hooks=(), make_hal=None, root=None, log=print):
     root = hal.flash_root if hal is not None else (root or '')
     tries = config.get('ota_max_tries') or MAX_TRIES
     before = load_state(root)
+    cause = hal.reset_cause() if hal is not None and hasattr(hal, 'reset_cause') else ''
+    if before.get('pending') and before.get('tries') and cause == 'watchdog' and not before.get('trial_error'):
+        before['trial_error'] = 'watchdog reset: trial boot %d hung' % before['tries']
     slot, trial, state = decide(before, tries)
     save_state(root, state)         # the try is counted before a single line of the slot runs
     if before.get('pending') and not state.get('pending'):
@@ -124,7 +127,7 @@ def boot(hal, config=None, hooks=(), make_hal=None, root=None, log=print):
     except Exception as e:
         if not trial:
             raise
-        why = 'slot %s failed on trial boot %d: %r' % (slot, state.get('tries', 0), e)
+        why = 'trial boot %d raised %r' % (state.get('tries', 0), e)
         log('loader: ' + why + '; resetting')
         record_failure(root, why)
         if hal is not None:

@@ -80,6 +80,8 @@ class OtaService:
         self.progress = None        # {'phase', 'received', 'expected'} while an upload runs
         self.health = 'not on trial'
         self.reset_pending = False
+        for s in ('a', 'b'):  # an upload cut by a power loss leaves a partial staging folder
+            rmtree(self.path('app/%s.new' % s))
 
     # ---- what this board is ---------------------------------------------------------------------------
     def path(self, name):

@@ -23,6 +23,7 @@ from .uart import HostUart
 from .wifi import HostWifi
 
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
+RESET_CAUSE_ENV = "HIL_BOARD_RESET_CAUSE"  # carried across a re-exec: why the last reset happened
 
 
 class HostHal:
@@ -42,6 +43,7 @@ class HostHal:
         self._uarts: dict[str, HostUart] = {}
         self._pins: dict[str, HostPin] = {}
         self._time_offset: float | None = 0.0 if config.wall_clock else None
+        self._reset_cause = os.environ.pop(RESET_CAUSE_ENV, "power on")
 
     # identity
     def unique_id(self) -> bytes:
@@ -137,6 +139,10 @@ class HostHal:
         used = sum(p.stat().st_size for p in Path(self.flash_root).rglob("*") if p.is_file())
         return max(0, self.config.flash_size - used)
 
+    def reset_cause(self) -> str:
+        """Return why this boot happened: 'power on', 'soft' (reset()) or 'watchdog'."""
+        return self._reset_cause
+
     def watchdog(self, timeout_ms: int) -> HostWatchdog:
         """Arm the watchdog: reset() unless feed() comes within timeout_ms (by this HAL's clock)."""
         return HostWatchdog(self, timeout_ms)
@@ -144,6 +150,7 @@ class HostHal:
     # lifecycle
     def reset(self) -> None:
         """Restart the firmware: re-execute this process (or exit for the rig to restart it)."""
+        os.environ.setdefault(RESET_CAUSE_ENV, "soft")
         self.close()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -184,4 +191,5 @@ class HostWatchdog:
             time.sleep(0.05)
             if self.hal.ticks_diff(self.hal.ticks_ms(), self.fed) > self.timeout_ms:
                 print(f"watchdog: not fed for {self.timeout_ms} ms; resetting", flush=True)
+                os.environ[RESET_CAUSE_ENV] = "watchdog"
                 self.hal.reset()
