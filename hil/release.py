@@ -73,6 +73,7 @@ def check(image: Image, records: list[tuple[str, dict[str, Any]]], ledger: list[
     if not records:
         v.failures.append("no certification record given: expected at least one --record")
     rigs: set[str] = set()
+    module = m.module
     ran: dict[str, list[dict[str, Any]]] = {s: [] for s in policy.suites}
     for name, rec in records:
         meta = rec.get("metadata", {})
@@ -84,13 +85,16 @@ def check(image: Image, records: list[tuple[str, dict[str, Any]]], ledger: list[
                            "commit": meta.get("git", {}).get("commit"), "suites": meta.get("suites")})
         if rec.get("outcome") != "PASS":
             v.failures.append(f"{name}: outcome {rec.get('outcome')!r}, expected PASS")
-        if img.get("sha256") != ident:
-            v.failures.append(f"{name}: certified image {str(img.get('sha256'))[:16]}..., this image is "
+        certified = [i.get("sha256") for i in img.get("images", [])] or [img.get("sha256")]
+        if ident not in certified:
+            v.failures.append(f"{name}: certified image {str(certified[0])[:16]}..., this image is "
                               f"{ident[:16]}...: the record is for other bytes")
-        running = img.get("boards_running") or {}
+        boards_module = img.get("boards_module") or {}
+        running = {b: got for b, got in (img.get("boards_running") or {}).items()
+                   if boards_module.get(b, module) == module}
         if not running:
-            v.failures.append(f"{name}: no board reported running the image (record not made with "
-                              "`hil certify --image`, which installs it over the air)")
+            v.failures.append(f"{name}: no {module} board reported running the image (record not made "
+                              "with `hil certify --image`, which installs it over the air)")
         for board, got in running.items():
             if got != ident:
                 v.failures.append(f"{name}: board {board} ran {str(got)[:16]}..., not this image")

@@ -39,7 +39,9 @@ def make_record(img: Image, **over) -> dict:
                    {"name": "test_suites/ota/test_b.py::test_y", "outcome": "PASS"},
                    {"name": "test_suites/ota/test_b.py::test_z", "outcome": "PASS"}],
         "metadata": {"image": {"kind": "bchfw", "sha256": img.identity,
-                               "boards_running": {"meter": img.identity, "plug1": img.identity}},
+                               "images": [{"module": "smartmeter", "sha256": img.identity}],
+                               "boards_running": {"meter": img.identity, "plug1": "f" * 64},
+                               "boards_module": {"meter": "smartmeter", "plug1": "smartplug"}},
                      "rig": {"name": "emulated"}, "git": {"commit": COMMIT},
                      "suites": ["test_suites/e2e", "test_suites/ota"]},
     }
@@ -59,9 +61,10 @@ def test_a_proving_record_passes():
 
 @pytest.mark.parametrize("over, words", [
     ({"outcome": "FAIL"}, "outcome 'FAIL', expected PASS"),
-    ({"metadata.image.sha256": "00" * 32}, "the record is for other bytes"),
+    ({"metadata.image.images": [{"module": "smartmeter", "sha256": "00" * 32}]},
+     "the record is for other bytes"),
     ({"metadata.image.boards_running": {"meter": "11" * 32}}, "board meter ran 1111111111111111..."),
-    ({"metadata.image.boards_running": {}}, "no board reported running the image"),
+    ({"metadata.image.boards_running": {}}, "no smartmeter board reported running the image"),
     ({"metadata.rig.name": "bench"}, "required rigs not covered: emulated"),
     ({"metadata.git.commit": "cd" * 20}, "made from commit cdcdcdcdcdcd"),
     ({"phases": [{"name": "test_suites/e2e/test_a.py::test_x", "outcome": "PASS"}]},
