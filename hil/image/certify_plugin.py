@@ -57,8 +57,8 @@ def running(board: Any) -> dict[str, Any]:
     return doc
 
 
-def install(board: Any, data: bytes, identity: str, trusted_hex: str) -> dict[str, Any]:
-    """Install the image on one board over the air and wait until it runs it, confirmed."""
+def upload(board: Any, data: bytes, trusted_hex: str) -> None:
+    """Send the image to one board over the air (it reboots into it)."""
     flash = getattr(board, "flash", None)
     if flash is not None:  # an emulated board: trust the rig key, as `hil flash` provisions a real one
         (Path(flash) / "ota").mkdir(parents=True, exist_ok=True)
@@ -66,6 +66,10 @@ def install(board: Any, data: bytes, identity: str, trusted_hex: str) -> dict[st
     status, doc = _http(_base(board), "POST", "/update", data)
     if status != 200:
         raise RuntimeError(f"board {board.name}: POST /update answered {status}: {doc.get('error', doc)}")
+
+
+def confirmed(board: Any, identity: str) -> dict[str, Any]:
+    """Wait until the board runs the image, confirmed by its own health check."""
     deadline = time.monotonic() + CONFIRM_TIMEOUT_S
     last: Any = None
     while time.monotonic() < deadline:
@@ -94,13 +98,14 @@ def _ota_installed(request: pytest.FixtureRequest) -> Iterator[None]:
     rig = request.getfixturevalue("rig")
     trusted = keys.digest_hex(keys.rig_key())
     report: dict[str, dict[str, Any]] = {}
+    for name, board in rig.boards.items():  # every board gets its image first, then all confirm together
+        report[name] = {"module": board.role, "installed": None}
+        if board.role in images:
+            upload(board, images[board.role].to_bytes(), trusted)
     for name, board in rig.boards.items():
-        img = images.get(board.role)
-        if img is None:
-            report[name] = {"module": board.role, "installed": None}
-            continue
-        st = install(board, img.to_bytes(), img.identity, trusted)
-        report[name] = {"module": board.role, "installed": st["running_identity"], "slot": st["running"]}
+        if board.role in images:
+            st = confirmed(board, images[board.role].identity)
+            report[name].update(installed=st["running_identity"], slot=st["running"])
     try:
         yield
     finally:
