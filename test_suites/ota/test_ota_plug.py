@@ -28,8 +28,9 @@ def test_relay_holds_through_update_and_rollback(tmp_path):
         status, doc = post_raw(b, good.to_bytes())
         assert status == 200, doc
         wait_ota(b, lambda d: d["state"] == "confirmed" and d["running_identity"] == good.identity)
-        bad = image("smartplug", version=(1, 2, 0, 0), counter=2, payload=rigkit.altered_payload(
-            tmp_path, "smartplug", {APP: ("import asyncio\n", "import asyncio\nraise ImportError('broken')\n")}))
+        broken = {APP: ("import asyncio\n", "import asyncio\nraise ImportError('broken')\n")}
+        bad = image("smartplug", version=(1, 2, 0, 0), counter=2,
+                    payload=rigkit.altered_payload(tmp_path, "smartplug", broken))
         status, doc = post_raw(b, bad.to_bytes())
         assert status == 200, doc
         st = wait_ota(b, lambda d: d["state"] == "rolled back", timeout=120)
