@@ -14,6 +14,8 @@ package("firmware/hal", files=("__init__.py", "esp32.py", "mdns.py"), base_path=
 # the web layer both apps share
 package("firmware/apps", files=("__init__.py",), base_path="..")
 package("firmware/apps/common", base_path="..")
+# updates over the air: POST /update, the checks, the slots (the loader itself: manifest_loader.py)
+package("firmware/ota", base_path="..")
 
 # the web server: the same microdot release the emulated boards run (pyproject.toml), its core modules
 require("microdot")

@@ -9,6 +9,8 @@ from hil.cli_fuzz import fuzz_app
 from hil.cli_p1 import p1_app
 from hil.cli_rig import rig_app
 from hil.cli_sim import sim_app
+from hil.image.cli import build_cmd, image_app
+from hil.release_cli import release_cmd
 
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",
@@ -24,6 +26,9 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(rig_app, name="rig")
 app.add_typer(cse7766_app, name="cse7766")
 app.command("certify")(certify_cmd)
+app.add_typer(image_app, name="image")
+app.command("build")(build_cmd)
+app.command("release")(release_cmd)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ base_path=".")` takes `base_path/path` to `path`, an included file counts once) 
 
     files("smartmeter") -> [(source Path, image path "firmware/p1/reader.py"), ...]   sorted by image path
     load("smartmeter")  -> Manifest(module, metadata, files=[ImageFile(src, dest, origin)])
+    loader()            -> the loader's Manifest (boot.py, main.py at the root; never in an update)
 
 `require(name)` takes a third-party package from the host's installed copy (the same release the
 emulated boards run, pinned in pyproject.toml), restricted to the modules the device needs
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
 MODULES = ("smartmeter", "smartplug")
+LOADER = FIRMWARE / "manifest_loader.py"  # flashed once, never in an update
 
 # The modules of a required package that go onto a board. microdot 2.x: the core server is
 # microdot/__init__.py + microdot/microdot.py; the rest (test client, sessions, websockets, ASGI/WSGI
@@ -192,6 +194,11 @@ def load(module: str, path: Path | None = None) -> Manifest:
     ev = _Evaluator()
     ev.run(p)
     return Manifest(module, p, ev.metadata, [ev.files[d] for d in sorted(ev.files)])
+
+
+def loader() -> Manifest:
+    """Evaluate the loader's manifest (`firmware/manifest_loader.py`: /boot.py and /main.py)."""
+    return load("loader", LOADER)
 
 
 def files(module: str) -> list[tuple[Path, str]]:

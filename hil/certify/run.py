@@ -152,17 +152,31 @@ def follow(progress: Path, proc: subprocess.Popen[bytes], on_event: Callable[[di
         time.sleep(poll_s)  # the child writes the file; no event to wait on across processes
 
 
-def certify(rig_path: Path | None, image: Path | None, out: Path, *, workers: int | None = None,
+def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *, workers: int | None = None,
             suites: list[str] | None = None, extra: list[str] | None = None,
             on_event: Callable[[dict[str, Any]], None] = lambda e: None) -> Outcome:
     """Run a certification; see the module's docstring for what lands in ``out``."""
+    from hil.image import certify_support as ota  # OTA images (.bchfw): installed over the air first
+
+    images = [image] if isinstance(image, Path) else list(image or [])
     rig = load_rig(rig_path)
     rig_file = Path(rig.source)
     out = out.resolve()
-    digest = image_digest(image) if image is not None else None   # before out is emptied: it may be there
-    prepare_out(out)
+    if images and all(ota.is_ota_image(p) for p in images):
+        prepare_out(out)
+        try:
+            image_entry = ota.entry(images, out)
+        except ValueError as e:
+            raise CertifyError(str(e)) from None
+        extra = ota.pytest_args(image_entry, out) + list(extra or [])
+    else:
+        if len(images) > 1:
+            raise CertifyError("several --image files are for OTA images (.bchfw) only")
+        image = images[0] if images else None
+        digest = image_digest(image) if image is not None else None   # before out is emptied
+        prepare_out(out)
+        image_entry = image_identity(rig, image, out, digest)
     started = time.time()
-    image_entry = image_identity(rig, image, out, digest)
     # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
     # would fail). Measured on the checkout's image manifests: what the emulated boards run.
     image_entry["memory"] = memory.rig_entry([(b.name, b.role, b.board_class) for b in rig.boards.values()])
@@ -183,6 +197,8 @@ def certify(rig_path: Path | None, image: Path | None, out: Path, *, workers: in
             proc.terminate()
             proc.wait(30)
             raise
+    if image_entry.get("kind") == "bchfw":
+        ota.merge_reports(image_entry, out)
     raw = out / "record.pytest.json"
     record: dict[str, Any] = json.loads(raw.read_text(encoding="utf-8")) if raw.exists() else {
         "outcome": "ERROR", "counts": {}, "phases": [], "metadata": {},

@@ -131,3 +131,13 @@ def test_reader_says_what_is_wrong_and_where(tmp_path: Path, text: str, expect: 
 def test_unknown_module_is_refused():
     with pytest.raises(manifest.ManifestError, match="expected one of smartmeter, smartplug"):
         manifest.manifest_path("powermeter")
+
+
+def test_the_loader_is_its_own_manifest_and_in_no_image():
+    m = manifest.loader()
+    assert m.dests() == ["boot.py", "main.py"]
+    want = [(ROOT / "firmware" / n).resolve() for n in ("boot.py", "main.py")]
+    assert [f.src.resolve() for f in m.files] == want
+    for module in manifest.MODULES:
+        dests = manifest.load(module).dests()
+        assert not {"boot.py", "main.py", "firmware/boot.py", "firmware/main.py"} & set(dests)

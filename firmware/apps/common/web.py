@@ -23,8 +23,8 @@
 # Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE),
 # GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi
 # (?scan=1: look for networks first),
-# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
-# now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
+# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update and GET /api/ota
+# (signed OTA updates: firmware/ota/, docs/ota.md). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
 # clients, 500 a handler failure (logged and counted; the server goes on).
 import asyncio
@@ -34,6 +34,8 @@ from microdot import Microdot, Request
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.page import states_chunks, states_page
+from firmware.ota import service as ota_service
+from firmware.ota.http import handle_update
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
@@ -102,6 +104,7 @@ class Web:
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0}
+        self.ota = ota_service.for_device(dev)  # None without a HAL (unit tests): /update answers 503
         self.app = self._build()
 
     def stats(self):
@@ -142,11 +145,11 @@ class Web:
                 self.hub.publish('warnings', w)
 
     def page(self):
-        return states_page(self.dev.title, self._rows(), self._warnings())
+        return states_page(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
 
     def page_chunks(self):
         """The States page as a response body streamed row by row (no copy of the whole page in memory)."""
-        return states_chunks(self.dev.title, self._rows(), self._warnings())
+        return states_chunks(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
 
     def _rows(self):
         for e in self.dev.entities:
@@ -155,6 +158,9 @@ class Web:
 
     def _warnings(self):
         return self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
+
+    def _ota_rows(self):
+        return self.ota.page_rows() if self.ota else ()
 
     async def serve(self, host, port, on_listen=None):
         """Listen on host:port (port 0: one the OS picks, host only) and serve forever.
@@ -175,6 +181,8 @@ class Web:
             hook(host, port)
         if on_listen is not None:
             on_listen(port)
+        if self.ota is not None:
+            asyncio.create_task(self.ota.run(port))  # feeds the watchdog; confirms a new image when healthy
         await task
 
     # ---- routes ---------------------------------------------------------------------------------------
@@ -268,8 +276,16 @@ class Web:
 
         @app.route('/update', methods=['POST'])
         async def update(request):
-            return error_response(501, 'OTA update is not available in this firmware yet: '
-                                       'nothing was changed')
+            if web.ota is None:
+                return error_response(503, 'OTA is not available on this board (no flash): nothing was changed')
+            status, doc = await handle_update(web.ota, request)
+            return json_response(doc, status)
+
+        @app.get('/api/ota')
+        async def ota_status(request):
+            if web.ota is None:
+                return error_response(503, 'OTA is not available on this board (no flash)')
+            return json_response(web.ota.status())
 
         @app.get('/wifi')
         async def wifi_page(request):
