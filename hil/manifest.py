@@ -30,10 +30,11 @@ MODULES = ("smartmeter", "smartplug")
 LOADER = FIRMWARE / "manifest_loader.py"  # flashed once, never in an update
 
 # The modules of a required package that go onto a board. microdot 2.x: the core server is
-# microdot/__init__.py + microdot/microdot.py; the rest (test client, sessions, websockets, ASGI/WSGI
-# adapters, templates) is host-side or unused by the apps.
+# microdot/__init__.py + microdot/microdot.py; multipart.py (+ helpers.py, which it imports) reads the OTA
+# form upload (firmware/ota/http.py); the rest (test client, sessions, websockets, ASGI/WSGI adapters,
+# templates) is host-side or unused by the apps.
 DEVICE_FILES: dict[str, tuple[str, ...]] = {
-    "microdot": ("__init__.py", "microdot.py"),
+    "microdot": ("__init__.py", "microdot.py", "helpers.py", "multipart.py"),
 }
 
 _METADATA_KEYS = frozenset({"description", "version", "license", "author", "pypi", "pypi_publish",
