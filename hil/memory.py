@@ -25,6 +25,8 @@ it. `python -m hil.memory [--json FILE]` prints the table of both modules.
 from __future__ import annotations
 
 import ast
+import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -265,13 +267,39 @@ def _run(job: dict, work: Path, timeout: float) -> dict:
     return got
 
 
+_CACHE: dict[str, Figures] = {}
+
+
+def _identity(module: str, files: list[tuple[Path, str]], feeds: Path | None, source: bool) -> str:
+    """Return a digest of everything a measurement depends on: the image, the harness, the inputs."""
+    h = hashlib.sha256(f"{module}\0{source}\0".encode())
+    ours = [*sorted(mpy.MPY_DIR.glob("memory.*")), *sorted((mpy.MPY_DIR / "standins").glob("*.py"))]
+    harness = [(p, p.relative_to(mpy.ROOT).as_posix()) for p in ours]
+    inputs = [(p, p.name) for p in sorted(feeds.glob("*.txt"))] if feeds else []
+    for src, name in [*files, *harness, *inputs]:
+        h.update(name.encode() + b"\0" + src.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def measure(module: str, *, telegrams: Path | None = None, timeout: float = 120.0,
             source: bool = False) -> Figures:
     """Measure one module's image: in place (frozen / ROMFS estimate) and as .mpy files with the app.
 
-    source: also import it from .py source files (code_source, import_peak_source).
+    source: also import it from .py source files (code_source, import_peak_source). The interpreter is
+    deterministic: the same image, harness and inputs give the same figures, kept for this process.
     """
     files = manifest.files(module)
+    key = _identity(module, files, (telegrams or testdata.telegram_dir()) if module == "smartmeter" else None,
+                    source)
+    if key in _CACHE:
+        return copy.deepcopy(_CACHE[key])
+    fig = _measure(module, files, telegrams, timeout, source)
+    _CACHE[key] = copy.deepcopy(fig)
+    return fig
+
+
+def _measure(module: str, files: list[tuple[Path, str]], telegrams: Path | None, timeout: float,
+             source: bool) -> Figures:
     fig = Figures(module)
     with tempfile.TemporaryDirectory(prefix="bchain-mem-") as tmp:
         work = Path(tmp)

@@ -1,6 +1,7 @@
 """The image manifests (firmware/manifest_<module>.py) describe complete images and nothing foreign."""
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,11 @@ def test_the_loader_is_its_own_manifest_and_in_no_image():
     for module in manifest.MODULES:
         dests = manifest.load(module).dests()
         assert not {"boot.py", "main.py", "firmware/boot.py", "firmware/main.py"} & set(dests)
+
+
+def test_the_import_whitelist_allows_exactly_the_microdot_modules_the_images_carry():
+    sys.path.insert(0, str(Path(__file__).parent))
+    import esp32_modules
+
+    carried = {"microdot." + n[:-3] for n in manifest.DEVICE_FILES["microdot"] if n != "__init__.py"}
+    assert {m for m in esp32_modules.INSTALLED if m.startswith("microdot.")} == carried
