@@ -17,8 +17,10 @@
 //   MEM-FEED {"file": "...", "alloc": N, "live": N, "events": N, ...}   (one /events client listening)
 //   MEM-REQUEST {"method": "GET", "path": "/", "status": 200, "peak": N, "alloc": N, "live": N, ...}
 //                peak: the most (heap the request holds at a write + what the next step allocates);
-//                alloc: everything the request allocates; live: what it leaves behind
+//                held: the most it holds at a write (while the board's other tasks run); alloc:
+//                everything the request allocates; live: what it leaves behind
 //   MEM-EVENTS {"alloc": N, "bytes": N, "clients_after_close": 0}
+//   MEM-MODULES {"names": [...]}                   the image's modules imported by then
 //   MEM-ERROR {"phase": "...", "error": "..."}
 //   MEM-DONE {"seconds": S}
 // Exit status: 0 measured, 1 something failed (MEM-ERROR lines), 2 bad usage.
@@ -106,20 +108,23 @@ async function main() {
         // step by step (a step ends at each write to the socket; the heap is collected in between):
         // peak = the most (live at a step's start + what the step allocates); alloc = all steps together
         call("request_start", method, p, body ?? null);
-        let peak = 0, alloc = 0, steps = 0, err = null, before = null;
+        let peak = 0, held = 0, alloc = 0, steps = 0, err = null, before = null;
         for (;;) {
           const st = call("request_step");
           if (st.error) { err = st.error; break; }
           before ??= st.live; // the heap in use before the request: counted in the app's live heap
           steps++;
           alloc += st.alloc;
+          held = Math.max(held, st.live - before); // what the request keeps while other tasks run
           peak = Math.max(peak, st.live - before + st.alloc);
           if (st.done) break;
         }
         if (err) { fail(`${method} ${p}`, err); continue; }
-        emit("MEM-REQUEST", { method, path: p, ...call("request_end"), peak, alloc, steps, ...call("live", "app") });
+        emit("MEM-REQUEST", { method, path: p, ...call("request_end"), peak, held, alloc, steps,
+          ...call("live", "app") });
       }
       emit("MEM-EVENTS", call("events"));
+      emit("MEM-MODULES", { names: JSON.parse(h.imported()) });
     }
   }
   emit("MEM-DONE", { seconds: (Date.now() - t0) / 1000, output: out.join("\n").slice(-4000) });

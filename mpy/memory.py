@@ -72,6 +72,7 @@ def import_app(module):
     a = gc.mem_alloc()
     try:
         import firmware.hal.esp32  # noqa: F401
+        import firmware.hal.mdns  # noqa: F401 - imported when the WiFi joins: on every board in service
         __import__('firmware.apps.%s.app' % module)
     except BaseException as e:  # an image that does not import is a measurement failure, reported
         return json.dumps({'error': 'importing the %s image failed:\n%s' % (module, _tb(e))})
@@ -346,6 +347,11 @@ def events():
         chunk = None
     _drive(st.aclose())
     return _done({'alloc': most, 'total': total, 'bytes': n, 'clients_after_close': len(hub.clients)})
+
+
+def imported():
+    """The image's modules a running board has imported (after the app, the telegrams, the requests)."""
+    return json.dumps(sorted(n for n in sys.modules if n.split('.')[0] in ('firmware', 'microdot')))
 
 
 def unlisten():

@@ -23,12 +23,16 @@ def test_each_figure_over_its_limit_is_named_with_value_and_limit():
     assert "expected at most 16384" in str(got[0]) and "smartmeter on esp32" in str(got[0])
 
 
-def test_worst_case_adds_code_live_and_both_peaks_for_the_class():
-    f = figures(code_inplace=40_000, steady_live=16_000, telegram_peak=45_000, request_peak=16_000)
-    assert f.worst_case(memory.BOARD_CLASSES["esp32"]) == 117_000
+def test_worst_case_adds_code_live_and_the_larger_moment_for_the_class():
+    # a telegram while a request holds what it keeps across a write, or a request's own peak
+    f = figures(code_inplace=40_000, steady_live=16_000, telegram_peak=47_000, request_peak=16_000,
+                request_held=12_000)
+    assert f.worst_case(memory.BOARD_CLASSES["esp32"]) == 40_000 + 16_000 + 47_000 + 12_000
     assert [v.figure for v in memory.check(f, "esp32")] == ["worst_case"]
     # the PSRAM class counts the code loaded from files instead
-    assert f.worst_case(memory.BOARD_CLASSES["esp32-psram"]) == 100_000 + 16_000 + 45_000 + 16_000
+    assert f.worst_case(memory.BOARD_CLASSES["esp32-psram"]) == 100_000 + 16_000 + 47_000 + 12_000
+    big_request = figures(telegram_peak=5_000, request_peak=15_000, request_held=1_000)
+    assert big_request.worst_case(memory.BOARD_CLASSES["esp32"]) == 30_000 + 10_000 + 15_000
 
 
 def test_import_order_puts_dependencies_first(tmp_path: Path):
