@@ -23,6 +23,10 @@
 #   hal.ticks_ms(), hal.ticks_diff(a, b)   monotonic ms, wrapping at 2**30 as MicroPython's
 #   hal.time() -> UTC epoch s (1970) or None while unknown; hal.set_time(t)
 #   hal.reset()                   restart the firmware (does not return)
+#   OTA (firmware/ota, docs/ota.md): hal.hw_rev (int), hal.mpy_abi (.mpy version | sub-version << 8),
+#   hal.ota_flavor ('mpy' on the ESP32, 'py' on emulated boards: which payload folder is installed),
+#   hal.flash_free() -> bytes, hal.watchdog(timeout_ms) -> object with feed() (machine.WDT),
+#   hal.reset_cause() -> 'power on' | 'soft' | 'watchdog'
 #
 # Portable helpers for both implementations live here.
 

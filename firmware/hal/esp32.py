@@ -280,6 +280,31 @@ class Esp32Hal:
         machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
         self._time_known = True
 
+    # OTA (firmware/ota): what images this board takes, its flash space, the watchdog, why it booted
+    hw_rev = 1
+    ota_flavor = 'mpy'
+
+    @property
+    def mpy_abi(self):
+        import sys
+        return sys.implementation._mpy & 0xFFFF
+
+    def flash_free(self):
+        import os
+        st = os.statvfs(self.flash_root or '/')
+        return st[0] * st[3]
+
+    def watchdog(self, timeout_ms):
+        return machine.WDT(timeout=timeout_ms)
+
+    def reset_cause(self):
+        c = machine.reset_cause()
+        if c == machine.WDT_RESET:
+            return 'watchdog'
+        if c == machine.SOFT_RESET:
+            return 'soft'
+        return 'power on'
+
     def reset(self):
         machine.reset()
 

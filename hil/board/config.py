@@ -71,6 +71,11 @@ class BoardConfig:
     reset: str = attrs.field(default="exec", validator=attrs.validators.in_(("exec", "exit")))
     rxbuf: int = attrs.field(default=4096, validator=attrs.validators.ge(64))
     wifi_assoc_s: float = attrs.field(default=0.2, validator=attrs.validators.ge(0))
+    # OTA: the board's hardware revision, the .mpy version its MicroPython loads (6: 1.22 and later), and
+    # the flash size images and settings share (None: whatever the host's disk has free)
+    hw_rev: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    mpy_abi: int = attrs.field(default=6, validator=attrs.validators.ge(0))
+    flash_size: int | None = None
 
     def __attrs_post_init__(self) -> None:
         """Default the rig-visible folder to a sibling of the flash folder."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .uart import HostUart
 from .wifi import HostWifi
 
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
+RESET_CAUSE_ENV = "HIL_BOARD_RESET_CAUSE"  # carried across a re-exec: why the last reset happened
 
 
 class HostHal:
@@ -41,6 +43,7 @@ class HostHal:
         self._uarts: dict[str, HostUart] = {}
         self._pins: dict[str, HostPin] = {}
         self._time_offset: float | None = 0.0 if config.wall_clock else None
+        self._reset_cause = os.environ.pop(RESET_CAUSE_ENV, "power on")
 
     # identity
     def unique_id(self) -> bytes:
@@ -115,9 +118,39 @@ class HostHal:
         """Set the wall clock (e.g. from the meter's timestamp)."""
         self._time_offset = t - time.time()
 
+    # OTA (firmware/ota): what images this board takes, its flash space, the watchdog
+    @property
+    def hw_rev(self) -> int:
+        """Return the board's hardware revision."""
+        return self.config.hw_rev
+
+    @property
+    def mpy_abi(self) -> int:
+        """Return the .mpy version the board's MicroPython loads."""
+        return self.config.mpy_abi
+
+    ota_flavor = "py"  # emulated boards install the image's sources; an ESP32 its .mpy files
+
+    def flash_free(self) -> int:
+        """Return the bytes free in the flash folder (within flash_size when one is configured)."""
+        if self.config.flash_size is None:
+            st = os.statvfs(self.flash_root)
+            return st.f_bavail * st.f_frsize
+        used = sum(p.stat().st_size for p in Path(self.flash_root).rglob("*") if p.is_file())
+        return max(0, self.config.flash_size - used)
+
+    def reset_cause(self) -> str:
+        """Return why this boot happened: 'power on', 'soft' (reset()) or 'watchdog'."""
+        return self._reset_cause
+
+    def watchdog(self, timeout_ms: int) -> HostWatchdog:
+        """Arm the watchdog: reset() unless feed() comes within timeout_ms (by this HAL's clock)."""
+        return HostWatchdog(self, timeout_ms)
+
     # lifecycle
     def reset(self) -> None:
         """Restart the firmware: re-execute this process (or exit for the rig to restart it)."""
+        os.environ.setdefault(RESET_CAUSE_ENV, "soft")
         self.close()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -131,3 +164,32 @@ class HostHal:
             u.close()
         self._uarts.clear()
         self.mdns.close()
+
+
+class HostWatchdog:
+    """machine.WDT on the host: a thread that resets the board when nobody fed it for timeout_ms.
+
+    Time is the HAL's ticks_ms (the board's clock), so a hung application, even one spinning in Python
+    and holding the interpreter, is reset as on the ESP32. Like machine.WDT it cannot be stopped.
+    """
+
+    def __init__(self, hal: HostHal, timeout_ms: int) -> None:
+        """Arm it and start watching."""
+        self.hal = hal
+        self.timeout_ms = timeout_ms
+        self.fed = hal.ticks_ms()
+        self.feeds = 0
+        threading.Thread(target=self._watch, name="watchdog", daemon=True).start()
+
+    def feed(self) -> None:
+        """Restart the countdown."""
+        self.fed = self.hal.ticks_ms()
+        self.feeds += 1
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.05)
+            if self.hal.ticks_diff(self.hal.ticks_ms(), self.fed) > self.timeout_ms:
+                print(f"watchdog: not fed for {self.timeout_ms} ms; resetting", flush=True)
+                os.environ[RESET_CAUSE_ENV] = "watchdog"
+                self.hal.reset()

@@ -8,7 +8,7 @@ other part of the CLI).
 
 from __future__ import annotations
 
-import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -55,11 +55,22 @@ def build_config(kind: str, flash: Path, p1: str | None, metering: str | None, h
                        http=http, networks=networks, mdns=mdns, mdns_suffix=mdns_suffix)
 
 
+REBIND_ENV = "HIL_BOARD_HTTP_PORT"
+
+
+def _rebind(http: str) -> str:
+    """HOST:0 after a reset (re-exec) of a board that listened on PORT: HOST:PORT, as clients expect."""
+    host, _, port = http.rpartition(":")
+    again = os.environ.get(REBIND_ENV)
+    return f"{host}:{again}" if port == "0" and again and again.isdigit() else http
+
+
 def _report_port(path: Path) -> None:
     """Have the web layer write the port it listens on to path (atomically) once it listens."""
     from firmware.apps.common import web
 
     def hook(host: str, port: int) -> None:
+        os.environ[REBIND_ENV] = str(port)  # a reset re-executes the board: it comes back on this port
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(f"{port}\n", encoding="ascii")
         tmp.replace(path)
@@ -96,6 +107,18 @@ def run(
                                               "mDNS (this run only; meter.json otherwise).")] = None,
     poll_s: Annotated[float | None, typer.Option(min=0.5, max=60, help="SmartPlug: seconds between two "
                                                  "SmartMeter polls (this run only; default 5).")] = None,
+    hw_rev: Annotated[int, typer.Option(min=0, help="OTA: the board's hardware revision.")] = 1,
+    flash_size: Annotated[int | None, typer.Option(min=4096, help="OTA: bytes of flash (default: the "
+                                                   "host disk's free space).")] = None,
+    ota_health_s: Annotated[int | None, typer.Option(min=1, help="OTA: seconds a new image must run "
+                                                     "healthy before it confirms itself (default 30).")
+                            ] = None,
+    ota_wdt_ms: Annotated[int | None, typer.Option(min=100, help="OTA: watchdog timeout of a trial boot "
+                                                   "in ms (default 30000).")] = None,
+    ota_stall_s: Annotated[int | None, typer.Option(min=1, help="OTA: an upload silent this long is "
+                                                    "abandoned (default 10).")] = None,
+    ota_max_tries: Annotated[int | None, typer.Option(min=1, help="OTA: failed trial boots before the "
+                                                      "loader rolls back (default 3).")] = None,
 ) -> None:
     """Run the firmware app of KIND on an emulated board until the process is killed."""
     if kind not in KINDS:
@@ -103,6 +126,7 @@ def run(
     if network and networks_file:
         raise typer.BadParameter("give --network or --networks-file, not both")
     networks: dict[str, str] | Path | None = networks_file or (parse_networks(network) if network else None)
+    http = _rebind(http)
     try:
         cfg = build_config(kind, flash, p1, metering, http, mac, networks, mdns, mdns_suffix, io_dir)
     except (ValueError, TypeError) as e:
@@ -121,11 +145,19 @@ def run(
 
     Console(stderr=True).print(f"[bold]{cfg.name}[/] board: flash {flash}, web server on {http}, "
                                f"UARTs {cfg.uarts or 'none'}; its log follows (Ctrl-C stops it)")
+    cfg.hw_rev = hw_rev
+    cfg.flash_size = flash_size
     hal = HostHal(cfg)
-    app = importlib.import_module(APPS[kind])
     config: dict[str, int | float | str] = {"max_event_clients": max_event_clients}
-    if port_file is not None:
-        _report_port(port_file)
+    if ota_health_s is not None:
+        config["ota_health_s"] = ota_health_s
+    if ota_max_tries is not None:
+        config["ota_max_tries"] = ota_max_tries
+    if ota_wdt_ms is not None:
+        config["ota_wdt_ms"] = ota_wdt_ms
+    if ota_stall_s is not None:
+        config["ota_stall_s"] = ota_stall_s
+    hooks = [lambda: _report_port(port_file)] if port_file is not None else []
     if stale_s is not None:
         config["stale_s"] = stale_s
     if kind != "smartplug" and (meter is not None or poll_s is not None):
@@ -134,8 +166,10 @@ def run(
         config["meter"] = meter
     if poll_s is not None:
         config["poll_s"] = poll_s
+    from firmware import main as loader  # picks the slot the application runs from (docs/ota.md)
+
     try:
-        app.run(hal, config)
+        loader.boot(hal, config, hooks)
     except KeyboardInterrupt:
         pass
     except OSError as e:  # the web server could not listen after all (taken since the check)

@@ -19,8 +19,9 @@ DEFAULT_OUT = Path("reports/certify")
 def certify_cmd(
     rig: Annotated[Path | None, typer.Option(
         help="Rig file (default: the embedded emulated rig, rigs/emulated.yaml).")] = None,
-    image: Annotated[Path | None, typer.Option(
-        help="Firmware image the real boards run (emulated boards run firmware/: its tarball is the image).")
+    image: Annotated[list[Path] | None, typer.Option(
+        help="Firmware image the real boards run (emulated boards run firmware/: its tarball is the image); "
+             "OTA images (.bchfw, one per module, repeatable) are installed over the air on every board.")
     ] = None,
     out_dir: Annotated[Path, typer.Option(
         "--out", help="Output folder; emptied first when it holds an earlier certification.")] = DEFAULT_OUT,

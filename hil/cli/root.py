@@ -10,6 +10,8 @@ from hil.cli.lab import lab_app, rig_export_cmd
 from hil.cli.p1 import p1_app
 from hil.cli.rig import rig_app
 from hil.cli.sim import sim_app
+from hil.image.cli import build_cmd, image_app
+from hil.release_cli import release_cmd
 
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",
@@ -27,6 +29,9 @@ app.add_typer(cse7766_app, name="cse7766")
 app.command("certify")(certify_cmd)
 app.add_typer(lab_app, name="lab")
 rig_app.command("export")(rig_export_cmd)
+app.add_typer(image_app, name="image")
+app.command("build")(build_cmd)
+app.command("release")(release_cmd)
 
 
 def main() -> None:

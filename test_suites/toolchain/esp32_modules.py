@@ -14,7 +14,7 @@ Sources (checked for MicroPython 1.2x, the generic ESP32 board):
   micropython-lib "bundle-networking" (mip, ntptime, requests, urequests, webrepl, ssl), aioespnow, dht,
   ds18x20, neopixel, onewire, umqtt.simple, umqtt.robust, upysh.
 - microdot: not part of MicroPython; the SmartMeter/SmartPlug image installs it (pyproject lists the
-  same package for the host), so the firmware may import it.
+  same package for the host), so the firmware may import it and the submodules the image carries.
 Not available on the device, hence refused here: typing, dataclasses, enum, abc, pathlib, datetime,
 logging (micropython-lib, not frozen), os.path, threading, serial, anything from PyPI but microdot.
 """
@@ -33,8 +33,9 @@ FROZEN = frozenset({
     "umqtt", "umqtt.robust", "umqtt.simple", "upysh", "urequests", "webrepl", "webrepl_setup",
 })
 
-# Installed on our devices next to the firmware (not part of MicroPython).
-INSTALLED = frozenset({"microdot"})
+# Installed on our devices next to the firmware (not part of MicroPython): the microdot modules the
+# image manifests carry (hil/manifest.py DEVICE_FILES; test_manifest.py checks the two agree).
+INSTALLED = frozenset({"microdot", "microdot.microdot", "microdot.helpers", "microdot.multipart"})
 
 ALLOWED = BUILTIN | FROZEN | INSTALLED
 

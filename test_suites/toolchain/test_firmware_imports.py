@@ -27,13 +27,31 @@ def firmware_module_exists(name: str) -> bool:
     return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
 
 
+def _fallbacks(tree: ast.AST) -> set[int]:
+    """ids of the import nodes in `except ImportError:` handlers: the CPython fallback of a device import
+    (`try: from binascii import crc32` / `except ImportError: from zlib import crc32`), never run on the
+    device."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            for h in node.handlers:
+                names = [h.type] if not isinstance(h.type, ast.Tuple) else list(h.type.elts)
+                if any(isinstance(n, ast.Name) and n.id == "ImportError" for n in names):
+                    out |= {id(n) for stmt in h.body for n in ast.walk(stmt)}
+    return out
+
+
 def imports_of(src: str, rel: Path) -> list[tuple[int, str, str | None]]:
-    """(line, module, imported name or None) for every import in `src`, relative imports resolved."""
+    """(line, module, imported name or None) for every import in `src` the device runs, relative imports
+    resolved (the fallbacks in `except ImportError:` handlers are left out)."""
     tree = ast.parse(src, filename=str(rel))
     here, is_pkg = module_of(rel)
     pkg = here if is_pkg else here.rpartition(".")[0]
+    skip = _fallbacks(tree)
     out: list[tuple[int, str, str | None]] = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             out.extend((node.lineno, a.name, None) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -90,7 +108,16 @@ def test_the_checker_flags_each_import_the_device_lacks():
         "from . import crc16\n"                    # 12 fine: relative, our own
         "from umqtt.simple import MQTTClient\n"    # 13 fine: frozen
         "import microdot\n"                        # 14 fine: installed with the firmware
+        "try:\n"                                   # 15
+        "    from binascii import crc32\n"         # 16 fine
+        "except ImportError:\n"                    # 17
+        "    from zlib import crc32\n"             # 18 fine: the CPython fallback, never run on the device
+        "try:\n"                                   # 19
+        "    import zlib\n"                        # 20 refused: what the device runs
+        "except OSError:\n"                        # 21
+        "    pass\n"                               # 22
+        "from microdot.test_client import TestClient\n"  # 23 refused: not in the image
     )
     bad = problems(src, Path("firmware/p1/probe.py"))
-    assert sorted(int(b.split(":")[1]) for b in bad) == [1, 2, 3, 4, 5, 6, 7], "\n".join(bad)
+    assert sorted(int(b.split(":")[1]) for b in bad) == [1, 2, 3, 4, 5, 6, 7, 20, 23], "\n".join(bad)
     assert "'typing'" in bad[0] and "does not provide" in bad[0]

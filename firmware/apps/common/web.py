@@ -24,8 +24,9 @@
 # `ping` with the config, every entity in detail, then changes; entities.py says each shape),
 # GET /<domain>/<id>[?detail=all] (id = object id or URL-encoded name), POST /<domain>/<id>/<method>,
 # GET /wifi (?scan=1: look for networks first),
-# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
-# now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
+# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update and GET /api/ota
+# (signed OTA updates: firmware/ota/, docs/ota.md). Errors are JSON {"error": "..."}: 404 unknown entity or
+# path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
 # clients, 500 a handler failure (logged and counted; the server goes on).
 import asyncio
@@ -34,7 +35,9 @@ from microdot import Microdot, Request
 
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.page import states_page
+from firmware.apps.common.page import states_chunks, states_page
+from firmware.ota import service as ota_service
+from firmware.ota.http import handle_update
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
@@ -113,6 +116,7 @@ class Web:
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0}
         self._generic = ()
+        self.ota = ota_service.for_device(dev)  # None without a HAL (unit tests): /update answers 503
         self.app = self._build()
 
     def stats(self):
@@ -134,18 +138,29 @@ class Web:
         return ents.detail_json(e, state, value, self.dev.entities.index(e))
 
     def snapshot(self):
+        # The only client: what it is sent now is what later publishes compare against (they were skipped
+        # while nobody listened); its warnings come with the next publish.
+        hub = self.hub
+        sole = len(hub.clients) <= 1
+        if sole:
+            hub.last.pop('#warnings', None)
         for e in self.dev.entities:
             yield self.detail_json(e)
+            if sole:
+                hub.last[_key(e)] = self.event_json(e)
 
     def config_json(self):
         """The first `ping` of a stream, as ESPHome sends it: the page title and what the UI shows."""
-        return dumps({'title': self.dev.title, 'comment': '', 'ota': False, 'log': False, 'lang': 'en',
-                      'uptime': self.hub.uptime_s()})
+        return dumps({'title': self.dev.title, 'comment': '', 'ota': self.ota is not None, 'log': False,
+                      'lang': 'en', 'uptime': self.hub.uptime_s()})
 
     def publish(self):
+        if not self.hub.clients:
+            # nobody listens: build nothing (a telegram a second would otherwise make every entity's JSON
+            # text). What the hub compares against is then out of date until a client's snapshot renews it.
+            return
         for e in self.dev.entities:
-            key = e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
-            self.hub.publish_state(key, self.event_json(e))
+            self.hub.publish_state(_key(e), self.event_json(e))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
             if self.hub.last.get('#warnings') != w:
@@ -153,12 +168,22 @@ class Web:
                 self.hub.publish('warnings', w)
 
     def page(self):
-        rows = []
+        return states_page(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+
+    def page_chunks(self):
+        """The States page as a response body streamed row by row (no copy of the whole page in memory)."""
+        return states_chunks(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+
+    def _rows(self):
         for e in self.dev.entities:
             state, value = self.dev.state(e)
-            rows.append((e, state, value))
-        warnings = self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
-        return states_page(self.dev.title, rows, warnings)
+            yield e, state, value
+
+    def _warnings(self):
+        return self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
+
+    def _ota_rows(self):
+        return self.ota.page_rows() if self.ota else ()
 
     async def serve(self, host, port, on_listen=None):
         """Listen on host:port (port 0: one the OS picks, host only) and serve forever.
@@ -179,6 +204,8 @@ class Web:
             hook(host, port)
         if on_listen is not None:
             on_listen(port)
+        if self.ota is not None:
+            asyncio.create_task(self.ota.run(port))  # feeds the watchdog; confirms a new image when healthy
         await task
 
     def allowed_methods(self, path):
@@ -275,7 +302,10 @@ class Web:
         @app.errorhandler(Exception)
         async def _failed(request, exc):
             web.log('web: %s %s failed: %r' % (request.method, request.path, exc))
-            return error_response(500, 'internal error in %s %s: %r' % (request.method, request.path, exc))
+            # the exception's type, not its text: the text differs between MicroPython and CPython (the log
+            # has it)
+            return error_response(500, 'internal error in %s %s: %s' % (request.method, request.path,
+                                                                          type(exc).__name__))
 
         if hasattr(dev, 'add_routes'):
             dev.add_routes(app, self)
@@ -284,7 +314,7 @@ class Web:
         async def index(request):
             if web.wifi is not None and web.wifi.portal_active():
                 return web.wifi.page(), 200, HTML
-            return web.page(), 200, HTML
+            return web.page_chunks(), 200, HTML
 
         @app.get('/events')
         async def events(request):
@@ -300,12 +330,23 @@ class Web:
                     request.sock[1].close()
                 except Exception:
                     pass
+            if request.sock:
+                # a client that goes away frees its place at once, not at the next write (ping: 10 s)
+                asyncio.create_task(web.hub.watch(c, request.sock[0]))
             return web.hub.stream(c, web.snapshot, close, web.config_json()), 200, SSE
 
         @app.route('/update', methods=['POST'])
         async def update(request):
-            return error_response(501, 'OTA update is not available in this firmware yet: '
-                                       'nothing was changed')
+            if web.ota is None:
+                return error_response(503, 'OTA is not available on this board (no flash): nothing was changed')
+            status, doc = await handle_update(web.ota, request)
+            return json_response(doc, status)
+
+        @app.get('/api/ota')
+        async def ota_status(request):
+            if web.ota is None:
+                return error_response(503, 'OTA is not available on this board (no flash)')
+            return json_response(web.ota.status())
 
         @app.get('/wifi')
         async def wifi_page(request):
@@ -361,6 +402,10 @@ class Web:
 
         self._generic = (entity_get, entity_post)
         return app
+
+
+def _key(e):
+    return e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
 
 
 def _unknown(dev, domain, ident):

@@ -85,6 +85,7 @@ class SmartPlugApp:
         self.dev = PlugDevice(self.plug, self.name, self.now_ms, self.sync, mac_text(hal.unique_id()),
                               version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter,
                               identify=self.identify)
+        self.dev.hal = hal  # POST /update and GET /api/ota (firmware/ota) reach the board through it
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log)
         self.sync()
 

@@ -1,0 +1,56 @@
+# POST /update and GET /api/ota over microdot: the manual's multipart form (field "update", any name is
+# taken) or a raw body (application/octet-stream). Portable. The upload itself is service.upload().
+#
+#   await handle_update(svc, request) -> (status, JSON dict)
+# allow_downgrade=1 in the query string (or a form field before the file) lets an older version with a
+# security counter not below the floor in. After a refusal the rest of the body is read and dropped so
+# the client gets the answer instead of a reset connection.
+import asyncio
+
+from firmware.ota.service import CHUNK
+
+YES = ('1', 'true', 'yes', 'on')
+
+
+async def _drain(read, stall_s):
+    while True:
+        try:
+            chunk = await asyncio.wait_for(read(CHUNK), stall_s)
+        except asyncio.TimeoutError:
+            return
+        if not chunk:
+            return
+
+
+async def handle_update(svc, request):
+    allow = (request.args.get('allow_downgrade') or '').lower() in YES
+    ctype = (request.content_type or '').split(';')[0].strip().lower()
+    if ctype == 'multipart/form-data':
+        from microdot.multipart import FormDataIter
+        async for name, value in FormDataIter(request):
+            if isinstance(value, str):
+                if name == 'allow_downgrade' and value.lower() in YES:
+                    allow = True
+                continue
+            status, doc = await svc.upload(value.read, allow)
+            if status != 200:
+                await _drain(value.read, svc.stall_s())
+            return status, doc
+        return 400, {'error': 'POST /update: multipart form without a file: expected the image in a file '
+                              'field (the page\'s "update" field)'}
+    left = [request.content_length or 0]
+    if not left[0]:
+        return 411, {'error': 'POST /update: expected the image as the body with a Content-Length, or a '
+                              'multipart form; got no body'}
+    stream = request.stream
+
+    async def read(n):
+        if left[0] <= 0:
+            return b''
+        data = await stream.read(min(n, left[0]))
+        left[0] -= len(data)
+        return data
+    status, doc = await svc.upload(read, allow)
+    if status != 200:
+        await _drain(read, svc.stall_s())
+    return status, doc

@@ -1,0 +1,1 @@
+"""Firmware images for OTA: the container, its Secure Boot v2 signatures, the build, keys (docs/ota.md)."""
