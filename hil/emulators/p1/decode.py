@@ -13,9 +13,10 @@ from typing import Any
 import attrs
 
 from firmware.fixed import Dec
-from firmware.p1.parser import Telegram, parse_telegram
+from firmware.p1.parser import Parser, Telegram
 from firmware.p1.reader import TelegramReader
 from firmware.timebase import CET, iso_utc
+from hil.p1_fastcrc import crc16_arc as fast_crc
 
 from .recording import is_recording, read_recording
 
@@ -48,8 +49,9 @@ def _body(raw: bytes) -> bytes:
 
 def decode_bytes(data: bytes, std: int = CET) -> Decoded:
     """Frame and parse every telegram in data, in order, bad-CRC ones included (crc 'bad')."""
-    reader = TelegramReader(keep_rejected=True)
+    reader = TelegramReader(keep_rejected=True, crc=fast_crc)
     rejected = reader.rejected
+    parser = Parser(std)  # one line: one parser, its caches kept from telegram to telegram
     assert rejected is not None
     out = Decoded()
     seen = 0
@@ -59,10 +61,10 @@ def decode_bytes(data: bytes, std: int = CET) -> Decoded:
         for raw, reason in rejected[seen:]:
             out.rejected.append((reason, raw))
             if _is_crc_reject(reason):
-                out.telegrams.append(parse_telegram(_body(raw), 'bad', std))
+                out.telegrams.append(parser.parse(_body(raw), 'bad'))
         seen = len(rejected)
         for raw, crc in frames:
-            t = parse_telegram(raw, crc, std)
+            t = parser.parse(raw, crc)
             reader.counters['parse_errors'] += len(t.errors)
             out.telegrams.append(t)
 
