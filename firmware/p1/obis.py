@@ -7,6 +7,7 @@ KWH = ('kWh', 'Wh')         # some meters (Sagemcom T210-D-R, EasyMeter) count i
 KW = ('kW', 'W')
 KVARH = ('kvarh', 'varh')
 KVAR = ('kvar', 'var')
+KVA = ('kVA', 'VA')
 LIMIT = ('kW', 'A', 'kVA')   # limiter threshold: kW (DSMR 4+), A (DSMR 2.2/3), kVA (Smarty)
 V = ('V',)
 A = ('A',)
@@ -42,6 +43,8 @@ OBJECTS = {
     '1-0:22.7.0': ('N', KW),
     '1-0:42.7.0': ('N', KW),
     '1-0:62.7.0': ('N', KW),
+    '1-0:9.7.0': ('N', KVA),         # Smarty: apparent power, import and export
+    '1-0:10.7.0': ('N', KVA),
     '1-0:23.7.0': ('N', KVAR),       # Smarty: reactive power per phase, import and export
     '1-0:24.7.0': ('N', KVAR),
     '1-0:43.7.0': ('N', KVAR),

@@ -9,7 +9,8 @@
 # define it:
 #   ref()                          an empty value: None, for every kind of object (no parse error)
 #   ref(v)                         one value of the object's kind (READERS: kind -> value reader)
-#   ref(v*u)(v*u)...               several values with one unit (Smarty 1-1:31.4.0(040*A)(-040*A)):
+#   ref(v*u)(v*u)...               an object outside the one-value table with several values of one unit
+#                                  (Smarty 1-1:31.4.0(040*A)(-040*A): max import and export current):
 #                                  a tuple of Dec, the unit
 #   0-0:98.1.0(n)(id)(id)(...)     the e-MUCS peak history; (0)(id)(id)() is an empty history
 #
@@ -212,9 +213,8 @@ def _one(line, p):
 
 def _read_num(ps, t, ref, units, line, p):
     g = _one(line, p)
-    if g is None:
-        nums, unit = _values(_groups(line, p), units)
-        return Obj(nums, unit)
+    if g is None:  # the standards give these objects one value
+        raise LineError('expected one value*unit, got %d values' % len(_groups(line, p)))
     if not g:
         return Obj(None)
     num, unit = _number(g, units)
