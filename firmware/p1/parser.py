@@ -28,20 +28,12 @@ class Obj:
     """One object of a telegram: value (Dec | int | str | tuple of Dec | None), unit (str | None),
     ts (int | None)."""
 
-    __slots__ = ('_v', 'unit', 'ts')  # CPython: smaller and faster; MicroPython ignores it
+    __slots__ = ('value', 'unit', 'ts')  # CPython: smaller and faster; MicroPython ignores it
 
     def __init__(self, value, unit=None, ts=None):
-        self._v = value
+        self.value = value
         self.unit = unit
         self.ts = ts
-
-    def _get(self):
-        return self._v
-
-    def _set(self, v):
-        self._v = v
-
-    value = property(_get, _set)
 
     def __repr__(self):
         return 'Obj(%r, %r, %r)' % (self.value, self.unit, self.ts)
@@ -49,32 +41,6 @@ class Obj:
     def __eq__(self, other):
         return (isinstance(other, Obj) and self.value == other.value and self.unit == other.unit
                 and self.ts == other.ts)
-
-
-_LAZY = object()
-
-
-class _Num(Obj):
-    """A number*unit Obj from the parser's fast path: the digits are checked and the mantissa and
-    decimals computed when the line is parsed; the Dec that holds them is made when .value is first read
-    (one allocation per value fewer when nobody reads it)."""
-
-    __slots__ = ('_m', '_e')
-
-    def __init__(self, m, e, unit, ts=None):
-        self._v = _LAZY
-        self._m = m
-        self._e = e
-        self.unit = unit
-        self.ts = ts
-
-    def _get(self):
-        v = self._v
-        if v is _LAZY:
-            v = self._v = Dec(self._m, self._e)
-        return v
-
-    value = property(_get, Obj._set)
 
 
 class Telegram:
@@ -257,7 +223,7 @@ def _read_time_num(ps, t, ref, units, line, p):
                 if digits.isdigit():
                     g = line[p + 1:q - 1]
                     if '(' not in g and ')' not in g:
-                        return _Num(int(digits), len(frac), unit, ps.ts(g))
+                        return Obj(Dec(int(digits), len(frac)), unit, ps.ts(g))
     gs = _groups(line, p)
     if len(gs) == 1 and not gs[0]:
         return Obj(None)
@@ -381,7 +347,8 @@ _PLAIN_REFS = {}  # the table's references that name one object (no '*' channel)
 for _r in OBJECTS:
     if '*' not in _r:
         _PLAIN_REFS[_r] = True
-_NO_SPEC = ('?', None)  # the reference cache's mark for an object no standard defines
+_NO_SPEC = ('?', None)
+TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one  # the reference cache's mark for an object no standard defines
 
 
 class Parser:
@@ -396,9 +363,9 @@ class Parser:
     def __init__(self, std=CET, reuse=False):
         self.std = std
         self.memo = {} if reuse else None
-        # Timestamps: most of a telegram's (history, peaks, gas) repeat every second while the clock makes
-        # a new one every second: two generations of 16 (a full young generation becomes the old one)
-        # keep the repeating ones through the clock's stream. The clock itself costs one hour lookup:
+        # Timestamps: most of a telegram's (a 13-month history's 26, peaks, gas) repeat every second while
+        # the clock makes a new one every second: two generations of TS_GEN (a full young generation
+        # becomes the old one) keep the repeating ones through the clock's stream (~3 KB at most). The clock itself costs one hour lookup:
         # within a local hour the UTC offset cannot change when std is a whole number of hours (EU
         # changes happen at 01:00 UTC), so UTC = that hour's start + mm * 60 + ss.
         self.ts_new = {}
@@ -415,7 +382,7 @@ class Parser:
         if hit == -1:
             hit = self._ts(s)
         new = self.ts_new
-        if len(new) >= 16:
+        if len(new) >= TS_GEN:
             old = self.ts_old
             self.ts_old = new
             old.clear()
@@ -455,7 +422,7 @@ class Parser:
             raise LineError('timestamp %r: no such date or time' % s)
         t = local_to_utc(y, mo, d, h, mi, se, flag, std)
         if whole:
-            if len(hours) >= 16:
+            if len(hours) >= TS_GEN:
                 hours.clear()
             hours[hk] = t - mi * 60 - se
         return t
@@ -572,7 +539,7 @@ class Parser:
                     whole, _, frac = num.partition('.')
                     digits = whole + frac
                     if digits.isdigit():
-                        obj = _Num(int(digits), len(frac), unit)
+                        obj = Obj(Dec(int(digits), len(frac)), unit)
                         objects[ref] = obj
                         if fresh is not None:
                             fresh[line] = (ref, obj)
