@@ -188,6 +188,9 @@ def _read_num(ps, t, ref, units, line, p):
 
 
 def _read_int(ps, t, ref, units, line, p):
+    g = line[p + 1:-1]
+    if g.isdigit() and line[-1] == ')':  # the common shape, read in place
+        return Obj(int(g))
     g = _one(line, p)
     if g is None:
         raise LineError('expected one integer, got %d values' % len(_groups(line, p)))
@@ -195,6 +198,9 @@ def _read_int(ps, t, ref, units, line, p):
 
 
 def _read_text(ps, t, ref, units, line, p):
+    g = line[p + 1:-1]
+    if line[-1] == ')' and '(' not in g and ')' not in g:  # the common shape, read in place
+        return Obj(g or None)
     g = _one(line, p)
     if g is None:
         raise LineError('expected one text, got %d values' % len(_groups(line, p)))
@@ -489,6 +495,7 @@ class Parser:
     def _lines(self, t, text, nl, line_no, fresh):
         objects = t.objects
         numeric = _NUM_ENDS.get
+        known = OBJECTS.get
         memo = None if fresh is None else self.memo
         find = text.find
         n = len(text)
@@ -556,7 +563,9 @@ class Parser:
                     raise LineError("expected OBIS-reference(value), found no '('" if not opened else
                                     'expected an OBIS reference before the value')
                 pending = None
-                spec = self.spec(ref)
+                spec = known(ref)
+                if spec is None:
+                    spec = self.spec(ref)
                 if spec is None:
                     obj = _read_other(self, t, ref, None, line, len(ref))
                     kind = None
