@@ -1,6 +1,6 @@
 """An emulated board as a real OS process: start it, wait until its web server answers, kill it, read its log.
 
-`BoardProcess('smartmeter', flash_dir, p1=pty_name).start()` runs `python -m hil.cli_board run ...` (the
+`BoardProcess('smartmeter', flash_dir, p1=pty_name).start()` runs `python -m hil.cli.board run ...` (the
 same program as `hil board run`) with its console appended to a log file, and returns once GET / answers.
 `kill()` is a power cut (SIGKILL), `stop()` a clean shutdown, `restart()` both plus start(). A board that
 dies or never answers raises `BoardError` carrying the tail of its log. Small HTTP helpers (`get`,
@@ -77,7 +77,7 @@ class BoardProcess:
     # ---- the process -----------------------------------------------------------------------------------
     def command(self) -> list[str]:
         """Return the command line that runs this board."""
-        cmd = [sys.executable, "-m", "hil.cli_board", "run", self.kind, "--flash", str(self.flash),
+        cmd = [sys.executable, "-m", "hil.cli.board", "run", self.kind, "--flash", str(self.flash),
                "--http", f"{self.host}:{self.port or 0}", "--port-file", str(self.port_file)]
         if self.p1 is not None:
             cmd += ["--p1", self.p1]

@@ -198,12 +198,15 @@ def test_homewizard_state_put_refuses_bad_bodies_atomically():
     p = Plug(now_ms=0)
     for bad in ({}, [], 'on', {'power_on': 1}, {'power_on': 'true'}, {'brightness': 256},
                 {'brightness': True}, {'power_on': True, 'colour': 'red'}, {'switch_lock': None},
-                {'power_on': True, 'brightness': -1}):
+                {'power_on': True, 'brightness': -1}, {'brightness': 255.6}, {'brightness': '7'}):
         st, msg = p.put_state(bad)
         assert st == 400, bad
         assert 'expected' in msg, msg
         assert p.hw_state() == {'power_on': False, 'switch_lock': False, 'brightness': 255}, bad
     assert p.put_state({'brightness': 0}) == (200, {'brightness': 0})
+    # python-homewizard-energy sends percent * 2.55: a fraction is rounded to the nearest step
+    assert p.put_state({'brightness': 127.49999999999999}) == (200, {'brightness': 127})
+    assert p.put_state({'brightness': 127.5}) == (200, {'brightness': 128})
 
 
 def test_lock_holds_the_controllers_decision():

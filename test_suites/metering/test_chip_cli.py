@@ -5,11 +5,11 @@ import typer
 from typer.testing import CliRunner
 
 from firmware.metering.cse7766 import Cse7766
-from hil.cli_cse7766 import cse7766_app
+from hil.cli.cse7766 import cse7766_app
 from hil.emulators.cse7766 import UART_SETTINGS
 from hil.serial_lines import PtyPair
 
-app = typer.Typer()  # as hil/cli.py registers it: `hil cse7766 emulate`
+app = typer.Typer()  # as hil/cli/main.py registers it: `hil cse7766 emulate`
 app.add_typer(cse7766_app, name="cse7766")
 
 

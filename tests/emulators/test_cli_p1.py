@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from firmware.timebase import local_to_utc
 from hil import testdata
-from hil.cli_p1 import p1_app
+from hil.cli.p1 import p1_app
 from hil.emulators.p1.decode import decode_bytes
 from hil.emulators.p1.profiles import get_profile
 from hil.emulators.p1.recording import Chunk, write_recording

@@ -40,13 +40,19 @@ OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest 
 READ_TIMEOUT_S = 10             # a client must send its request line and headers within this
 
 # Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
-# harness which port the OS picked (hil/cli_board.py --port-file). Empty on the device.
+# harness which port the OS picked (hil/cli/board.py --port-file). Empty on the device.
 LISTEN_HOOKS = []
 
 JSON = {'Content-Type': 'application/json'}
 HTML = {'Content-Type': 'text/html; charset=UTF-8'}
 TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
 SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
+
+# The reason phrases of the status lines these apps send (microdot writes 'N/A' for any status but 200).
+REASONS = {200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
+           429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
+           503: 'Service Unavailable'}
 
 
 def json_response(obj, status=200):
@@ -102,6 +108,7 @@ class Web:
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0}
+        self._generic = ()
         self.app = self._build()
 
     def stats(self):
@@ -157,6 +164,38 @@ class Web:
             on_listen(port)
         await task
 
+    def allowed_methods(self, path):
+        """The methods the routes matching path accept; the generic entity routes count only for a path
+        under an entity domain."""
+        domain = path.split('/')[1] if path.count('/') > 1 else ''
+        out = []
+        for route in self.app.url_map:
+            methods, pattern, handler = route[0], route[1], route[2]
+            if pattern.match(path) is None:
+                continue
+            if handler in self._generic and domain not in ents.DOMAINS:
+                continue
+            for m in methods:
+                if m not in out:
+                    out.append(m)
+        return out
+
+    def no_route(self, request):
+        """The answer when no route takes this request: 405 naming the methods when a real route has the
+        path (microdot says 405 whenever any pattern matches, and the generic entity routes match every
+        two- or three-part path), else 404."""
+        allowed = self.allowed_methods(request.path)
+        if not allowed:
+            parts = request.path.split('/')
+            if 3 <= len(parts) <= 4 and parts[1] not in ents.DOMAINS:
+                return error_response(404, 'nothing at %s %s: no route, and no entity domain %r (expected '
+                                      'one of %s)' % (request.method, request.path, parts[1],
+                                                      ', '.join(ents.DOMAINS)))
+            return error_response(404, 'nothing at %s %s' % (request.method, request.path))
+        body = dumps({'error': 'method %s not allowed on %s: expected %s' % (
+            request.method, request.path, ' or '.join(allowed))})
+        return body, 405, {'Content-Type': JSON['Content-Type'], 'Allow': ', '.join(allowed)}
+
     # ---- routes ---------------------------------------------------------------------------------------
     def _build(self):
         app = Microdot()
@@ -180,15 +219,21 @@ class Web:
             elif status >= 400:
                 counters['client_errors'] += 1
 
+        def reason(response):
+            if response.reason is None:
+                response.reason = REASONS.get(response.status_code)
+
         @app.after_request
         async def _after(request, response):
             response.headers['Access-Control-Allow-Origin'] = '*'
             count(response.status_code)
+            reason(response)
             return response
 
         @app.after_error_request
         async def _after_error(request, response):
             count(response.status_code)
+            reason(response)
             if response.status_code == 413:
                 counters['too_large'] += 1
             return response
@@ -203,7 +248,7 @@ class Web:
 
         @app.errorhandler(405)
         async def _not_allowed(request):
-            return error_response(405, 'method %s not allowed on %s' % (request.method, request.path))
+            return web.no_route(request)
 
         @app.errorhandler(413)
         async def _too_large(request):
@@ -268,6 +313,8 @@ class Web:
 
         @app.get('/<domain>/<ident>')
         async def entity_get(request, domain, ident):
+            if domain not in ents.DOMAINS:
+                return web.no_route(request)
             e = ents.find(dev.entities, domain, ident)
             if e is None:
                 return _unknown(dev, domain, ident)
@@ -275,6 +322,8 @@ class Web:
 
         @app.post('/<domain>/<ident>/<method>')
         async def entity_post(request, domain, ident, method):
+            if domain not in ents.DOMAINS:
+                return web.no_route(request)
             e = ents.find(dev.entities, domain, ident)
             if e is None:
                 return _unknown(dev, domain, ident)
@@ -291,6 +340,7 @@ class Web:
             web.publish()
             return json_response(web.entity_json(e))
 
+        self._generic = (entity_get, entity_post)
         return app
 
 

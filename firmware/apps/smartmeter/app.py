@@ -12,10 +12,10 @@
 # config (optional dict): stale_s (overrides the stored setting for this boot), max_event_clients.
 import asyncio
 
-from firmware.apps.common import boot
+from firmware.apps.common import boot, hwv1
 from firmware.apps.common.events import EventHub
-from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.web import TEXT, Web, error_response, json_response
+from firmware.apps.common.jsonw import loads_object
+from firmware.apps.common.web import JSON, TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
 from firmware.apps.smartmeter import model
 from firmware.fixed import Dec
@@ -111,26 +111,22 @@ class SmartMeter:
 
         @app.get('/api/v1/system')
         async def system(request):
-            return json_response({'cloud_enabled': False})
+            return hwv1.SYSTEM_TEXT, 200, JSON
 
         @app.put('/api/v1/system')
         async def system_put(request):
             obj, why = loads_object(request.body)
             if obj is None:
-                return error_response(400, 'PUT /api/v1/system: ' + why)
-            for k in obj:
-                if k != 'cloud_enabled':
-                    return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled'
-                                          % k)
-            if obj['cloud_enabled'] is not False:
-                return error_response(400, 'PUT /api/v1/system: cloud_enabled: expected false (this module '
-                                      'has no cloud), got %s' % dumps(obj['cloud_enabled']))
-            return json_response({'cloud_enabled': False})
+                return hwv1.error_text('PUT /api/v1/system: ' + why, hwv1.INVALID_JSON), 400, JSON
+            why = hwv1.system_put(obj)
+            if why is not None:
+                return hwv1.error_text('PUT /api/v1/system: ' + why), 400, JSON
+            return hwv1.SYSTEM_TEXT, 200, JSON
 
         @app.put('/api/v1/identify')
         async def identify(request):
             asyncio.create_task(dev.blink())
-            return json_response({'identify': 'ok'})
+            return hwv1.IDENTIFY_TEXT, 200, JSON
 
         @app.get('/api/plug/v1/reading')
         async def plug(request):
@@ -169,13 +165,10 @@ class SmartMeter:
     async def blink(self):
         try:
             led = self.hal.pin('led', 0)
-            for _ in range(3):
-                led.value(1)
-                await asyncio.sleep(0.2)
-                led.value(0)
-                await asyncio.sleep(0.2)
         except Exception as e:
             self.log('identify: %r' % (e,))
+            return
+        await hwv1.blink(led, self.log)
 
     # ---- P1 ----------------------------------------------------------------------------------------------
     def _set_line(self, line):

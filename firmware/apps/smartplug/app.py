@@ -18,6 +18,7 @@
 # the day or C change, and every ENERGY_SAVE_S otherwise (Daily Energy; a kill loses at most that much).
 import asyncio
 
+from firmware.apps.common import hwv1
 from firmware.apps.common.boot import make_log, run_tasks
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.web import Web
@@ -82,7 +83,8 @@ class SmartPlugApp:
         self.prov = Provisioner(hal, self.store, self.name, log=log, on_join=self._on_join)
         self.hub = EventHub(max_clients=max_event_clients)
         self.dev = PlugDevice(self.plug, self.name, self.now_ms, self.sync, mac_text(hal.unique_id()),
-                              version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter)
+                              version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter,
+                              identify=self.identify)
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log)
         self.sync()
 
@@ -136,6 +138,15 @@ class SmartPlugApp:
         self.log('smartplug: SmartMeter at %s, polled every %s s' % (
             new['address'] or 'smartmeter.local (mDNS)', new['poll_s']))
         return None
+
+    def identify(self):
+        """PUT /api/v1/identify: blink the status LED (a task: the request does not wait for it)."""
+        try:
+            led = self.hal.pin('led', 0)
+        except Exception as e:
+            self.log('identify: %r' % (e,))
+            return
+        asyncio.create_task(hwv1.blink(led, self.log))
 
     def _on_join(self):
         host, port = self.hal.http_bind()

@@ -10,11 +10,13 @@
 #
 # Routes added to the common ones (docs/smartplug.md lists them all):
 #   GET /api  GET /api/v1/data  GET|PUT /api/v1/state            HomeWizard Energy Socket (HWE-SKT) v1
+#   GET|PUT /api/v1/system  PUT /api/v1/identify                 (identify() blinks the LED; None: 404)
 #   POST /button/<id>/press                                      the +/- rows, as ESPHome buttons
 #   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
 #   GET|PUT /api/smartplug/v1/settings {key: value, ...}        every setting (fail-safe too), all or nothing
 #   GET /api/smartplug/v1/status                                 counters, last decision, meter link, log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
+from firmware.apps.common import hwv1
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import JSON, error_response, json_response
 from firmware.apps.smartplug import entities, hwapi
@@ -26,7 +28,7 @@ _GETTER = {'voltage': 'voltage_mv', 'current': 'current_ma', 'power': 'power_mw'
 
 class PlugDevice:
     def __init__(self, plug, title, now_ms, changed, serial, version, wifi_info=None, meter=None,
-                 set_meter=None):
+                 set_meter=None, identify=None):
         self.plug = plug
         self.title = title
         self.entities = entities.ENTITIES
@@ -37,6 +39,7 @@ class PlugDevice:
         self.wifi_info = wifi_info
         self.meter = meter
         self.set_meter = set_meter
+        self.identify = identify
 
     # ---- the common layer's interface --------------------------------------------------------------
     def state(self, e):
@@ -137,6 +140,26 @@ class PlugDevice:
             if st != 200:
                 return hwapi.error_text(out, st), st, JSON
             return json_response(out)
+
+        @app.route('/api/v1/system', methods=['GET', 'PUT'])
+        async def hw_system(request):
+            if request.method == 'PUT':
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    plug.counters['refused'] += 1
+                    return hwv1.error_text('PUT /api/v1/system: ' + why, hwv1.INVALID_JSON), 400, JSON
+                why = hwv1.system_put(obj)
+                if why is not None:
+                    plug.counters['refused'] += 1
+                    return hwv1.error_text('PUT /api/v1/system: ' + why), 400, JSON
+            return hwv1.SYSTEM_TEXT, 200, JSON
+
+        @app.put('/api/v1/identify')
+        async def hw_identify(request):
+            if dev.identify is None:
+                return hwv1.error_text('this plug has no status LED to blink'), 404, JSON
+            dev.identify()
+            return hwv1.IDENTIFY_TEXT, 200, JSON
 
         @app.post('/button/<ident>/<method>')
         async def button(request, ident, method):

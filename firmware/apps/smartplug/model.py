@@ -291,11 +291,14 @@ class Plug:
             if k in obj and not isinstance(obj[k], bool):
                 return self._refuse(400, 'PUT /api/v1/state: %s: expected true or false, got %r' % (
                     k, obj[k]))
+        bright = None
         if 'brightness' in obj:
+            # a number 0 ... 255; a fraction is rounded (python-homewizard-energy sends percent * 2.55)
             b = obj['brightness']
-            if not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 255:
-                return self._refuse(400, 'PUT /api/v1/state: brightness: expected an integer 0 ... 255, '
+            if not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 <= b <= 255:
+                return self._refuse(400, 'PUT /api/v1/state: brightness: expected a number 0 ... 255, '
                                     'got %r' % (b,))
+            bright = int(b + 0.5)
         lock = obj.get('switch_lock', self.lock)
         if 'power_on' in obj and obj['power_on'] != self.ctl.relay and lock and self.lock:
             return self._refuse(400, 'PUT /api/v1/state: power_on %s refused: switch_lock is on (expected '
@@ -310,8 +313,8 @@ class Plug:
                 return st, msg
         if 'switch_lock' in obj and obj['switch_lock']:
             self._set_lock(True)
-        if 'brightness' in obj:
-            self.brightness = obj['brightness']
+        if bright is not None:
+            self.brightness = bright
         out = {}
         cur = self.hw_state()
         for k in obj:

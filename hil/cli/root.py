@@ -2,13 +2,13 @@
 
 import typer
 
-from hil.certify.cli import certify_cmd
-from hil.cli_board import board_app
-from hil.cli_cse7766 import cse7766_app
-from hil.cli_fuzz import fuzz_app
-from hil.cli_p1 import p1_app
-from hil.cli_rig import rig_app
-from hil.cli_sim import sim_app
+from hil.cli.board import board_app
+from hil.cli.certify import certify_cmd
+from hil.cli.cse7766 import cse7766_app
+from hil.cli.fuzz import fuzz_app
+from hil.cli.p1 import p1_app
+from hil.cli.rig import rig_app
+from hil.cli.sim import sim_app
 
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",

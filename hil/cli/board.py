@@ -2,7 +2,7 @@
 
 `hil board run smartmeter --flash DIR --p1 URL --http 127.0.0.1:8080` builds the host HAL
 (`hil.board.hal.HostHal`) from the options and runs the firmware app unchanged on it until killed. The
-same command runs as `python -m hil.cli_board run ...` (what `hil.board_process` starts: it needs no
+same command runs as `python -m hil.cli.board run ...` (what `hil.board_process` starts: it needs no
 other part of the CLI).
 """
 

@@ -1,0 +1,5 @@
+"""`python -m hil.cli ...` runs the `hil` command."""
+
+from hil.cli.root import main
+
+main()
