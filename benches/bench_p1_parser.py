@@ -119,7 +119,8 @@ FACTORIES: dict[str, Callable[[], P1Stack]] = {
     'esp32+reuse': lambda: P1Stack(require_crc=None, reuse=True),
 }
 INPUTS = ['%s sampled day' % k for k in PROFILES] + [MINUTE]
-CASES = [(i, f) for i in INPUTS for f in ('host', 'esp32')] + [(MINUTE, 'host+reuse'), (MINUTE, 'esp32+reuse')]
+CASES = ([(i, f) for i in INPUTS for f in ('host', 'esp32')]
+         + [(MINUTE, 'host+reuse'), (MINUTE, 'esp32+reuse')])
 
 
 def measure(name: str, figure: str, rounds: int) -> tuple[list[float], float]:

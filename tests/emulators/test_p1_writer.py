@@ -235,3 +235,28 @@ def test_rfc2217_url_to_a_loopback_port_server():
     server.close()
     pair.close()
     assert b''.join(d for _, d in got) == b''.join(t.data for t in src.made)
+
+
+def test_a_counted_run_drains_the_line_before_closing_it():
+    # the last telegram used to be lost when the pty closed right after it was written
+    src = source('dsmr5', import_w=900)
+    got = bytearray()
+    with P1Writer(src, None, time_scale=0.01, count=3) as w:
+        ser = serial.serial_for_url(w.connect_to, baudrate=115200, timeout=0.05)
+
+        def read() -> None:
+            while True:                                       # until the line closes
+                try:
+                    got.extend(ser.read(max(1, ser.in_waiting)))  # returns as soon as bytes came
+                except (serial.SerialException, OSError):  # the line closed
+                    return
+
+        th = threading.Thread(target=read, daemon=True)
+        th.start()
+        w.start()
+        assert w.join(30)
+        w.stop()                       # drains: every byte written reaches the reader before the close
+        th.join(10)
+        ser.close()
+    reader = TelegramReader()
+    assert len(reader.feed(bytes(got)) + reader.end()) == 3 and reader.counters['crc_errors'] == 0
