@@ -1,7 +1,8 @@
 # Portable timing of the P1 stack under MicroPython (run by benches/bench_p1_micropython.py through
 # hil/mpy.py, never collected by pytest itself). Each <profile>.p1 file in the telegram folder holds a
 # stream of distinct telegrams; a cold P1Stack (the device's, byte-table CRC) reads them one telegram per
-# feed, as the UART task hands them over (the last of three passes is timed). One line per profile: P1-SPEED {json}.
+# feed, as the UART task hands them over (the last of three passes is timed).
+# One line per profile: P1-SPEED {json}.
 import gc
 import json
 import os
