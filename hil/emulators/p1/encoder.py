@@ -8,12 +8,13 @@ their width; a power, voltage or current that does not fit is a ValueError (no r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import attrs
 
-from firmware.p1.crc16 import crc16_arc
 from firmware.timebase import local_fields
+from hil.p1_fastcrc import crc16_arc  # same result as the device's byte table, faster on CPython
 
 from .meter import MeterState
 from .profiles import CHANNEL, Profile
@@ -59,6 +60,7 @@ def fixed(m: int, e: int, fmt: tuple[int, int], what: str, wrap: bool = False) -
     return text[:digits] + '.' + text[digits:] if dec else text
 
 
+@functools.lru_cache(maxsize=64)  # a telegram repeats its peak, gas and history times every second
 def ts_text(t: int, std: int, flag: bool = True) -> str:
     """Return the DSMR timestamp YYMMDDhhmmss + S (summer) / W (winter) of UTC instant t."""
     y, mo, d, h, mi, s, summer = local_fields(t, std)
