@@ -353,6 +353,10 @@ _PLAIN_REFS = {}  # the table's references that name one object (no '*' channel)
 for _r in OBJECTS:
     if '*' not in _r:
         _PLAIN_REFS[_r] = True
+_HOW = {}  # the table's references: (value reader, units, kind)
+for _r, _spec in OBJECTS.items():
+    if '*' not in _r:
+        _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
 _NO_SPEC = ('?', None)
 TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one  # the reference cache's mark for an object no standard defines
 
@@ -378,6 +382,16 @@ class Parser:
         self.ts_old = {}
         self.hours = {}
         self.specs = {}  # references outside the table (M-Bus channels, F groups, unknown objects)
+        self.readers = dict(_HOW)  # reference -> (value reader, units, kind): the table's, then others
+
+    def _how(self, ref):
+        spec = self.spec(ref)  # LineError for a malformed reference
+        how = (_read_other, None, None) if spec is None else (READERS[spec[0]], spec[1], spec[0])
+        readers = self.readers
+        if len(readers) >= len(_HOW) + 32:
+            self.readers = readers = dict(_HOW)
+        readers[ref] = how
+        return how
 
     def ts(self, s):
         """UTC epoch seconds of 'YYMMDDhhmmss' + optional 'S'/'W'; None for the placeholder."""
@@ -495,7 +509,7 @@ class Parser:
     def _lines(self, t, text, nl, line_no, fresh):
         objects = t.objects
         numeric = _NUM_ENDS.get
-        known = OBJECTS.get
+        readers = self.readers.get
         memo = None if fresh is None else self.memo
         find = text.find
         n = len(text)
@@ -563,16 +577,12 @@ class Parser:
                     raise LineError("expected OBIS-reference(value), found no '('" if not opened else
                                     'expected an OBIS reference before the value')
                 pending = None
-                spec = known(ref)
-                if spec is None:
-                    spec = self.spec(ref)
-                if spec is None:
-                    obj = _read_other(self, t, ref, None, line, len(ref))
-                    kind = None
-                else:
-                    kind = spec[0]
-                    obj = READERS[kind](self, t, ref, spec[1], line, len(ref))
+                how = readers(ref)  # (reader, units, kind) of the reference, looked up once per line
+                if how is None:
+                    how = self._how(ref)
+                obj = how[0](self, t, ref, how[1], line, len(ref))
                 objects[ref] = obj
+                kind = how[2]
                 if kind == 'G':
                     pending = obj
                 elif fresh is not None:
