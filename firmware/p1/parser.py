@@ -43,11 +43,41 @@ class Obj:
                 and self.ts == other.ts)
 
 
+_LAZY = object()
+
+
+class _Num(Obj):
+    """A number*unit Obj from the parser's fast paths: the digits are checked and the mantissa and
+    decimals computed while parsing; the Dec is made when .value is first read. One object per value
+    instead of two (Obj + Dec) for the telegram the SmartMeter keeps: on the ESP32, where MicroPython
+    gives every instance a dict, that is about 1 KB less per kept telegram."""
+
+    __slots__ = ('_m', '_e', '_v')
+
+    def __init__(self, m, e, unit, ts=None):
+        self._v = _LAZY
+        self._m = m
+        self._e = e
+        self.unit = unit
+        self.ts = ts
+
+    def _get(self):
+        v = self._v
+        if v is _LAZY:
+            v = self._v = Dec(self._m, self._e)
+        return v
+
+    def _set(self, v):
+        self._v = v
+
+    value = property(_get, _set)
+
+
 class Telegram:
     def __init__(self, header, crc, frame=None):
         self.header = header
         self.crc = crc
-        self.frame = frame  # the bytes '/' through '!' it was read from
+        self.frame = frame  # the bytes '/' through '!' it was read from (P1Stack(keep_frame=True))
         self.objects = {}
         self.history = []
         self.events = []
@@ -229,7 +259,7 @@ def _read_time_num(ps, t, ref, units, line, p):
                 if digits.isdigit():
                     g = line[p + 1:q - 1]
                     if '(' not in g and ')' not in g:
-                        return Obj(Dec(int(digits), len(frac)), unit, ps.ts(g))
+                        return _Num(int(digits), len(frac), unit, ps.ts(g))
     gs = _groups(line, p)
     if len(gs) == 1 and not gs[0]:
         return Obj(None)
@@ -357,8 +387,8 @@ _HOW = {}  # the table's references: (value reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
         _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
-_NO_SPEC = ('?', None)
-TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one  # the reference cache's mark for an object no standard defines
+_NO_SPEC = ('?', None)  # the reference cache's mark for an object no standard defines
+TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one
 
 
 class Parser:
@@ -382,14 +412,14 @@ class Parser:
         self.ts_old = {}
         self.hours = {}
         self.specs = {}  # references outside the table (M-Bus channels, F groups, unknown objects)
-        self.readers = dict(_HOW)  # reference -> (value reader, units, kind): the table's, then others
+        self.readers = {}  # references outside the table -> (value reader, units, kind)
 
     def _how(self, ref):
         spec = self.spec(ref)  # LineError for a malformed reference
         how = (_read_other, None, None) if spec is None else (READERS[spec[0]], spec[1], spec[0])
         readers = self.readers
-        if len(readers) >= len(_HOW) + 32:
-            self.readers = readers = dict(_HOW)
+        if len(readers) >= 32:
+            readers.clear()
         readers[ref] = how
         return how
 
@@ -475,7 +505,7 @@ class Parser:
             text = raw.decode('ascii')
         except Exception:
             text = None
-        t = Telegram((_text(raw[1:nl]) if text is None else text[1:nl]).rstrip('\r'), crc, raw)
+        t = Telegram((_text(raw[1:nl]) if text is None else text[1:nl]).rstrip('\r'), crc)
         memo = self.memo
         fresh = None if memo is None else {}
         if text is None:
@@ -509,6 +539,7 @@ class Parser:
     def _lines(self, t, text, nl, line_no, fresh):
         objects = t.objects
         numeric = _NUM_ENDS.get
+        table = _HOW.get
         readers = self.readers.get
         memo = None if fresh is None else self.memo
         find = text.find
@@ -560,7 +591,7 @@ class Parser:
                     whole, _, frac = num.partition('.')
                     digits = whole + frac
                     if digits.isdigit():
-                        obj = Obj(Dec(int(digits), len(frac)), unit)
+                        obj = _Num(int(digits), len(frac), unit)
                         objects[ref] = obj
                         if fresh is not None:
                             fresh[line] = (ref, obj)
@@ -577,9 +608,11 @@ class Parser:
                     raise LineError("expected OBIS-reference(value), found no '('" if not opened else
                                     'expected an OBIS reference before the value')
                 pending = None
-                how = readers(ref)  # (reader, units, kind) of the reference, looked up once per line
+                how = table(ref)  # (reader, units, kind) of the reference
                 if how is None:
-                    how = self._how(ref)
+                    how = readers(ref)
+                    if how is None:
+                        how = self._how(ref)
                 obj = how[0](self, t, ref, how[1], line, len(ref))
                 objects[ref] = obj
                 kind = how[2]

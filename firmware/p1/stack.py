@@ -21,9 +21,11 @@ LINE_CRC = {'115200 8N1': True, '9600 7E1': False}
 
 class P1Stack:
     def __init__(self, max_size=4096, std=CET, keep_rejected=False, require_crc=None, reuse=False,
-                 crc=crc16_arc):
+                 crc=crc16_arc, keep_frame=False):
         """reuse: lines identical to the previous telegram's take its (read-only) objects, unparsed.
-        crc: the CRC-16/ARC function (the device's byte table unless a host tool hands in another)."""
+        crc: the CRC-16/ARC function (the device's byte table unless a host tool hands in another).
+        keep_frame: each telegram keeps its bytes in .frame (the SmartMeter serves them)."""
+        self.keep_frame = keep_frame
         self.reader = TelegramReader(max_size, keep_rejected, require_crc, crc)
         self.parser = Parser(std, reuse)
         self.counters = self.reader.counters
@@ -49,6 +51,8 @@ class P1Stack:
                 self.counters['parse_errors'] += 1
                 self.last_errors = [(0, '', 'parser failure: %r' % (e,))]
                 continue
+            if self.keep_frame:
+                t.frame = raw
             if t.errors:
                 self.counters['parse_errors'] += len(t.errors)
                 self.last_errors = t.errors

@@ -42,7 +42,8 @@ class SmartMeter:
         self.settings = store.load(model.SETTINGS_FILE, model.DEFAULT_SETTINGS, model.check_settings)
         stale_s = config.get('stale_s') or self.settings['stale_s']
         self.meter = model.Meter(stale_s * 1000)
-        self.stack = P1Stack(P1_MAX_TELEGRAM, CET, require_crc=True)  # the 115200 8N1 line until set
+        # the 115200 8N1 line until set; telegrams keep their bytes for /api/v1/telegram
+        self.stack = P1Stack(P1_MAX_TELEGRAM, CET, require_crc=True, keep_frame=True)
         self.counters = self.stack.counters
         self.p1 = {'bytes': 0, 'reads': 0, 'line': '115200 8N1', 'line_switches': 0, 'last_errors': []}
         self.entities = model.ENTITIES
