@@ -1,7 +1,7 @@
 # Portable timing of the P1 stack under MicroPython (run by benches/bench_p1_micropython.py through
 # hil/mpy.py, never collected by pytest itself). Each <profile>.p1 file in the telegram folder holds a
 # stream of distinct telegrams; a cold P1Stack (the device's, byte-table CRC) reads them one telegram per
-# feed, as the UART task hands them over (the last of three passes is timed).
+# feed, as the UART task hands them over (the fastest of passes 2-4 is kept).
 # One line per profile: P1-SPEED {json}.
 import gc
 import json
@@ -37,9 +37,10 @@ def test_time_and_heap_per_telegram_of_each_profile():
         with open(TELEGRAMS + '/' + name, 'rb') as f:
             frames = _frames(f.read())
         # time: the whole stream in one measurement (the WebAssembly port's clock ticks in ms), cold stack;
-        # the second of three passes is kept: V8 compiles the interpreter's wasm in tiers, the first pass
-        # would time its baseline code
-        for _ in range(3):
+        # the fastest of passes 2-4 is kept: V8 compiles the interpreter's wasm in tiers (the first pass
+        # would time its baseline code), and a shared host slows some passes down
+        best = None
+        for k in range(4):
             stack = P1Stack()
             values = 0
             t0 = time.ticks_us()
@@ -49,6 +50,9 @@ def test_time_and_heap_per_telegram_of_each_profile():
                         if o.value is not None or o.ts is not None:
                             values += 1
             total_us = time.ticks_diff(time.ticks_us(), t0)
+            if k and (best is None or total_us < best):
+                best = total_us
+        total_us = best
         # heap: bytes allocated per telegram by a second cold stack (nothing is collected meanwhile)
         stack2 = P1Stack()
         alloc = []
