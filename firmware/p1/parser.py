@@ -387,7 +387,6 @@ _HOW = {}  # the table's references: (value reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
         _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
-_NO_SPEC = ('?', None)  # the reference cache's mark for an object no standard defines
 TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one
 
 
@@ -411,8 +410,8 @@ class Parser:
         self.ts_new = {}
         self.ts_old = {}
         self.hours = {}
-        self.specs = {}  # references outside the table (M-Bus channels, F groups, unknown objects)
-        self.readers = {}  # references outside the table -> (value reader, units, kind)
+        self.readers = {}  # references outside the table (M-Bus channels, F groups, unknown objects):
+        #                    (value reader, units, kind), at most 32
 
     def _how(self, ref):
         spec = self.spec(ref)  # LineError for a malformed reference
@@ -479,21 +478,10 @@ class Parser:
 
     def spec(self, ref):
         """(kind, units) of ref (None: an object no standard defines); LineError for a bad reference."""
-        spec = OBJECTS.get(ref)
-        if spec is not None:
-            return spec
-        hit = self.specs.get(ref)
-        if hit is None:
-            hit = kind_of(ref)
-            if hit is None:
-                if not _valid_ref(ref):
-                    raise LineError('reference %r: expected A-B:C.D.E' % ref)
-                hit = _NO_SPEC
-            specs = self.specs
-            if len(specs) >= 32:
-                specs.clear()
-            specs[ref] = hit
-        return None if hit is _NO_SPEC else hit
+        spec = kind_of(ref)  # the callers remember the answer (Parser.readers)
+        if spec is None and not _valid_ref(ref):
+            raise LineError('reference %r: expected A-B:C.D.E' % ref)
+        return spec
 
     def parse(self, raw, crc='ok'):
         """The Telegram in one framed telegram (bytes from '/' through '!')."""
