@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from hil.certify import html
+from hil.certify import allure_read, html
 from hil.certify.image import sha256_bytes, sha256_file, tree_tarball
 from hil.certify.meta import git_info, station, tool_versions
 from hil.rig import Rig, load_rig
@@ -195,7 +195,7 @@ def certify(rig_path: Path | None, image: Path | None, out: Path, *, workers: in
     }
     (out / "record.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     raw.unlink(missing_ok=True)
-    page = html.render(record)
+    page = html.render(record, allure_read.read(out / "allure-results"))
     (out / "summary.html").write_text(page, encoding="utf-8")
     report = _report(out, page)
     return Outcome(record.get("outcome", "ERROR"), record, out, report, code)

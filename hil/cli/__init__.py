@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hil.cli import helpstyle
+
 __all__ = ["app", "main"]
+
+helpstyle.apply()  # flags as flags in every verb's --help
 
 
 def __getattr__(name: str) -> Any:

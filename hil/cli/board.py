@@ -107,6 +107,13 @@ def run(
         cfg = build_config(kind, flash, p1, metering, http, mac, networks, mdns, mdns_suffix, io_dir)
     except (ValueError, TypeError) as e:
         raise typer.BadParameter(str(e)) from e
+    from hil.cli.errors import check_free, check_serial, fail
+
+    for option, url in (("--p1", p1), ("--metering", metering)):
+        if url is not None:
+            check_serial(option, url)     # a missing line is bad usage, not a task that retries forever
+    host, _, port = http.rpartition(":")
+    check_free("--http", host.strip("[]"), int(port))
     from hil.board.hal import HostHal
 
     sys.stdout.reconfigure(line_buffering=True)  # the log survives a kill -9 line by line
@@ -131,6 +138,8 @@ def run(
         app.run(hal, config)
     except KeyboardInterrupt:
         pass
+    except OSError as e:  # the web server could not listen after all (taken since the check)
+        fail("board run", f"--http {http}: expected to listen there, got: {e}", 1)
     finally:
         hal.close()
 

@@ -96,6 +96,12 @@ def emulate(
     log: Annotated[Path | None, typer.Option(help="Write the fault records (JSON) here when done.")] = None,
 ) -> None:
     """Run a meter on a serial line (or a TCP server), printing where to connect and a live status line."""
+    if listen is not None and port is not None:
+        raise typer.BadParameter('expected --port or --listen, not both', param_hint='--listen')
+    if port is not None:
+        from hil.cli.errors import check_serial
+
+        check_serial('--port', port)  # one line of error, not a traceback from the writer's thread
     from hil.emulators.p1.faults import FaultInjector, parse_fault
     from hil.emulators.p1.source import ConstantLoad, TelegramSource, new_meter
     from hil.emulators.p1.writer import P1Writer, line_format
@@ -104,8 +110,6 @@ def emulate(
     t0 = _parse_start(start)
     listen_at = None
     if listen is not None:
-        if port is not None:
-            raise typer.BadParameter('expected --port or --listen, not both', param_hint='--listen')
         from hil.emulators.p1.listen import parse_listen
         try:
             listen_at = parse_listen(listen)
@@ -174,11 +178,14 @@ def emulate(
                                    'faults': [r.to_json() for r in injector.log]}, indent=1))
 
 
-def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float) -> serial.Serial:
-    """Open port with a profile's line settings (baud overridable)."""
+def _open_line(port: str, prof_key: str | None, baud: int | None, timeout: float,
+               verb: str = 'p1') -> serial.Serial:
+    """Open port with a profile's line settings (baud overridable); a one-line error when it cannot."""
+    from hil.cli.errors import open_serial
+
     prof = _profile(prof_key or 'emucs17-3p')
-    return serial.serial_for_url(port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
-                                 parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
+    return open_serial(verb, port, baudrate=baud or prof.baudrate, bytesize=prof.bytesize,
+                       parity=prof.parity, stopbits=prof.stopbits, timeout=timeout)
 
 
 @p1_app.command('record')
@@ -195,7 +202,7 @@ def record_cmd(
     from firmware.p1.reader import TelegramReader
     from hil.emulators.p1.recording import record
 
-    ser = _open_line(port, profile, baud, 0.1)
+    ser = _open_line(port, profile, baud, 0.1, 'p1 record')
     reader = TelegramReader()
     t0 = time.monotonic()
     stop = threading.Event()
@@ -255,8 +262,10 @@ def replay_cmd(
         port, where = pair.names[0], pair.names[1]
     else:
         where = port
-    ser = serial.serial_for_url(port, baudrate=h.get('baudrate', 115200), bytesize=h.get('bytesize', 8),
-                                parity=h.get('parity', 'N'), stopbits=h.get('stopbits', 1))
+    from hil.cli.errors import open_serial
+
+    ser = open_serial('p1 replay', port, baudrate=h.get('baudrate', 115200), bytesize=h.get('bytesize', 8),
+                      parity=h.get('parity', 'N'), stopbits=h.get('stopbits', 1))
     console.print('Replaying %s (%d bytes, %.1f s) - connect the reader to [bold green]%s[/]'
                   % (recording, len(rec.data), rec.duration, where))
     print(where, flush=True)
@@ -361,7 +370,7 @@ def monitor_cmd(
                 parts.append('%s %s%s' % (object_name(ref), _shown(o.value), ' ' + o.unit if o.unit else ''))
         return ', '.join(parts)
 
-    ser = _open_line(port, profile, None, 0.1)
+    ser = _open_line(port, profile, None, 0.1, 'p1 monitor')
     stack = P1Stack(std=std, crc=fast_crc)
     t0 = time.monotonic()
     ids: dict[str, str] = {}
@@ -383,6 +392,15 @@ def monitor_cmd(
                     console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
     except KeyboardInterrupt:
         pass
+    except (serial.SerialException, OSError) as e:  # the emulator (or the adapter) went away
+        ended = e
+    else:
+        ended = None
     finally:
         ser.close()
     console.print('counters: %s' % ', '.join('%s %d' % kv for kv in stack.counters.items()))
+    if ended is not None:
+        from hil.cli.errors import fail
+
+        fail('p1 monitor', '%s: the line ended after %d telegrams (expected more: the emulator or device '
+             'went away): %s' % (port, seen, ended), 1)

@@ -91,16 +91,27 @@ def serve(
     with start_emulated(rig) as running:
         table = Table(title=f"{rig.name}: emulated instruments (pyvisa-py: ResourceManager('@py'))")
         table.add_column("name")
+        table.add_column("kind")
         table.add_column("resource")
         for name, resource in running.resources.items():
-            table.add_row(name, resource)
+            table.add_row(name, rig.instruments[name].kind if name in rig.instruments else "-", resource)
         out.print(table)
+        out.print(SCPI_HOWTO, soft_wrap=True, highlight=False, markup=False)
+        out.file.flush()
         stop = threading.Event()
         with console.status("serving; Ctrl-C to stop"):
             try:
                 stop.wait(seconds)
             except KeyboardInterrupt:
                 pass
+
+
+SCPI_HOWTO = (
+    "SCPI over TCP, one command per line: open with pyvisa's ResourceManager('@py') and set "
+    "read_termination='\\n' and write_termination='\\n' (LF both ways; no EOI, no echo), e.g.\n"
+    "  inst = pyvisa.ResourceManager('@py').open_resource(RESOURCE, read_termination='\\n', "
+    "write_termination='\\n'); inst.query('*IDN?')"
+)
 
 
 # ---- a running rig: up and status (hil.rig.runtime) ------------------------------------------------------
@@ -153,6 +164,8 @@ def up(
     runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
+    write_state(rig.name, runtime.status())
+    _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
     try:
         deadline = None if seconds is None else time.monotonic() + seconds
         with Live(console=out, refresh_per_second=2) as live:
@@ -173,25 +186,97 @@ def up(
         out.print(f"rig {rig.name} stopped" + (f"; run folder kept: {runtime.run_dir}" if keep else ""))
 
 
+def _say_where(name: str, status: dict[str, Any]) -> None:
+    """Print where every board and instrument is, and how to stop and watch the rig; flushed at once."""
+    for line in _url_lines(status):
+        out.print(line, soft_wrap=True, highlight=False)
+    out.print(f"rig {name} up; Ctrl-C stops it; `hil rig status --watch` shows it from another shell",
+              soft_wrap=True, highlight=False)
+    out.file.flush()
+
+
+def _url_lines(status: dict[str, Any]) -> list[str]:
+    """One line per board: its web page, its console; then each instrument's resource."""
+    lines = [f"{b['name']}: http://{b['http']}/ ({b['role']}, console {b['console']})"
+             for b in status["boards"].values()]
+    lines += [f"{name}: {resource}" for name, resource in status["instruments"].items()]
+    return lines
+
+
+def _status_grid(status: dict[str, Any], note: str = "Ctrl-C stops the rig") -> Table:
+    table = Table.grid()
+    for t in _status_tables(status):
+        table.add_row(t)
+    table.add_row(f"[dim]{note}[/dim]")
+    return table
+
+
+def _one_line(status: dict[str, Any]) -> str:
+    """Return the running rig in one line (for a watch outside a terminal)."""
+    from firmware.timebase import iso_utc
+
+    meter_t = status.get("meter_time")
+    boards = ", ".join(f"{b['name']} {'up' if b.get('answers', True) else 'DOWN'}"
+                       for b in status["boards"].values())
+    plugs = ", ".join(f"{plug} relay {'ON' if s['live'] else 'OFF'} {s['watts']} W"
+                      for plug, s in ((status.get("world") or {}).get("plugs") or {}).items())
+    p1 = status["p1"]
+    return (f"rig {status['rig']}: {boards}; {plugs or 'no plugs'}; P1 {p1['telegrams']} telegrams, last "
+            f"{iso_utc(int(meter_t)) if meter_t else '-'}; {len(status['instruments'])} instruments")
+
+
 @rig_app.command("status")
 def status_cmd(
     name: Annotated[str | None, typer.Argument(help="Rig name (default: every running rig).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw status JSON.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep showing the running rig (boards, relays, last "
+                                        "telegram, instruments) until it stops or Ctrl-C.")] = False,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between two looks with --watch.")] = 1.0,
 ) -> None:
     """Show the rigs `hil rig up` runs on this machine: boards (answering or not), world, P1, instruments."""
     import json
+    import time
+
+    from rich.live import Live
 
     from hil.rig.runtime.http import BoardHttp
     from hil.rig.runtime.state import running_rigs
 
-    rigs = [r for r in running_rigs() if name is None or r["status"]["rig"] == name]
+    def look() -> list[dict[str, Any]]:
+        rigs = [r for r in running_rigs() if name is None or r["status"]["rig"] == name]
+        for r in rigs:
+            for b in r["status"]["boards"].values():
+                b["answers"] = BoardHttp(b["http"], b["name"]).alive(timeout=1.0)
+        return rigs
+
+    rigs = look()
     if not rigs:
         console.print(f"no running rig{' named ' + name if name else ''} (start one with `hil rig up`)")
         raise typer.Exit(1)
+    if watch:
+        try:
+            if out.is_terminal and not as_json:
+                with Live(console=out, refresh_per_second=2) as live:
+                    while rigs:
+                        grid = Table.grid()
+                        for r in rigs:
+                            grid.add_row(_status_grid(r["status"], "Ctrl-C stops watching (the rig goes on)"))
+                        live.update(grid)
+                        time.sleep(interval)
+                        rigs = look()
+            else:
+                while rigs:
+                    for r in rigs:
+                        line = json.dumps(r) if as_json else _one_line(r["status"])
+                        print(line, flush=True)
+                    time.sleep(interval)
+                    rigs = look()
+        except KeyboardInterrupt:
+            return
+        out.print("the rig stopped")
+        return
     for r in rigs:
         st = r["status"]
-        for b in st["boards"].values():
-            b["answers"] = BoardHttp(b["http"], b["name"]).alive(timeout=1.0)
         if as_json:
             out.print_json(json.dumps(r))
             continue

@@ -28,7 +28,7 @@ app.command("certify")(certify_cmd)
 
 def main() -> None:
     """Run the `hil` command line."""
-    app()
+    app(prog_name="hil")
 
 
 if __name__ == "__main__":

@@ -236,13 +236,14 @@ def test_events_stream_sends_ping_states_and_changes(rig: MeterRig) -> None:
         return len([e for e in events if e[0] == "state"]) > 14
 
     events = read_events(rig.board.port, 5, changed)
-    assert events[0] == ("ping", "")
+    assert events[0][0] == "ping" and json.loads(events[0][1])["title"] == "smartmeter"
     first = [json.loads(d) for kind, d in events[1:15]]
     assert all(kind == "state" for kind, _ in events[1:15])
     assert [x["id"] for x in first] == ["sensor-" + n.lower().replace(" ", "_") for n in MANUAL_NAMES]
     by_id = {x["id"]: x for x in first}
-    assert by_id["sensor-power_consumed"] == {
-        "id": "sensor-power_consumed",
+    assert by_id["sensor-power_consumed"] == {      # ESPHome's "detail all": the UI's name and unit
+        "id": "sensor-power_consumed", "name_id": "sensor/Power Consumed", "name": "Power Consumed",
+        "domain": "sensor", "icon": "", "entity_category": 0, "sorting_weight": 4, "uom": "kW",
         "state": "2.673 kW",
         "value": 2.673,
     }
@@ -250,6 +251,7 @@ def test_events_stream_sends_ping_states_and_changes(rig: MeterRig) -> None:
     later = [json.loads(d) for kind, d in events[15:] if kind == "state"]
     assert later, "the meter's registers advance: a state event must follow"
     assert later[0]["id"] == "sensor-energy_consumed_tariff_2"  # night tariff: only T2 moves
+    assert later[0]["name"] == "Energy Consumed Tariff 2"       # live events say which row they are
     assert float(later[0]["state"].split()[0]) > by_id["sensor-energy_consumed_tariff_2"]["value"]
 
 

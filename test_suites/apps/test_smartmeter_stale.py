@@ -38,6 +38,14 @@ def test_pulled_cable_empties_page_and_apis_then_recovers(tmp_path) -> None:
 
         _, rows, names = page_rows(rig)
         assert len(names) == 14 and set(rows.values()) == {""}, rows
+        # the page and /api/status say why, and since when; the log says it once
+        silence = rig.status()["silence"]
+        assert silence["silent_s"] > STALE_S and silence["since"].endswith("Z"), silence
+        assert silence["message"].startswith("No telegram from the meter since ")
+        assert "(the meter's clock): the readings are stale after 2 s" in silence["message"]
+        page = rig.board.get("/")[2].decode()
+        assert "No telegram from the meter since " in page and "check the P1 cable" in page
+        wait_for(lambda: "No telegram from the meter" in rig.board.log_text(), 3, "the log line")
         code, s = rig.board.get_json("/sensor/power_consumed")
         assert code == 200 and s == {"id": "sensor-power_consumed", "state": "NA", "value": None}
         code, body = rig.board.get_json("/api/plug/v1/reading")
@@ -55,6 +63,10 @@ def test_pulled_cable_empties_page_and_apis_then_recovers(tmp_path) -> None:
         wait_for(lambda: rig.status()["fresh"], OUT_PERIODS + 4, "readings after the cable is back")
         _, rows, _ = page_rows(rig)
         assert rows["Power Consumed"] == "2.673 kW"
+        wait_for(lambda: "telegrams arrive again" in rig.board.log_text(), 3, "the log line of the return")
+        log = rig.board.log_text()
+        assert log.count("No telegram from the meter") == 1, log   # once, not every second of silence
+        assert rig.status()["silence"] is None and "No telegram" not in rig.board.get("/")[2].decode()
         st = rig.status()
         assert st["p1"]["crc_errors"] == 0 and st["telegrams"] == st["p1"]["accepted"] > before
         assert st["p1"]["truncated"] + st["p1"]["garbage_bytes"] >= 1  # the cut telegram was not taken
@@ -64,4 +76,5 @@ def test_pulled_cable_empties_page_and_apis_then_recovers(tmp_path) -> None:
         snapshot = [
             json.loads(d) for k, d in read_events(rig.board.port, 2, lambda ev: len(ev) >= 15) if k == "state"
         ]
-        assert {"id": "sensor-power_consumed", "state": "2.673 kW", "value": 2.673} in snapshot
+        assert {"id": "sensor-power_consumed", "state": "2.673 kW", "value": 2.673} in [
+            {k: x[k] for k in ("id", "state", "value")} for x in snapshot]

@@ -158,7 +158,7 @@ def test_page_and_events_follow_the_device() -> None:
         async with s.get(url + "/events") as r:
             assert r.headers["Content-Type"] == "text/event-stream"
             first = await sse_events(r, 4, 5)
-            assert first[0] == ("ping", "")
+            assert first[0][0] == "ping" and json.loads(first[0][1])["title"] == "testdev"  # ESPHome's config
             assert [json.loads(d)["id"] for _, d in first[1:]] == [
                 "sensor-temperature",
                 "switch-relay",
@@ -170,11 +170,12 @@ def test_page_and_events_follow_the_device() -> None:
             web.publish()
             got = await sse_events(r, 7, 3)
         states = [json.loads(d) for k, d in got if k == "state"]
-        assert {"id": "sensor-temperature", "state": "22.0 °C", "value": 22.0} in states
+        assert {"id": "sensor-temperature", "name_id": "sensor/Temperature", "name": "Temperature",
+                "state": "22.0 °C", "value": 22.0} in states
         assert ("warnings", '["level above 50"]') in got
         web.publish()
         assert (
-            web.hub.publish_state("sensor-temperature", web.entity_json(web.dev.temp)) is False
+            web.hub.publish_state("sensor-temperature", web.event_json(web.dev.temp)) is False
         )  # unchanged
 
     asyncio.run(with_server(t))

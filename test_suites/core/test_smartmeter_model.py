@@ -186,3 +186,24 @@ def test_line_format_choice():
     assert next_line('auto', '9600 7E1', AUTO_SWITCH_MS, 1) == '115200 8N1'
     assert next_line('9600 7E1', '115200 8N1', 0, 0) == '9600 7E1'
     assert next_line('9600 7E1', '9600 7E1', 10 ** 6, 10) is None
+
+
+def test_silence_says_since_when_no_telegram_came():
+    t, raw = telegram()
+    m = model.Meter(stale_ms=30000)
+    boot = TICKS_MAX - 5000                       # the tick counter wraps during the wait: still counted
+    assert model.silence(m, boot + 30000 & TICKS_MAX, boot) is None       # not yet: within stale_ms of boot
+    s = model.silence(m, boot + 30001 & TICKS_MAX, boot)
+    assert s['since'] is None and s['silent_s'] == Dec(30001, 3)
+    assert 'since this module started' in s['message'] and 'P1 cable' in s['message']
+    m.update(t, raw, 1000)
+    assert model.silence(m, 31000, boot) is None   # fresh
+    s = model.silence(m, 31001, boot)
+    assert s['since'] == '2024-01-15T09:07:00Z' and s['silent_s'] == Dec(30001, 3)
+    assert s['message'] == ("No telegram from the meter since 2024-01-15 10:07:00 (the meter's clock): the "
+                            "readings are stale after 30 s; check the P1 cable")
+    # the text stays the same while the silence lasts (the page is not redrawn every second)
+    assert model.silence(m, 95000, boot)['message'] == s['message']
+    t2, raw2 = telegram([x for x in MANUAL_LINES if not x.startswith('0-0:1.0.0')])
+    m.update(t2, raw2, 100000)
+    assert 'since telegram 2:' in model.silence(m, 130001, boot)['message']

@@ -11,6 +11,15 @@
 #                                   measured, or stale) gives ('NA', None), as ESPHome does for NaN.
 #   switch_state(on) -> ('ON' | 'OFF', bool); text_state(s) -> (s or '', s)
 #   entity_json(entity, state, value) -> '{"id":"sensor-x","state":"4592.767 kWh","value":4592.767}'
+#                                   (REST GET, ESPHome's state detail)
+#   event_json(entity, state, value) -> the live `state` event: entity_json's keys plus "name_id"
+#                                   ("sensor/Energy Consumed Tariff 1", the key ESPHome's web UI v2/v3 use)
+#                                   and "name", so every event says which row it is
+#   detail_json(entity, state, value, weight=None) -> ESPHome's "detail all": event_json's keys plus
+#                                   "domain", "icon", "entity_category" (0), "uom" (a sensor's unit: its
+#                                   own, or the state text's after the number), "sorting_weight" (the
+#                                   page order), a switch's "assumed_state"; the first event of a stream
+#                                   and GET /<domain>/<id>?detail=all
 #   action_html(entity)             the Actions cell: Toggle (switch), Press (button), '' otherwise
 #
 # Any object with .domain, .name and .oid works as an entity for the web layer (the SmartPlug keeps its
@@ -134,6 +143,41 @@ def text_state(s):
 def entity_json(entity, state, value):
     return '{"id":' + quote(entity.domain + '-' + entity.oid) + ',"state":' + quote(state) + \
         ',"value":' + dumps(value) + '}'
+
+
+def _named(entity):
+    return '{"id":' + quote(entity.domain + '-' + entity.oid) + ',"name_id":' + \
+        quote(entity.domain + '/' + entity.name) + ',"name":' + quote(entity.name)
+
+
+def event_json(entity, state, value):
+    return _named(entity) + ',"state":' + quote(state) + ',"value":' + dumps(value) + '}'
+
+
+def unit_of(entity, state):
+    """A sensor's unit: the entity's own, else the state text's after its number ('237.0 V' -> 'V')."""
+    if entity.domain != SENSOR:
+        return None
+    unit = getattr(entity, 'unit', None)
+    if unit:
+        return unit
+    i = state.find(' ')
+    if i > 0 and state[0] in '-0123456789':
+        return state[i + 1:]
+    return None
+
+
+def detail_json(entity, state, value, weight=None):
+    parts = [_named(entity), ',"domain":', quote(entity.domain), ',"icon":"","entity_category":0']
+    if weight is not None:
+        parts.append(',"sorting_weight":%d' % weight)
+    uom = unit_of(entity, state)
+    if uom:
+        parts.append(',"uom":' + quote(uom))
+    if entity.domain == SWITCH:
+        parts.append(',"assumed_state":false')
+    parts.append(',"state":' + quote(state) + ',"value":' + dumps(value) + '}')
+    return ''.join(parts)
 
 
 def action_html(entity):

@@ -5,12 +5,14 @@
 #                                      the last one published for that key; True when it went out
 #   hub.publish(event, data)           any event (e.g. 'warnings' with a JSON list)
 #   hub.subscribe() -> client or None  None when max_clients are connected (the route answers 503)
-#   hub.stream(client, snapshot, on_close) -> async iterator
+#   hub.stream(client, snapshot, on_close, hello='') -> async iterator
 #                                      the response body of one /events connection: a `ping` (retry
-#                                      30000 ms) first, then one `state` event per entity (snapshot()
-#                                      yields their JSON texts), then what is published; on_close()
-#                                      closes the connection when the client is cut off
-#   await hub.ping_loop(period_s=10)   a `ping` to every client every period (ESPHome: 10 s)
+#                                      30000 ms, data = hello: ESPHome's config JSON) first, then one
+#                                      `state` event per entity (snapshot() yields their JSON texts), then
+#                                      what is published; on_close() closes the connection when the
+#                                      client is cut off
+#   await hub.ping_loop(period_s=10)   a `ping` {"uptime": s} to every client every period (ESPHome: 10 s)
+#   hub.uptime_s()                     seconds since the hub started (the ms clock may wrap: approximate)
 #
 # A client that does not read (its queue passes max_queue events) is cut off rather than buffered: a
 # stalled browser cannot eat the module's memory. Counters: hub.counters (sent, clients_refused,
@@ -46,6 +48,10 @@ class EventHub:
         self.clients = []
         self.last = {}
         self.counters = {'connects': 0, 'sent': 0, 'clients_refused': 0, 'clients_dropped': 0}
+        self._t0 = self.ticks_ms()
+
+    def uptime_s(self):
+        return ((self.ticks_ms() - self._t0) & 0x3FFFFFFF) // 1000
 
     def subscribe(self):
         if len(self.clients) >= self.max_clients:
@@ -90,21 +96,22 @@ class EventHub:
         head = 'retry: %d\n' % (retry * 1000) if retry else ''
         return ('%sid: %d\nevent: %s\ndata: %s\n\n' % (head, self.ticks_ms(), event, data)).encode()
 
-    def stream(self, c, snapshot, on_close=None):
+    def stream(self, c, snapshot, on_close=None, hello=''):
         """The response body of one /events connection: an async iterator of encoded events."""
-        return _Stream(self, c, snapshot, on_close)
+        return _Stream(self, c, snapshot, on_close, hello)
 
     async def ping_loop(self, period_s=10):
         while True:
             await asyncio.sleep(period_s)
-            self.publish('ping', '')
+            self.publish('ping', '{"uptime":%d}' % self.uptime_s())
 
 
 class _Stream:
     # microdot writes an async-iterator body chunk by chunk (awrite + drain): a client that stops reading
     # blocks its own writer only; the hub cuts it off through on_close when its queue overflows.
-    def __init__(self, hub, c, snapshot, on_close):
+    def __init__(self, hub, c, snapshot, on_close, hello=''):
         self.hub = hub
+        self.hello = hello
         self.c = c
         self.snapshot = snapshot
         self.on_close = on_close
@@ -119,7 +126,7 @@ class _Stream:
         c = self.c
         if not self.started:
             self.started = True
-            parts = [hub.format('ping', '', RETRY_S)]
+            parts = [hub.format('ping', self.hello, RETRY_S)]
             for text in self.snapshot():
                 parts.append(hub.format('state', text))
             hub.counters['sent'] += len(parts)

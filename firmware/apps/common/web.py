@@ -20,9 +20,10 @@
 #   dev.warnings()              -> list of texts under the table   [optional]
 #   dev.add_routes(app, web)    register device-specific routes; they win over the generic ones [optional]
 #
-# Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE),
-# GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi
-# (?scan=1: look for networks first),
+# Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE: a
+# `ping` with the config, every entity in detail, then changes; entities.py says each shape),
+# GET /<domain>/<id>[?detail=all] (id = object id or URL-encoded name), POST /<domain>/<id>/<method>,
+# GET /wifi (?scan=1: look for networks first),
 # POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
 # now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
@@ -49,10 +50,13 @@ TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
 SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
 
 # The reason phrases of the status lines these apps send (microdot writes 'N/A' for any status but 200).
-REASONS = {200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-           404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
-           429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
-           503: 'Service Unavailable'}
+REASONS = {200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently',
+           302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict',
+           411: 'Length Required', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+           422: 'Unprocessable Content', 423: 'Locked', 429: 'Too Many Requests',
+           500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+           507: 'Insufficient Storage'}
 
 
 def json_response(obj, status=200):
@@ -121,14 +125,27 @@ class Web:
         state, value = self.dev.state(e)
         return ents.entity_json(e, state, value)
 
+    def event_json(self, e):
+        state, value = self.dev.state(e)
+        return ents.event_json(e, state, value)
+
+    def detail_json(self, e):
+        state, value = self.dev.state(e)
+        return ents.detail_json(e, state, value, self.dev.entities.index(e))
+
     def snapshot(self):
         for e in self.dev.entities:
-            yield self.entity_json(e)
+            yield self.detail_json(e)
+
+    def config_json(self):
+        """The first `ping` of a stream, as ESPHome sends it: the page title and what the UI shows."""
+        return dumps({'title': self.dev.title, 'comment': '', 'ota': False, 'log': False, 'lang': 'en',
+                      'uptime': self.hub.uptime_s()})
 
     def publish(self):
         for e in self.dev.entities:
             key = e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
-            self.hub.publish_state(key, self.entity_json(e))
+            self.hub.publish_state(key, self.event_json(e))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
             if self.hub.last.get('#warnings') != w:
@@ -283,7 +300,7 @@ class Web:
                     request.sock[1].close()
                 except Exception:
                     pass
-            return web.hub.stream(c, web.snapshot, close), 200, SSE
+            return web.hub.stream(c, web.snapshot, close, web.config_json()), 200, SSE
 
         @app.route('/update', methods=['POST'])
         async def update(request):
@@ -318,6 +335,8 @@ class Web:
             e = ents.find(dev.entities, domain, ident)
             if e is None:
                 return _unknown(dev, domain, ident)
+            if request.args.get('detail') == 'all':
+                return json_response(web.detail_json(e))
             return json_response(web.entity_json(e))
 
         @app.post('/<domain>/<ident>/<method>')

@@ -5,7 +5,8 @@
 #
 # Tasks: p1 (reads hal.uart('p1') into a firmware.p1.stack.P1Stack: framing, CRC, its CRC policy set by
 # the line format, parsing; keeps the last good telegram; its counters are the stack's), tick (once a
-# second: pushes changed states to /events, so a reading that turns stale empties the page), wifi
+# second: pushes changed states to /events, so a reading that turns stale empties the page and a warning
+# says since when no telegram came; logs that once), wifi
 # (provisioning), events (ESPHome pings), web (microdot). HTTP handlers only read the last telegram: no
 # request waits on the P1 line and the P1 task never waits on a request.
 #
@@ -52,6 +53,8 @@ class SmartMeter:
         self.serial = mac_text(hal.unique_id())
         self._since_ms = hal.ticks_ms()
         self._bytes_since = 0
+        self._boot_ms = hal.ticks_ms()
+        self._silent = False            # logged that no telegram arrives (once, until one does)
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -59,6 +62,24 @@ class SmartMeter:
 
     def state(self, e):
         return model.entity_state(e, self.meter.current(self.now()))
+
+    def silence(self):
+        return model.silence(self.meter, self.now(), self._boot_ms, CET)
+
+    def warnings(self):
+        """Texts under the States table: why the rows are empty when the P1 line is silent."""
+        s = self.silence()
+        return [] if s is None else [s['message']]
+
+    def check_silence(self):
+        """Log once when telegrams stop arriving, and once when they come back."""
+        s = self.silence()
+        if s is not None and not self._silent:
+            self._silent = True
+            self.log('p1: %s (%s s without a telegram)' % (s['message'], s['silent_s'].text()))
+        elif s is None and self._silent:
+            self._silent = False
+            self.log('p1: telegrams arrive again (%d taken since boot)' % self.meter.seq)
 
     def services(self):
         port = self.web.port if self.web is not None and self.web.port else self.hal.http_bind()[1]
@@ -78,7 +99,7 @@ class SmartMeter:
              'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
              'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
-             'task_failures': boot.task_failures}
+             'task_failures': boot.task_failures, 'silence': self.silence()}
         if self.web is not None:
             d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
@@ -209,6 +230,7 @@ class SmartMeter:
         while True:
             await asyncio.sleep(1)
             now = self.now()
+            self.check_silence()
             if self.web is not None:
                 self.web.publish()
             if self.uart is not None:

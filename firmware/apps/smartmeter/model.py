@@ -13,6 +13,9 @@
 #   hw_data(telegram or None, wifi_ssid, std) -> dict   GET /api/v1/data, HomeWizard P1 v1 field names;
 #                               fields the meter does not send (or all meter fields, when stale) are left out
 #   plug_reading(meter, now_ms) -> (status, dict)       GET /api/plug/v1/reading (see docs/web-api.md)
+#   silence(meter, now_ms, boot_ms, std) -> None or dict   None while telegrams arrive; once none came for
+#                               stale_ms (since boot, or since the last one): {'since': ISO UTC of the last
+#                               telegram's meter clock or None, 'silent_s': Dec, 'message': the page's text}
 #   update_settings(current, patch) -> (new dict, None) or (None, reason)   bounds-checked, all or nothing
 #   check_settings(d) -> None or reason                 for Store.load (a stored file out of bounds)
 #   next_line(setting, current, silent_ms, bytes) -> line or None   the P1 line format to switch to
@@ -237,6 +240,28 @@ def hw_data(t, wifi_ssid=None, std=CET):
 
 def _ms_s(ms):
     return Dec(ms, 3)
+
+
+def silence(meter, now_ms, boot_ms, std=CET):
+    age = meter.age_ms(now_ms)
+    if age is None:
+        silent = ticks_diff(now_ms, boot_ms)
+        if silent <= meter.stale_ms:
+            return None
+        return {'since': None, 'silent_s': _ms_s(silent),
+                'message': "No telegram from the meter since this module started: check the P1 cable and "
+                           "that the meter's P1 port is enabled"}
+    if age <= meter.stale_ms:
+        return None
+    ts = meter.reading[0] if meter.reading is not None else None
+    if ts is None:  # a meter without a clock (DSMR 2.2): say which telegram was the last
+        when = 'telegram %d' % meter.seq
+    else:
+        y, mo, d, h, mi, sec, _ = local_fields(ts, std)
+        when = '%04d-%02d-%02d %02d:%02d:%02d (the meter\'s clock)' % (y, mo, d, h, mi, sec)
+    return {'since': None if ts is None else iso_utc(ts), 'silent_s': _ms_s(age),
+            'message': 'No telegram from the meter since %s: the readings are stale after %d s; check the P1 '
+                       'cable' % (when, meter.stale_ms // 1000)}
 
 
 def plug_reading(meter, now_ms):
