@@ -43,36 +43,6 @@ class Obj:
                 and self.ts == other.ts)
 
 
-_LAZY = object()
-
-
-class _Num(Obj):
-    """A number*unit Obj from the parser's fast paths: the digits are checked and the mantissa and
-    decimals computed while parsing; the Dec is made when .value is first read. One object per value
-    instead of two (Obj + Dec) for the telegram the SmartMeter keeps: on the ESP32, where MicroPython
-    gives every instance a dict, that is about 1 KB less per kept telegram."""
-
-    __slots__ = ('_m', '_e', '_v')
-
-    def __init__(self, m, e, unit, ts=None):
-        self._v = _LAZY
-        self._m = m
-        self._e = e
-        self.unit = unit
-        self.ts = ts
-
-    def _get(self):
-        v = self._v
-        if v is _LAZY:
-            v = self._v = Dec(self._m, self._e)
-        return v
-
-    def _set(self, v):
-        self._v = v
-
-    value = property(_get, _set)
-
-
 class Telegram:
     def __init__(self, header, crc, frame=None):
         self.header = header
@@ -259,7 +229,7 @@ def _read_time_num(ps, t, ref, units, line, p):
                 if digits.isdigit():
                     g = line[p + 1:q - 1]
                     if '(' not in g and ')' not in g:
-                        return _Num(int(digits), len(frac), unit, ps.ts(g))
+                        return Obj(Dec(int(digits), len(frac)), unit, ps.ts(g))
     gs = _groups(line, p)
     if len(gs) == 1 and not gs[0]:
         return Obj(None)
@@ -579,7 +549,7 @@ class Parser:
                     whole, _, frac = num.partition('.')
                     digits = whole + frac
                     if digits.isdigit():
-                        obj = _Num(int(digits), len(frac), unit)
+                        obj = Obj(Dec(int(digits), len(frac)), unit)
                         objects[ref] = obj
                         if fresh is not None:
                             fresh[line] = (ref, obj)
