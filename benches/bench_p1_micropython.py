@@ -58,12 +58,12 @@ def test_bench_micropython_time_and_heap_per_telegram(benchmark: Any, tmp_path: 
     table = {}
     print('\nMicroPython %s (WebAssembly) on a %.0f MHz host; ESP32 estimate = wasm x %.0f/%d'
           % (run.info.get('micropython'), mhz, mhz, ESP32_MHZ))
-    print('%-11s %6s %10s %12s %9s %10s %10s' % ('profile', 'bytes', 'wasm us', 'ESP32 est.', 'of 1 s',
-                                                 'alloc B', 'max B'))
+    print('%-11s %6s %10s %8s %12s %9s %10s %10s' % ('profile', 'bytes', 'wasm us', 'CRC us', 'ESP32 est.',
+                                                     'of 1 s', 'alloc B', 'max B'))
     for r in sorted(rows, key=lambda r: r['profile']):
         est_ms = r['us_per_telegram'] * mhz / ESP32_MHZ / 1000
         table[r['profile']] = dict(r, esp32_ms=round(est_ms, 1), share_pct=round(est_ms / 10, 1))
-        print('%-11s %6d %10d %9.1f ms %8.1f%% %10d %10d' % (
-            r['profile'], r['bytes'], r['us_per_telegram'], est_ms, est_ms / 10, r['alloc_median'],
-            r['alloc_max']))
+        print('%-11s %6d %10d %8d %9.1f ms %8.1f%% %10d %10d' % (
+            r['profile'], r['bytes'], r['us_per_telegram'], r['crc_us_per_telegram'], est_ms, est_ms / 10,
+            r['alloc_median'], r['alloc_max']))
     benchmark.extra_info.update(host_mhz=mhz, profiles=table)
