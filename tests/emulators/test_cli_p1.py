@@ -245,3 +245,17 @@ def test_emulate_rejects_bad_registers_and_a_port_with_listen():
     assert r.exit_code == 2 and 'expected HOST:PORT' in r.output
     r = runner.invoke(p1_app, ['emulate', '--listen', '127.0.0.1:0', '--port', 'socket://127.0.0.1:1'])
     assert r.exit_code == 2 and 'not both' in r.output
+
+
+def test_decode_json_of_a_smarty_telegram_with_two_values_and_empty_texts(tmp_path):
+    p = get_profile('smarty')
+    path = tmp_path / 'smarty.txt'
+    path.write_bytes(TelegramSource(p, new_meter(p, local_to_utc(2026, 4, 3, 17, 54, 31))).next().data)
+    r = runner.invoke(p1_app, ['decode', '--json', str(path)])
+    assert r.exit_code == 0, r.output
+    o = json.loads(r.stdout)['objects']
+    assert o['1-1:31.4.0'] == {'value': [40, -40], 'unit': 'A', 'timestamp': None, 'local': None,
+                               'name': 'max current import / export'}
+    assert o['0-0:96.13.2']['value'] is None and o['0-0:96.13.2']['name'] == 'text message 2'
+    assert o['0-0:42.0.0']['text'] == 'SAG1099900000001'
+    assert o['0-0:1.0.0']['local'] == '2026-04-03T17:54:31+02:00'
