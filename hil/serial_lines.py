@@ -86,6 +86,38 @@ class PtyPair:
                     return False
                 self._idle.wait(min(left, 0.01))
 
+    def unread(self, end: int) -> int:
+        """Bytes waiting in end's receive queue (passed on by the bridge, not yet read by its reader)."""
+        buf = bytearray(4)
+        fcntl.ioctl(self._slaves[end], termios.FIONREAD, buf)
+        return int.from_bytes(buf, 'little')
+
+    def wait_read(self, end: int, timeout: float, idle_s: float = 0.5, settle_s: float = 0.1) -> bool:
+        """Wait until end's reader took everything passed on to it.
+
+        The kernel hands bytes written to a pty master to the other side on a work queue, so an empty
+        receive queue is believed only after it stayed empty for settle_s. False when the queue stopped
+        shrinking for idle_s (nobody reads) or on timeout. Closing the pair discards what is still unread.
+        """
+        deadline = time.monotonic() + timeout
+        left = self.unread(end)
+        since = empty_since = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if left == 0 and now - empty_since >= settle_s:
+                return True
+            if now >= deadline or (left and now - since >= idle_s):
+                return False
+            self._stop.wait(0.01)  # the kernel has no event for "a reader took bytes": look again
+            n = self.unread(end)
+            if n < left:
+                since = time.monotonic()
+            if n and not left:
+                since = time.monotonic()
+            if n:
+                empty_since = time.monotonic()
+            left = n
+
     def close(self) -> None:
         """Stop the bridge and close both ptys (ends still open elsewhere then see EOF)."""
         if self._stop.is_set():

@@ -1,12 +1,5 @@
-# CRC-16/ARC (poly 0x8005 reflected = 0xA001, init 0, no final xor) as DSMR 4+ uses it.
-#
-# The device uses the 256-entry byte table, a byte a step. On CPython a Python-level step costs far more
-# than the arithmetic, so the host uses the CRC's linearity instead: with init 0 and no final xor, the CRC
-# of a message is the XOR of a fixed 16-bit constant per set bit, and that constant depends only on the
-# bit's distance from the end of the message. Output bit r is then the parity of (message & MASK[r]), the
-# message read as one big integer (last byte least significant): 16 AND + popcount operations in C, with
-# no per-byte Python step and no big lookup table thrashing the cache (16 masks of 4 KiB = 64 KiB).
-import sys
+# CRC-16/ARC (poly 0x8005 reflected = 0xA001, init 0, no final xor) as DSMR 4+ uses it: the 256-entry
+# byte table, a byte a step, as the device runs it. (Host tools may use hil/p1_fastcrc.py, same result.)
 
 
 def _step8(c):
@@ -20,79 +13,10 @@ def _step8(c):
 
 TABLE = tuple([_step8(i) for i in range(256)])
 
-MASK_BYTES = 4096  # the reader's default max_size; longer data takes the byte-wise path
 
-
-def _apply(cols, c):
-    # the 16x16 bit matrix given by its columns (images of 1 << s) applied to c
-    out = 0
-    s = 0
-    while c:
-        if c & 1:
-            out ^= cols[s]
-        c >>= 1
-        s += 1
-    return out
-
-
-def _masks(nbytes):
-    # MASK[r] has bit 8p+k set when bit r of the CRC of (1 << k, then p zero bytes) is set. Built by
-    # doubling: the bits of the next L bytes are the first L bytes' seen through L more zero bytes (a
-    # linear map Z^L), so each new half is an XOR of the old masks; about 12 steps for 4 KiB.
-    t = TABLE
-    masks = [0] * 16
-    for k in range(8):
-        c = t[1 << k]
-        for r in range(16):
-            if (c >> r) & 1:
-                masks[r] |= 1 << k
-    cols = [(1 << s >> 8) ^ t[(1 << s) & 0xFF] for s in range(16)]  # Z: one zero byte
-    size = 1
-    while size < nbytes:
-        shift = 8 * size
-        upper = [0] * 16
-        for s in range(16):
-            c = cols[s]
-            m = masks[s]
-            for r in range(16):
-                if (c >> r) & 1:
-                    upper[r] ^= m
-        for r in range(16):
-            masks[r] |= upper[r] << shift
-        cols = [_apply(cols, c) for c in cols]  # Z^(2L)
-        size *= 2
-    keep = (1 << (8 * nbytes)) - 1
-    return tuple([m & keep for m in masks])
-
-
-_MASK = None
-if sys.implementation.name == 'cpython' and hasattr(int, 'bit_count'):
-    _MASK = _masks(MASK_BYTES)  # about 1 ms
-
-
-def crc16_arc_bytewise(data, crc=0):
+def crc16_arc(data, crc=0):
     """CRC of bytes/bytearray/memoryview `data`, continuing from `crc`, a byte a step."""
     t = TABLE
     for b in data:
         crc = (crc >> 8) ^ t[(crc ^ b) & 0xFF]
     return crc
-
-
-def crc16_arc(data, crc=0):
-    """CRC of bytes/bytearray/memoryview `data`, continuing from `crc`."""
-    m = _MASK
-    n = len(data)
-    if m is None or n > MASK_BYTES or n < 2:
-        return crc16_arc_bytewise(data, crc)
-    x = int.from_bytes(data, 'big')
-    if crc:
-        # a start value crc is the same as xor-ing it into the first two bytes (reflected CRC, init 0)
-        x ^= ((crc & 0xFF) << (8 * (n - 1))) ^ ((crc >> 8) << (8 * (n - 2)))
-    return (((x & m[0]).bit_count() & 1) | (((x & m[1]).bit_count() & 1) << 1)
-            | (((x & m[2]).bit_count() & 1) << 2) | (((x & m[3]).bit_count() & 1) << 3)
-            | (((x & m[4]).bit_count() & 1) << 4) | (((x & m[5]).bit_count() & 1) << 5)
-            | (((x & m[6]).bit_count() & 1) << 6) | (((x & m[7]).bit_count() & 1) << 7)
-            | (((x & m[8]).bit_count() & 1) << 8) | (((x & m[9]).bit_count() & 1) << 9)
-            | (((x & m[10]).bit_count() & 1) << 10) | (((x & m[11]).bit_count() & 1) << 11)
-            | (((x & m[12]).bit_count() & 1) << 12) | (((x & m[13]).bit_count() & 1) << 13)
-            | (((x & m[14]).bit_count() & 1) << 14) | (((x & m[15]).bit_count() & 1) << 15))

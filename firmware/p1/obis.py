@@ -7,6 +7,7 @@ KWH = ('kWh', 'Wh')         # some meters (Sagemcom T210-D-R, EasyMeter) count i
 KW = ('kW', 'W')
 KVARH = ('kvarh', 'varh')
 KVAR = ('kvar', 'var')
+KVA = ('kVA', 'VA')
 LIMIT = ('kW', 'A', 'kVA')   # limiter threshold: kW (DSMR 4+), A (DSMR 2.2/3), kVA (Smarty)
 V = ('V',)
 A = ('A',)
@@ -42,6 +43,14 @@ OBJECTS = {
     '1-0:22.7.0': ('N', KW),
     '1-0:42.7.0': ('N', KW),
     '1-0:62.7.0': ('N', KW),
+    '1-0:9.7.0': ('N', KVA),         # Smarty: apparent power, import and export
+    '1-0:10.7.0': ('N', KVA),
+    '1-0:23.7.0': ('N', KVAR),       # Smarty: reactive power per phase, import and export
+    '1-0:24.7.0': ('N', KVAR),
+    '1-0:43.7.0': ('N', KVAR),
+    '1-0:44.7.0': ('N', KVAR),
+    '1-0:63.7.0': ('N', KVAR),
+    '1-0:64.7.0': ('N', KVAR),
     # capacity tariff (e-MUCS)
     '1-0:1.4.0': ('N', KW),          # current average demand (running quarter hour)
     '1-0:1.6.0': ('TN', KW),         # this month's peak with its timestamp
@@ -69,6 +78,10 @@ OBJECTS = {
     # messages
     '0-0:96.13.0': ('S', None),
     '0-0:96.13.1': ('S', None),
+    '0-0:96.13.2': ('S', None),      # Smarty: text message parts 2..5
+    '0-0:96.13.3': ('S', None),
+    '0-0:96.13.4': ('S', None),
+    '0-0:96.13.5': ('S', None),
     # M-Bus devices (channel n = 1..4)
     '0-*:24.1.0': ('I', None),       # device type
     '0-*:96.1.0': ('S', None),       # equipment identifier

@@ -8,11 +8,14 @@
 # - drops a frame longer than max_size (counted as oversized) and skips to the next '/';
 # - ends a telegram only at a '!' that starts a line (as every meter writes it): a '!' inside a line is
 #   line noise, and the CRC check that follows rejects the telegram;
-# - checks the CRC; a mismatch is counted in crc_errors and the telegram is never returned. A missing CRC
-#   is accepted only from a DSMR 2.2/3 line: require_crc=False (a 9600 7E1 line) always, require_crc=True
-#   (a 115200 line: DSMR 4+, e-MUCS) never, require_crc=None (unknown) until the first telegram with a
-#   good CRC has been seen, and never from a telegram that declares a DSMR 4+ version.
-# It holds at most max_size bytes.
+# - checks the CRC; a mismatch is counted in crc_errors and the telegram is never returned;
+# - accepts a telegram without a CRC only as a DSMR 2.2/3 meter sends it (see no_crc_problem): never on
+#   a line whose meter profile sends CRCs (require_crc=True: the 115200 8N1 line of DSMR 4+ and e-MUCS),
+#   never once this line has sent a good CRC, never from a telegram declaring a DSMR 4+ version, and only
+#   with an IEC 62056-21 identification line ('/XXXn...'). Accepted ones are counted in no_crc, refused
+#   ones in no_crc_rejected (and in crc_errors, as every telegram refused for its CRC).
+# It holds at most max_size bytes. crc: the CRC-16/ARC function (the device's table one by default; host
+# tools may hand in a faster one of the same result, hil/p1_fastcrc.py).
 
 from firmware.p1.crc16 import crc16_arc
 
@@ -39,12 +42,48 @@ _HEX = bytes([v & 0xFF for v in [_hexval(b) for b in range(256)]])  # hex digit 
 
 def new_counters():
     return {'accepted': 0, 'crc_errors': 0, 'truncated': 0, 'oversized': 0, 'garbage_bytes': 0,
-            'parse_errors': 0}
+            'parse_errors': 0, 'no_crc': 0, 'no_crc_rejected': 0}
+
+
+def _id_line_problem(buf):
+    # IEC 62056-21 identification: '/', three manufacturer letters, a baud-rate digit, then printable ASCII
+    nl = buf.find(b'\n')
+    head = buf[1:nl if nl > 0 else len(buf)]
+    if head[-1:] == b'\r':
+        head = head[:-1]
+    if len(head) < 5:
+        return 'expected /XXXn<identification>, got %d characters' % len(head)
+    for i in range(3):
+        c = head[i] | 0x20
+        if c < 97 or c > 122:
+            return 'expected three manufacturer letters, got %r' % bytes(head[:3])
+    if not 48 <= head[3] <= 57:
+        return 'expected a baud-rate digit after the manufacturer, got %r' % bytes(head[3:4])
+    for c in head[4:]:
+        if c < 32 or c > 126:
+            return 'expected printable identification text, got byte 0x%02X' % c
+    return None
+
+
+def no_crc_problem(buf, require_crc, seen_crc):
+    """Why a telegram that came without a CRC is refused (None: it may be a DSMR 2.2/3 meter's)."""
+    if require_crc:
+        return 'missing CRC: this line\'s meter profile (DSMR 4+, e-MUCS) always sends one'
+    if seen_crc:
+        return 'missing CRC on a line that sends CRCs'
+    for mark in _VERSION_MARKS:
+        if buf.find(mark) >= 0:
+            return 'missing CRC in a DSMR 4+ telegram'
+    why = _id_line_problem(buf)
+    if why is not None:
+        return 'missing CRC and no meter identification line: ' + why
+    return None
 
 
 class TelegramReader:
-    def __init__(self, max_size=4096, keep_rejected=False, require_crc=None):
+    def __init__(self, max_size=4096, keep_rejected=False, require_crc=None, crc=crc16_arc):
         self.max_size = max_size
+        self.crc = crc
         self.require_crc = require_crc
         self.seen_crc = False
         self.buf = bytearray()
@@ -67,22 +106,18 @@ class TelegramReader:
         buf = self.buf
         c = self.counters
         if self.crc_digits == 0:
-            why = None
-            if self.require_crc or (self.require_crc is None and self.seen_crc):
-                why = 'missing CRC on a line that sends CRCs'
-            else:
-                for mark in _VERSION_MARKS:
-                    if buf.find(mark) >= 0:
-                        why = 'missing CRC in a DSMR 4+ telegram'
+            why = no_crc_problem(buf, self.require_crc, self.seen_crc)
             if why is not None:
                 c['crc_errors'] += 1
+                c['no_crc_rejected'] += 1
                 self._reject(why)
                 self._reset()
                 return
             out.append((buf if isinstance(buf, bytes) else bytes(buf), 'absent'))
             c['accepted'] += 1
+            c['no_crc'] += 1
         else:
-            calc = crc16_arc(buf)
+            calc = self.crc(buf)
             if calc == self.crc_val:
                 self.seen_crc = True
                 out.append((buf if isinstance(buf, bytes) else bytes(buf), 'ok'))

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from firmware.timebase import CET, iso_utc
+from hil.emulators.p1.names import local_iso
 from hil.emulators.p1.profiles import PROFILES, Profile, get_profile
 from hil.emulators.p1.recording import Chunk
 
@@ -50,12 +51,34 @@ def _parse_start(text: str | None) -> int:
     return int(d.timestamp())
 
 
+def _registers_wh(text: str, option: str) -> tuple[int, int]:
+    """Return (T1, T2) in Wh of 'kWh,kWh' text (three decimals at most), or a usage error."""
+    from firmware.fixed import parse_dec
+
+    parts = text.split(',')
+    values = [parse_dec(x.strip()) for x in parts]
+    if len(parts) != 2 or any(v is None or v.m < 0 or v.e > 3 for v in values):
+        raise typer.BadParameter('%r: expected two registers in kWh with up to 3 decimals, e.g. '
+                                 '4592.767,6664.174' % text, param_hint=option)
+    return values[0].scaled(3), values[1].scaled(3)  # type: ignore[union-attr]
+
+
 @p1_app.command('emulate')
 def emulate(
     profile: ProfileOpt = 'emucs17-3p',
     port: Annotated[str | None, typer.Option(help="pyserial URL to write to (/dev/ttyUSB0, "
                                              "socket://host:port, rfc2217://host:port). Default: a new pty "
                                              "pair.")] = None,
+    listen: Annotated[str | None, typer.Option(help="Serve the line to TCP clients on HOST:PORT instead "
+                                               "(several at once; Home Assistant DSMR network mode, "
+                                               "ser2net style), e.g. 127.0.0.1:2000.")] = None,
+    wait_clients: Annotated[int, typer.Option(min=0, help="With --listen: start the meter once this many "
+                                              "clients are connected.")] = 0,
+    import_kwh: Annotated[str, typer.Option(help="Starting import registers, kWh: T1,T2 (Smarty: their "
+                                            "sum is 1.8.0).")] = '4592.767,6664.174',
+    export_kwh: Annotated[str, typer.Option(help="Starting export registers, kWh: T1,T2."
+                                            )] = '1269.851,439.646',
+    gas_m3: Annotated[float, typer.Option(min=0, help="Starting gas register, m3.")] = 12785.123,
     import_w: Annotated[float, typer.Option(min=0, help="Import power, W.")] = 1200,
     export_w: Annotated[float, typer.Option(min=0, help="Export power, W.")] = 0,
     gas_dm3_h: Annotated[float, typer.Option(min=0, help="Gas flow, dm3/h.")] = 120,
@@ -72,7 +95,9 @@ def emulate(
     seed: Annotated[int, typer.Option(help="Seed of the random fault details.")] = 0,
     log: Annotated[Path | None, typer.Option(help="Write the fault records (JSON) here when done.")] = None,
 ) -> None:
-    """Run a meter on a serial line, printing where to connect and a live status line."""
+    """Run a meter on a serial line (or a TCP server), printing where to connect and a live status line."""
+    if listen is not None and port is not None:
+        raise typer.BadParameter('expected --port or --listen, not both', param_hint='--listen')
     if port is not None:
         from hil.cli.errors import check_serial
 
@@ -83,8 +108,16 @@ def emulate(
 
     prof = _profile(profile)
     t0 = _parse_start(start)
-    source = TelegramSource(prof, new_meter(prof, t0), ConstantLoad(import_w, export_w, gas_dm3_h),
-                            period_s=period)
+    listen_at = None
+    if listen is not None:
+        from hil.emulators.p1.listen import parse_listen
+        try:
+            listen_at = parse_listen(listen)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint='--listen') from None
+    meter = new_meter(prof, t0, import_wh=_registers_wh(import_kwh, '--import-kwh'),
+                      export_wh=_registers_wh(export_kwh, '--export-kwh'), gas_dm3=round(gas_m3 * 1000))
+    source = TelegramSource(prof, meter, ConstantLoad(import_w, export_w, gas_dm3_h), period_s=period)
     injector = FaultInjector(line_format(source), prof.crc, seed)
     for text in fault or []:
         try:
@@ -95,7 +128,12 @@ def emulate(
                 injector.schedule_every(first, every, kind, **params)
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint='--fault') from None
-    writer = P1Writer(source, port, injector=injector, time_scale=time_scale, count=count)
+    try:
+        writer = P1Writer(source, port, injector=injector, time_scale=time_scale, count=count,
+                          listen=listen_at)
+    except OSError as e:
+        console.print('[red]cannot open the line %s: %s[/]' % (listen or port, e))
+        raise typer.Exit(2) from None
     where = writer.connect_to
     console.print('[bold]P1 emulator[/] %s: %s, a telegram every %g s'
                   % (prof.key, prof.title, source.period_s))
@@ -105,10 +143,19 @@ def emulate(
     def status() -> Text:
         """Return the live status line."""
         m = source.meter
-        return Text('sent %d telegrams (%d bytes) | faults %d | meter %s | import %s Wh | tariff %d'
-                    % (len(writer.sent), writer.bytes_sent, len(injector.log), iso_utc(m.t),
-                       '/'.join(str(v) for v in m.import_wh), m.tariff))
+        clients = '' if writer.server is None else ' | clients %d' % len(writer.server.clients)
+        return Text('sent %d telegrams (%d bytes)%s | faults %d | meter %s | import %s Wh | tariff %d'
+                    % (len(writer.sent), writer.bytes_sent, clients, len(injector.log),
+                       local_iso(m.t, m.std), '/'.join(str(v) for v in m.import_wh), m.tariff))
 
+    try:
+        if wait_clients and writer.server is not None:
+            console.print('waiting for %d client(s)' % wait_clients)
+            while not writer.server.wait_clients(wait_clients, 0.5):
+                pass
+    except KeyboardInterrupt:
+        writer.stop()
+        raise typer.Exit(1) from None
     writer.start()
     try:
         with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
@@ -243,6 +290,13 @@ def replay_cmd(
             pair.close()
 
 
+def _shown(value: object) -> str:
+    """Return a value as text; several values (Smarty 1-1:31.4.0) joined by ' / '."""
+    if isinstance(value, tuple):
+        return ' / '.join(str(v) for v in value)
+    return str(value)
+
+
 @p1_app.command('decode')
 def decode_cmd(
     files: Annotated[list[Path], typer.Argument(help="Telegram files (raw bytes) or .p1rec recordings.")],
@@ -251,6 +305,7 @@ def decode_cmd(
 ) -> None:
     """Decode telegrams with the firmware's reader and parser; exit status 1 when any was rejected."""
     from hil.emulators.p1.decode import decode_bytes, load_bytes, telegram_json
+    from hil.emulators.p1.names import decoded_text, object_name
 
     rejected = 0
     for path in files:
@@ -263,17 +318,19 @@ def decode_cmd(
         rejected += len(result.rejected)
         for no, t in enumerate(result.telegrams, start=1):
             if as_json:
-                sys.stdout.write(json.dumps(telegram_json(t)) + '\n')
+                sys.stdout.write(json.dumps(telegram_json(t, str(path), std)) + '\n')
                 continue
             table = Table(title='%s #%d  /%s  CRC %s' % (path, no, t.header, t.crc), title_justify='left')
-            for col in ('OBIS', 'value', 'unit', 'timestamp (UTC)'):
-                table.add_column(col)
+            for col in ('OBIS', 'name', 'value', 'unit', 'time (local)'):
+                table.add_column(col, overflow='fold')
             for ref, o in t.objects.items():
-                table.add_row(ref, '' if o.value is None else str(o.value), o.unit or '',
-                              '' if o.ts is None else iso_utc(o.ts))
+                text = decoded_text(ref, o.value)
+                shown = '' if o.value is None else _shown(o.value)
+                table.add_row(ref, object_name(ref), shown if text is None else '%s (%s)' % (text, shown),
+                              o.unit or '', local_iso(o.ts, std) or '')
             for m, p, v, u in t.history:
-                table.add_row('  history', str(v), u or '', '%s (month closed %s)'
-                              % ('-' if p is None else iso_utc(p), '-' if m is None else iso_utc(m)))
+                table.add_row('', '  peak of month from %s' % (local_iso(m, std) or '-'), str(v), u or '',
+                              local_iso(p, std) or '-')
             out.print(table)
             for line_no, line, reason in t.errors:
                 console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
@@ -298,32 +355,39 @@ def monitor_cmd(
     """Read a P1 line with the firmware's reader and parser and print each telegram as it arrives."""
     from firmware.p1.parser import Telegram
     from firmware.p1.stack import P1Stack
-    from firmware.timebase import local_fields
+    from hil.emulators.p1.names import decoded_text, object_name
+    from hil.p1_fastcrc import crc16_arc as fast_crc
 
-    def kwh(t: Telegram, ref: str) -> str:
-        """Return the value of object ref as the meter wrote it, or '-'."""
-        o = t.objects.get(ref)
-        return '-' if o is None or o.value is None else str(o.value)
+    shown_refs = ('1-0:1.8.0', '1-0:1.8.1', '1-0:1.8.2', '1-0:2.8.0', '1-0:2.8.1', '1-0:2.8.2', '1-0:1.7.0',
+                  '1-0:2.7.0', '0-0:96.14.0', '1-0:1.4.0')
+
+    def values(t: Telegram) -> str:
+        """Return 'name value unit' of the main objects the telegram has."""
+        parts = []
+        for ref in shown_refs:
+            o = t.objects.get(ref)
+            if o is not None and o.value is not None:
+                parts.append('%s %s%s' % (object_name(ref), _shown(o.value), ' ' + o.unit if o.unit else ''))
+        return ', '.join(parts)
 
     ser = _open_line(port, profile, None, 0.1, 'p1 monitor')
-    stack = P1Stack(std=std)
+    stack = P1Stack(std=std, crc=fast_crc)
     t0 = time.monotonic()
+    ids: dict[str, str] = {}
     seen = 0
     console.print('Reading %s (Ctrl-C stops)' % port)
     try:
         while (count is None or seen < count) and (duration is None or time.monotonic() - t0 < duration):
             for t in stack.feed(ser.read(max(1, ser.in_waiting))):
                 seen += 1
+                for ref, o in t.objects.items():  # identifiers (serial, EAN) once, when they change
+                    text = decoded_text(ref, o.value)
+                    if text is not None and ids.get(ref) != text and ref[-6:-2] != '96.13':
+                        ids[ref] = text
+                        out.print('%s %s: %s' % (ref, object_name(ref), text), soft_wrap=True)
                 clock = t.objects.get('0-0:1.0.0')
-                when = '-'
-                if clock is not None and clock.ts is not None:
-                    y, mo, d, h, mi, s, summer = local_fields(clock.ts, std)
-                    when = '%04d-%02d-%02d %02d:%02d:%02d%s' % (y, mo, d, h, mi, s, 'S' if summer else 'W')
-                tariff = t.objects.get('0-0:96.14.0')
-                out.print('%s  T1 %s / T2 %s kWh in, %s / %s kWh out, %s kW in, %s kW out, tariff %s, CRC %s'
-                          % (when, kwh(t, '1-0:1.8.1'), kwh(t, '1-0:1.8.2'), kwh(t, '1-0:2.8.1'),
-                             kwh(t, '1-0:2.8.2'), kwh(t, '1-0:1.7.0'), kwh(t, '1-0:2.7.0'),
-                             '-' if tariff is None else tariff.value, t.crc), soft_wrap=True)
+                when = (local_iso(clock.ts, std) if clock is not None else None) or '-'
+                out.print('%s  %s, CRC %s' % (when, values(t), t.crc), soft_wrap=True)
                 for line_no, line, reason in t.errors:
                     console.print('[yellow]line %d %r: %s[/]' % (line_no, line, reason))
     except KeyboardInterrupt:

@@ -30,7 +30,8 @@ from firmware.p1.reader import TelegramReader
 from firmware.p1.stack import P1Stack
 
 COUNTER_KEYS = frozenset(
-    {"accepted", "crc_errors", "truncated", "oversized", "garbage_bytes", "parse_errors"})
+    {"accepted", "crc_errors", "truncated", "oversized", "garbage_bytes", "parse_errors", "no_crc",
+     "no_crc_rejected"})
 VERSION_MARKS = (b"1-3:0.2.8(", b"0-0:96.1.4(")
 HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -118,6 +119,11 @@ def _frame_in_input(raw: bytes, crc: str, data: bytes) -> None:
         if crc == "absent" and not digits:
             if any(m in raw for m in VERSION_MARKS):
                 raise _fail("frame without CRC accepted although it declares DSMR >= 4", data, frame=raw[:80])
+            head = raw[1:].split(b"\n", 1)[0].rstrip(b"\r")
+            if not (len(head) >= 5 and head[:3].isalpha() and head[3:4].isdigit()
+                    and all(32 <= b <= 126 for b in head)):
+                raise _fail("frame without CRC accepted without a meter identification line", data,
+                            header=head[:40])
             return
         start = data.find(raw, start + 1)
     raise _fail(f"accepted frame (crc {crc!r}) whose CRC does not hold in the input", data,
@@ -132,7 +138,10 @@ def _check_telegram(t: Any, crc: str, data: bytes) -> None:
     for ref, obj in t.objects.items():
         if not isinstance(ref, str):
             raise _fail("object reference is not text", data, ref=ref)
-        if obj.value is not None and not isinstance(obj.value, (Dec, int, str)):
+        value = obj.value
+        if isinstance(value, tuple) and value and all(isinstance(v, Dec) for v in value):
+            value = value[0]  # several values of one unit (Smarty 1-1:31.4.0(040*A)(-040*A))
+        if value is not None and not isinstance(value, (Dec, int, str)):
             raise _fail("value of an unexpected type", data, ref=ref, value=obj.value)
         if obj.ts is not None and type(obj.ts) is not int:
             raise _fail("timestamp is not an integer", data, ref=ref, ts=obj.ts)
@@ -152,6 +161,8 @@ def _check_counters(c: dict, data: bytes, frames: int) -> None:
     if c["accepted"] != frames:
         raise _fail("accepted counter differs from the frames returned", data, accepted=c["accepted"],
                     frames=frames)
+    if c["no_crc"] > c["accepted"] or c["no_crc_rejected"] > c["crc_errors"]:
+        raise _fail("CRC-less counters exceed the totals they are part of", data, counters=c)
     if c["garbage_bytes"] > len(data):
         raise _fail("more garbage bytes counted than came in", data, garbage=c["garbage_bytes"])
     events = c["accepted"] + c["crc_errors"] + c["truncated"] + c["oversized"]

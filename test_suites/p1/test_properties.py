@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from firmware.p1.crc16 import crc16_arc
 from firmware.p1.obis import kind_of
-from firmware.p1.parser import parse_telegram
+from firmware.p1.parser import Parser, parse_telegram
 from firmware.p1.reader import TelegramReader
 from firmware.p1.stack import P1Stack
 
@@ -132,7 +132,8 @@ def test_an_end_mark_inside_a_line_does_not_end_the_telegram():
     assert reader.feed(b"/!\r\n" + sent) == [(raw, "ok")]
     assert reader.counters["truncated"] == 1 and reader.counters["accepted"] == 1
     forged = TelegramReader()
-    assert forged.feed(b"/X\r\n1-0:1.8.1(1!*kWh)\r\n!\r\n") == [(b"/X\r\n1-0:1.8.1(1!*kWh)\r\n!", "absent")]
+    forged_frame = b"/ABC5X\r\n1-0:1.8.1(1!*kWh)\r\n!"
+    assert forged.feed(forged_frame + b"\r\n") == [(forged_frame, "absent")]
 
 
 @SETTINGS
@@ -218,8 +219,8 @@ def test_reusing_the_previous_telegrams_lines_changes_nothing(order, damage):
             lines[k] = lines[k][:-2] + damage.draw(st.sampled_from([b"9)", b"x)", b")", b"0*kWh)"]))
             raw = b"\r\n".join(lines)
         frames.append(raw)
-    memo: dict = {}
+    line = Parser(reuse=True)
     for raw in frames:
-        reused = parse_telegram(raw, "ok", memo=memo)
+        reused = line.parse(raw, "ok")
         assert same_telegram(reused, parse_telegram(raw, "ok"))
-        assert len(memo) <= raw.count(b"\n")
+        assert len(line.memo) <= raw.count(b"\n")

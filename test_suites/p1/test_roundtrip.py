@@ -54,10 +54,14 @@ def test_encoded_meter_state_round_trips_exactly(case, cuts):
     assert t.errors == [] and t.header == p.header and t.crc == ("ok" if p.crc else "absent")
     o = t.objects
     wrap = 10 ** (p.energy_fmt[0] + 3)
-    registers = [o["1-0:" + r].value.scaled(3) for r in ("1.8.1", "1.8.2", "2.8.1", "2.8.2")]
-    assert registers == [m.import_wh[0] % wrap, m.import_wh[1] % wrap,
-                         m.export_wh[0] % wrap, m.export_wh[1] % wrap]
-    assert o["0-0:96.14.0"].value == m.tariff
+    if p.key == "smarty":
+        totals = [o["1-0:" + r].value.scaled(3) for r in ("1.8.0", "2.8.0")]
+        assert totals == [sum(m.import_wh) % wrap, sum(m.export_wh) % wrap]
+    else:
+        registers = [o["1-0:" + r].value.scaled(3) for r in ("1.8.1", "1.8.2", "2.8.1", "2.8.2")]
+        assert registers == [m.import_wh[0] % wrap, m.import_wh[1] % wrap,
+                             m.export_wh[0] % wrap, m.export_wh[1] % wrap]
+        assert o["0-0:96.14.0"].value == m.tariff
     step = 10 ** (3 - p.power_fmt[1])
     assert o["1-0:1.7.0"].value.scaled(3) == half_up(m.import_w, step)
     if p.crc:
@@ -69,3 +73,46 @@ def test_encoded_meter_state_round_trips_exactly(case, cuts):
         assert o["1-0:1.4.0"].value.scaled(3) == m.demand_w
         assert (o["1-0:1.6.0"].ts, o["1-0:1.6.0"].value.scaled(3)) == m.peak
         assert [(s, at, v.scaled(3)) for s, at, v, _ in t.history] == [tuple(h) for h in m.history]
+
+
+@st.composite
+def shaped_meters(draw):
+    """A meter whose telegram holds the line shapes a parser most easily gets wrong: an e-MUCS peak history
+    of 0..13 months (0 is written `(0)(1-0:1.6.0)(1-0:1.6.0)()`), or a Smarty telegram with empty values
+    (`0-0:96.13.2()`) and a two-group value (`1-1:31.4.0(040*A)(-040*A)`)."""
+    key = draw(st.sampled_from(["emucs17-3p", "emucs2-1p", "smarty"]))
+    profile = PROFILES[key]
+    t0 = draw(st.integers(START_2020, START_2035))
+    months = draw(st.integers(0, 13))
+    history = []
+    for i in range(months):
+        closed = t0 - (months - i) * 31 * 86400
+        peak_at = None if draw(st.booleans()) and i % 4 == 3 else closed - draw(st.integers(900, 20 * 86400))
+        history.append((closed, peak_at, 0 if peak_at is None else draw(st.integers(0, 25000))))
+    m = new_meter(profile, t0, import_wh=(draw(st.integers(0, 10**8)), 0), history=history)
+    return profile, m
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=shaped_meters(), cuts=st.lists(st.integers(0, 3000), max_size=6))
+def test_empty_history_empty_values_and_multi_group_values_round_trip(case, cuts):
+    p, m = case
+    data = encode_telegram(m, p)
+    stack = P1Stack(require_crc=True)
+    telegrams = []
+    prev = 0
+    for cut in sorted(c % (len(data) + 1) for c in cuts) + [len(data)]:
+        telegrams += stack.feed(data[prev:cut])
+        prev = cut
+    (t,) = telegrams
+    assert t.errors == [] and stack.counters["parse_errors"] == 0
+    o = t.objects
+    if p.key == "smarty":
+        assert (o["1-1:31.4.0"].value, o["1-1:31.4.0"].unit) == ((40, -40), "A")
+        assert all(o["0-0:96.13.%d" % i].value is None for i in (0, 2, 3, 4, 5))
+    else:
+        assert o["0-0:98.1.0"].value == len(m.history)
+        assert [(s, at, v.scaled(3)) for s, at, v, _ in t.history] == [tuple(h) for h in m.history]
+        assert o["0-0:96.13.0"].value is None
+        if not m.history:
+            assert b"0-0:98.1.0(0)(1-0:1.6.0)(1-0:1.6.0)()\r\n" in data

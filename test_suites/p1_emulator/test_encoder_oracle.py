@@ -8,6 +8,7 @@ import pytest
 from dsmr_parser import telegram_specifications as specs
 from dsmr_parser.parsers import TelegramParser
 
+from firmware.fixed import Dec
 from firmware.p1.parser import parse_telegram
 from firmware.p1.reader import TelegramReader
 from firmware.timebase import local_fields, local_to_utc
@@ -17,7 +18,7 @@ from hil.emulators.p1.source import new_meter
 
 SPEC = {'emucs17-3p': specs.BELGIUM_FLUVIUS, 'emucs17-1p': specs.BELGIUM_FLUVIUS,
         'emucs2-3p': specs.BELGIUM_FLUVIUS, 'emucs2-1p': specs.BELGIUM_FLUVIUS,
-        'dsmr5': specs.V5, 'dsmr42': specs.V4, 'dsmr22': specs.V2_2}
+        'dsmr5': specs.V5, 'dsmr42': specs.V4, 'dsmr22': specs.V2_2, 'smarty': specs.LUXEMBOURG_SMARTY}
 GAS_NAME = {'dsmr5': 'MBUS_METER_READING', 'dsmr42': 'HOURLY_GAS_METER_READING',
             'dsmr22': 'GAS_METER_READING'}
 
@@ -96,11 +97,15 @@ def test_dsmr_parser_reads_the_meter_state(key, name):
     text = encode_telegram(m, p).decode('latin-1')
     tg = TelegramParser(SPEC[key], apply_checksum_validation=True).parse(text)
 
-    assert tg.ELECTRICITY_USED_TARIFF_1.value == kwh(m.import_wh[0], p)
-    assert tg.ELECTRICITY_USED_TARIFF_2.value == kwh(m.import_wh[1], p)
-    assert tg.ELECTRICITY_DELIVERED_TARIFF_1.value == kwh(m.export_wh[0], p)
-    assert tg.ELECTRICITY_DELIVERED_TARIFF_2.value == kwh(m.export_wh[1], p)
-    assert int(tg.ELECTRICITY_ACTIVE_TARIFF.value) == m.tariff
+    if key == 'smarty':  # totals only, no tariffs, no gas on the P1 port
+        assert tg.ELECTRICITY_IMPORTED_TOTAL.value == kwh(sum(m.import_wh), p)
+        assert tg.ELECTRICITY_EXPORTED_TOTAL.value == kwh(sum(m.export_wh), p)
+    else:
+        assert tg.ELECTRICITY_USED_TARIFF_1.value == kwh(m.import_wh[0], p)
+        assert tg.ELECTRICITY_USED_TARIFF_2.value == kwh(m.import_wh[1], p)
+        assert tg.ELECTRICITY_DELIVERED_TARIFF_1.value == kwh(m.export_wh[0], p)
+        assert tg.ELECTRICITY_DELIVERED_TARIFF_2.value == kwh(m.export_wh[1], p)
+        assert int(tg.ELECTRICITY_ACTIVE_TARIFF.value) == m.tariff
     assert tg.CURRENT_ELECTRICITY_USAGE.value == kw(m.import_w, p)
     assert tg.CURRENT_ELECTRICITY_DELIVERY.value == kw(m.export_w, p)
     if key != 'dsmr22':
@@ -112,6 +117,8 @@ def test_dsmr_parser_reads_the_meter_state(key, name):
             assert getattr(tg, 'INSTANTANEOUS_CURRENT_%s' % ph).value == amps(m.current_ca[i], p)
             if key != 'dsmr42':
                 assert getattr(tg, 'INSTANTANEOUS_VOLTAGE_%s' % ph).value == Decimal(m.voltage_dv[i]) / 10
+    if key == 'smarty':
+        return
     gas = tg.get_mbus_device_by_channel(1)
     reading = getattr(gas, GAS_NAME.get(key, 'MBUS_METER_READING'))
     assert reading.value == Decimal(m.gas_reading[1] % 10 ** 8) / 1000
@@ -155,17 +162,25 @@ def test_firmware_reader_and_parser_read_the_meter_state(key, name):
     o = t.objects
     assert t.header == p.header
     wrap = 10 ** (p.energy_fmt[0] + 3)
-    assert [o['1-0:%s' % r].value.scaled(3) for r in ('1.8.1', '1.8.2', '2.8.1', '2.8.2')] == [
-        m.import_wh[0] % wrap, m.import_wh[1] % wrap, m.export_wh[0] % wrap, m.export_wh[1] % wrap]
-    assert o['0-0:96.14.0'].value == m.tariff
+    if key == 'smarty':
+        assert [o['1-0:%s' % r].value.scaled(3) for r in ('1.8.0', '2.8.0')] == [
+            sum(m.import_wh) % wrap, sum(m.export_wh) % wrap]
+        assert o['1-1:31.4.0'].value == (Dec(40, 0), Dec(-40, 0)) and o['1-1:31.4.0'].unit == 'A'
+        assert [o['0-0:96.13.%d' % i].value for i in (0, 2, 3, 4, 5)] == [None] * 5
+    else:
+        assert [o['1-0:%s' % r].value.scaled(3) for r in ('1.8.1', '1.8.2', '2.8.1', '2.8.2')] == [
+            m.import_wh[0] % wrap, m.import_wh[1] % wrap, m.export_wh[0] % wrap, m.export_wh[1] % wrap]
+        assert o['0-0:96.14.0'].value == m.tariff
     step = 10 ** (3 - p.power_fmt[1])
     assert o['1-0:1.7.0'].value.scaled(3) == half_up(m.import_w, step)
     assert o['1-0:2.7.0'].value.scaled(3) == half_up(m.export_w, step)
     if key == 'dsmr22':
         gas = o['0-1:24.3.0']
+    elif key == 'smarty':
+        gas = None
     else:
         assert o['0-0:1.0.0'].ts == m.t
-        gas = o['0-1:%s' % p.gas_ref]
+        gas = None if key == 'smarty' else o['0-1:%s' % p.gas_ref]
         for i in range(p.phases):
             c = ('21', '41', '61')[i], ('22', '42', '62')[i], ('31', '51', '71')[i], ('32', '52', '72')[i]
             assert o['1-0:%s.7.0' % c[0]].value.scaled(3) == m.phase_import_w[i]
@@ -174,7 +189,8 @@ def test_firmware_reader_and_parser_read_the_meter_state(key, name):
             assert o['1-0:%s.7.0' % c[2]].value.scaled(2) == half_up(m.current_ca[i], amp_step)
             if '1-0:%s.7.0' % c[3] in o:
                 assert o['1-0:%s.7.0' % c[3]].value.scaled(1) == m.voltage_dv[i]
-    assert (gas.ts, gas.value.scaled(3)) == (gas_ts(p, m.gas_reading[0]), m.gas_reading[1] % 10 ** 8)
+    if gas is not None:
+        assert (gas.ts, gas.value.scaled(3)) == (gas_ts(p, m.gas_reading[0]), m.gas_reading[1] % 10 ** 8)
     if key.startswith('emucs'):
         assert o['1-0:1.4.0'].value.scaled(3) == m.demand_w
         assert (o['1-0:1.6.0'].ts, o['1-0:1.6.0'].value.scaled(3)) == m.peak

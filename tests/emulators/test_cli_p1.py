@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from firmware.timebase import local_to_utc
 from hil import testdata
+from hil.cli import p1 as cli_p1
 from hil.cli.p1 import p1_app
 from hil.emulators.p1.decode import decode_bytes
 from hil.emulators.p1.profiles import get_profile
@@ -57,11 +58,15 @@ def test_decode_json_of_every_example_telegram(name):
     assert len(objs) == 1
     assert objs[0]['crc'] == SOURCES[name]
     assert r.exit_code == (1 if SOURCES[name] == 'bad' else 0)
-    assert set(objs[0]) == {'crc', 'header', 'objects', 'history'}
+    assert set(objs[0]) == {'file', 'crc', 'header', 'objects', 'history'}
+    assert objs[0]['file'] == str(TELEGRAMS / name)
     for ref, o in objs[0]['objects'].items():
         assert re.fullmatch(r'\d+-\d+:\d+\.\d+\.\d+(\*\d+)?', ref)
-        assert set(o) == {'value', 'unit', 'timestamp'}
+        assert {'value', 'unit', 'timestamp', 'local', 'name'} <= set(o) <= {'value', 'unit', 'timestamp',
+                                                                            'local', 'name', 'text'}
         assert o['timestamp'] is None or re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', o['timestamp'])
+        assert o['local'] is None or re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00',
+                                                  o['local'])
 
 
 def test_decode_json_values_of_a_fluvius_telegram():
@@ -69,15 +74,35 @@ def test_decode_json_values_of_a_fluvius_telegram():
     t = json.loads(r.stdout)
     o = t['objects']
     assert t['header'] == 'FLU5\\253769484_A'
-    assert o['0-0:1.0.0'] == {'value': None, 'unit': None, 'timestamp': '2023-11-02T11:15:48Z'}
-    assert o['1-0:1.8.1'] == {'value': 301.548, 'unit': 'kWh', 'timestamp': None}
-    assert o['1-0:1.6.0'] == {'value': 3.064, 'unit': 'kW', 'timestamp': '2023-11-02T10:45:00Z'}
-    assert o['0-1:24.2.3'] == {'value': 92.287, 'unit': 'm3', 'timestamp': '2023-11-02T11:10:02Z'}
+    assert o['0-0:1.0.0'] == {'value': None, 'unit': None, 'timestamp': '2023-11-02T11:15:48Z',
+                              'local': '2023-11-02T12:15:48+01:00', 'name': 'meter clock'}
+    assert o['1-0:1.8.1'] == {'value': 301.548, 'unit': 'kWh', 'timestamp': None, 'local': None,
+                              'name': 'import T1'}
+    assert o['1-0:1.6.0'] == {'value': 3.064, 'unit': 'kW', 'timestamp': '2023-11-02T10:45:00Z',
+                              'local': '2023-11-02T11:45:00+01:00', 'name': 'peak demand this month'}
+    assert o['0-1:24.2.3'] == {'value': 92.287, 'unit': 'm3', 'timestamp': '2023-11-02T11:10:02Z',
+                               'local': '2023-11-02T12:10:02+01:00',
+                               'name': 'M-Bus 1 reading (not corrected)'}
     assert o['0-0:96.14.0']['value'] == 1
     assert t['history'][0] == {'month_start': '2023-07-31T22:00:00Z', 'peak_at': None, 'value': 0.0,
-                               'unit': 'kW'}
-    assert t['history'][3] == {'month_start': '2023-10-31T23:00:00Z', 'peak_at': '2023-10-16T11:00:00Z',
-                               'value': 4.927, 'unit': 'kW'}
+                               'unit': 'kW', 'month_start_local': '2023-08-01T00:00:00+02:00',
+                               'peak_at_local': None}
+    assert t['history'][3]['peak_at_local'] == '2023-10-16T13:00:00+02:00'
+    assert {k: t['history'][3][k] for k in ('month_start', 'peak_at', 'value', 'unit')} == {
+        'month_start': '2023-10-31T23:00:00Z', 'peak_at': '2023-10-16T11:00:00Z', 'value': 4.927,
+        'unit': 'kW'}
+
+
+def test_decode_shows_identifiers_as_text(monkeypatch):
+    r = runner.invoke(p1_app, ['decode', '--json', str(TELEGRAMS / 'dsmr_parser_07.txt')])
+    o = json.loads(r.stdout)['objects']
+    assert o['0-0:96.1.1']['text'] == '1SAG3101021605'   # 3153414733313031303231363035 in the telegram
+    assert o['0-1:96.1.1']['text'] == '7FLO2119033733' and o['0-1:96.1.1']['name'] == 'M-Bus 1 serial'
+    assert 'text' not in o['1-0:1.8.1']
+    monkeypatch.setattr(cli_p1.out, 'width', 200)
+    r = runner.invoke(p1_app, ['decode', str(TELEGRAMS / 'dsmr_parser_07.txt')])
+    assert '1SAG3101021605 (3153414733313031303231363035)' in r.stdout and '…' not in r.stdout
+    assert '2020-05-12T13:54:09+02:00' in r.stdout and 'meter clock' in r.stdout
 
 
 def test_decode_table_and_several_files():
@@ -191,7 +216,46 @@ def test_monitor_prints_each_telegram_as_it_arrives():
         r = runner.invoke(p1_app, ['monitor', w.connect_to, '--count', '3', '--duration', '5'])
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[0].startswith('2024-06-01 12:00:00S  T1 1234.567 / T2 7.654 kWh in')
-    assert lines[2].startswith('2024-06-01 12:00:02S  T1 1234.567 / T2 7.656 kWh in')   # a Saturday: night
-    assert '3.600 kW in' in lines[1] and 'CRC ok' in lines[2] and len(lines) == 3
+    assert lines[0] == '0-0:96.1.1 meter serial: 1EMU0000000001'
+    assert lines[1] == '0-1:96.1.1 M-Bus 1 serial: 7EMU0000000001'
+    assert lines[2].startswith('2024-06-01T12:00:00+02:00  import T1 1234.567 kWh, import T2 7.654 kWh')
+    assert lines[4].startswith('2024-06-01T12:00:02+02:00  import T1 1234.567 kWh, import T2 7.656 kWh')
+    assert 'power import 3.600 kW' in lines[3] and 'CRC ok' in lines[4] and len(lines) == 5
     assert 'accepted 3' in r.output
+
+
+def test_emulate_starting_registers_and_the_smarty_profile():
+    url, got, th = loopback_server()
+    r = runner.invoke(p1_app, ['emulate', '--profile', 'smarty', '--port', url, '--count', '2',
+                               '--time-scale', '0.005', '--import-kwh', '100.5,0.25', '--export-kwh', '0,7'])
+    assert r.exit_code == 0, r.output
+    th.join(5)
+    dec = decode_bytes(bytes(got))
+    assert len(dec.telegrams) == 2 and dec.counters['parse_errors'] == 0
+    o = dec.telegrams[0].objects
+    assert dec.telegrams[0].header.startswith('Lux5')
+    assert (str(o['1-0:1.8.0'].value), str(o['1-0:2.8.0'].value)) == ('100.750', '7.000')
+    assert o['1-1:31.4.0'].unit == 'A' and [str(v) for v in o['1-1:31.4.0'].value] == ['40', '-40']
+
+
+def test_emulate_rejects_bad_registers_and_a_port_with_listen():
+    r = runner.invoke(p1_app, ['emulate', '--import-kwh', '12', '--count', '1'])
+    assert r.exit_code == 2 and 'expected two registers in kWh' in r.output
+    r = runner.invoke(p1_app, ['emulate', '--listen', 'nowhere', '--count', '1'])
+    assert r.exit_code == 2 and 'expected HOST:PORT' in r.output
+    r = runner.invoke(p1_app, ['emulate', '--listen', '127.0.0.1:0', '--port', 'socket://127.0.0.1:1'])
+    assert r.exit_code == 2 and 'not both' in r.output
+
+
+def test_decode_json_of_a_smarty_telegram_with_two_values_and_empty_texts(tmp_path):
+    p = get_profile('smarty')
+    path = tmp_path / 'smarty.txt'
+    path.write_bytes(TelegramSource(p, new_meter(p, local_to_utc(2026, 4, 3, 17, 54, 31))).next().data)
+    r = runner.invoke(p1_app, ['decode', '--json', str(path)])
+    assert r.exit_code == 0, r.output
+    o = json.loads(r.stdout)['objects']
+    assert o['1-1:31.4.0'] == {'value': [40, -40], 'unit': 'A', 'timestamp': None, 'local': None,
+                               'name': 'max current import / export'}
+    assert o['0-0:96.13.2']['value'] is None and o['0-0:96.13.2']['name'] == 'text message 2'
+    assert o['0-0:42.0.0']['text'] == 'SAG1099900000001'
+    assert o['0-0:1.0.0']['local'] == '2026-04-03T17:54:31+02:00'

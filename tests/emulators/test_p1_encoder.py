@@ -120,7 +120,7 @@ def test_period_and_line_settings_per_profile():
     assert {k: (p.period_s, p.line_settings) for k, p in PROFILES.items()} == {
         'emucs17-3p': (1, '115200 8N1'), 'emucs17-1p': (1, '115200 8N1'), 'emucs2-3p': (1, '115200 8N1'),
         'emucs2-1p': (1, '115200 8N1'), 'dsmr5': (1, '115200 8N1'), 'dsmr42': (10, '115200 8N1'),
-        'dsmr22': (10, '9600 7E1')}
+        'dsmr22': (10, '9600 7E1'), 'smarty': (10, '115200 8N1')}
 
 
 def test_fixed_rounds_half_up_and_refuses_what_does_not_fit():

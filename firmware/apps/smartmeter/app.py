@@ -3,8 +3,8 @@
 #   run(hal, config=None)        boot and serve forever (main.py on the ESP32, `hil board run smartmeter`)
 #   SmartMeter(hal, store, log)  the device object of firmware/apps/common/web.py
 #
-# Tasks: p1 (reads hal.uart('p1'), frames + checks CRC with firmware.p1.reader, parses with
-# firmware.p1.parser, keeps the last good telegram; its counters are the reader's own), tick (once a
+# Tasks: p1 (reads hal.uart('p1') into a firmware.p1.stack.P1Stack: framing, CRC, its CRC policy set by
+# the line format, parsing; keeps the last good telegram; its counters are the stack's), tick (once a
 # second: pushes changed states to /events, so a reading that turns stale empties the page and a warning
 # says since when no telegram came; logs that once), wifi
 # (provisioning), events (ESPHome pings), web (microdot). HTTP handlers only read the last telegram: no
@@ -22,8 +22,7 @@ from firmware.apps.smartmeter import model
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
-from firmware.p1.parser import parse_telegram
-from firmware.p1.reader import TelegramReader
+from firmware.p1.stack import P1Stack
 from firmware.storage import Store
 from firmware.timebase import CET
 
@@ -44,8 +43,9 @@ class SmartMeter:
         self.settings = store.load(model.SETTINGS_FILE, model.DEFAULT_SETTINGS, model.check_settings)
         stale_s = config.get('stale_s') or self.settings['stale_s']
         self.meter = model.Meter(stale_s * 1000)
-        self.reader = TelegramReader(P1_MAX_TELEGRAM)
-        self.counters = self.reader.counters
+        # the 115200 8N1 line until set; telegrams keep their bytes for /api/v1/telegram
+        self.stack = P1Stack(P1_MAX_TELEGRAM, CET, require_crc=True, keep_frame=True)
+        self.counters = self.stack.counters
         self.p1 = {'bytes': 0, 'reads': 0, 'line': '115200 8N1', 'line_switches': 0, 'last_errors': []}
         self.entities = model.ENTITIES
         self.web = None
@@ -195,6 +195,7 @@ class SmartMeter:
     # ---- P1 ----------------------------------------------------------------------------------------------
     def _set_line(self, line):
         self.uart.reformat(*LINE_FORMATS[line])
+        self.stack.set_line(line)
         self.p1['line'] = line
         self.p1['line_switches'] += 1
         self.log('p1: line set to %s' % line)
@@ -203,23 +204,13 @@ class SmartMeter:
         """Bytes from the P1 line: every complete good telegram becomes the current reading."""
         self.p1['bytes'] += len(chunk)
         self._bytes_since += len(chunk)
-        frames = self.reader.feed(chunk)
-        for raw, crc in frames:
-            try:
-                t = parse_telegram(raw, crc, CET)
-            except Exception as e:  # a parser bug must not stop the meter: count it and go on
-                self.counters['parse_errors'] += 1
-                self.log('p1: parser failure: %r' % (e,))
-                # the type only: the exception's text differs between MicroPython and CPython (logged above)
-                self.p1['last_errors'] = [(0, '', 'parser failure: %s' % type(e).__name__)]
-                continue
-            if t.errors:
-                self.counters['parse_errors'] += len(t.errors)
-                self.p1['last_errors'] = t.errors[:4]
-            self.meter.update(t, raw, now)
+        telegrams = self.stack.feed(chunk)
+        self.p1['last_errors'] = self.stack.last_errors[:4]
+        for t in telegrams:
+            self.meter.update(t, t.frame, now)
             self._since_ms = now
             self._bytes_since = 0
-        return len(frames)
+        return len(telegrams)
 
     async def p1_task(self):
         try:

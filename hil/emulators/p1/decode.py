@@ -13,10 +13,12 @@ from typing import Any
 import attrs
 
 from firmware.fixed import Dec
-from firmware.p1.parser import Telegram, parse_telegram
+from firmware.p1.parser import Parser, Telegram
 from firmware.p1.reader import TelegramReader
 from firmware.timebase import CET, iso_utc
+from hil.p1_fastcrc import crc16_arc as fast_crc
 
+from .names import decoded_text, local_iso, object_name
 from .recording import is_recording, read_recording
 
 
@@ -48,8 +50,9 @@ def _body(raw: bytes) -> bytes:
 
 def decode_bytes(data: bytes, std: int = CET) -> Decoded:
     """Frame and parse every telegram in data, in order, bad-CRC ones included (crc 'bad')."""
-    reader = TelegramReader(keep_rejected=True)
+    reader = TelegramReader(keep_rejected=True, crc=fast_crc)
     rejected = reader.rejected
+    parser = Parser(std)  # one line: one parser, its caches kept from telegram to telegram
     assert rejected is not None
     out = Decoded()
     seen = 0
@@ -59,10 +62,10 @@ def decode_bytes(data: bytes, std: int = CET) -> Decoded:
         for raw, reason in rejected[seen:]:
             out.rejected.append((reason, raw))
             if _is_crc_reject(reason):
-                out.telegrams.append(parse_telegram(_body(raw), 'bad', std))
+                out.telegrams.append(parser.parse(_body(raw), 'bad'))
         seen = len(rejected)
         for raw, crc in frames:
-            t = parse_telegram(raw, crc, std)
+            t = parser.parse(raw, crc)
             reader.counters['parse_errors'] += len(t.errors)
             out.telegrams.append(t)
 
@@ -80,6 +83,8 @@ def decode_bytes(data: bytes, std: int = CET) -> Decoded:
 def _number(v: Any) -> Any:
     if isinstance(v, Dec):
         return int(v.m) if v.e == 0 else float(v)
+    if isinstance(v, tuple):
+        return [_number(x) for x in v]
     return v
 
 
@@ -87,10 +92,21 @@ def _iso(t: int | None) -> str | None:
     return None if t is None else iso_utc(t)
 
 
-def telegram_json(t: Telegram) -> dict[str, Any]:
-    """Return the JSON object of one telegram (crc, header, objects, history)."""
-    objects = {ref: {'value': _number(o.value), 'unit': o.unit, 'timestamp': _iso(o.ts)}
-               for ref, o in t.objects.items()}
-    history = [{'month_start': _iso(m), 'peak_at': _iso(p), 'value': _number(v), 'unit': u}
+def telegram_json(t: Telegram, file: str | None = None, std: int = CET) -> dict[str, Any]:
+    """Return the JSON object of one telegram: file, crc, header, objects, history.
+
+    Each object: value, unit, timestamp (UTC), local (the meter's local time with its offset), name, and
+    text for identifiers written in hex (the EAN, serials, messages).
+    """
+    objects = {}
+    for ref, o in t.objects.items():
+        entry: dict[str, Any] = {'value': _number(o.value), 'unit': o.unit, 'timestamp': _iso(o.ts),
+                                 'local': local_iso(o.ts, std), 'name': object_name(ref)}
+        text = decoded_text(ref, o.value)
+        if text is not None:
+            entry['text'] = text
+        objects[ref] = entry
+    history = [{'month_start': _iso(m), 'peak_at': _iso(p), 'month_start_local': local_iso(m, std),
+                'peak_at_local': local_iso(p, std), 'value': _number(v), 'unit': u}
                for m, p, v, u in t.history]
-    return {'crc': t.crc, 'header': t.header, 'objects': objects, 'history': history}
+    return {'file': file, 'crc': t.crc, 'header': t.header, 'objects': objects, 'history': history}

@@ -8,12 +8,13 @@ their width; a power, voltage or current that does not fit is a ValueError (no r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import attrs
 
-from firmware.p1.crc16 import crc16_arc
 from firmware.timebase import local_fields
+from hil.p1_fastcrc import crc16_arc  # same result as the device's byte table, faster on CPython
 
 from .meter import MeterState
 from .profiles import CHANNEL, Profile
@@ -29,6 +30,7 @@ class Identity:
     gas_serial: str = '7EMU0000000001'
     ean: str = '541449900000000001'
     gas_ean: str = '000000000000000000'
+    device_name: str = 'SAG1099900000001'   # Smarty 0-0:42.0.0 (16 characters)
 
 
 def hex_text(s: str) -> str:
@@ -58,6 +60,7 @@ def fixed(m: int, e: int, fmt: tuple[int, int], what: str, wrap: bool = False) -
     return text[:digits] + '.' + text[digits:] if dec else text
 
 
+@functools.lru_cache(maxsize=64)  # a telegram repeats its peak, gas and history times every second
 def ts_text(t: int, std: int, flag: bool = True) -> str:
     """Return the DSMR timestamp YYMMDDhhmmss + S (summer) / W (winter) of UTC instant t."""
     y, mo, d, h, mi, s, summer = local_fields(t, std)
@@ -115,7 +118,21 @@ def _current(m: MeterState, p: Profile, ident: Identity) -> list[str]:
             for i in _phases(m)]
 
 
+def _energy_total(m: MeterState, p: Profile, ident: Identity) -> list[str]:
+    # Smarty: one import and one export register (no tariffs on the P1 port)
+    return ['1-0:%s(%s*kWh)' % (ref, fixed(sum(regs), 3, p.energy_fmt, '1-0:' + ref, wrap=True))
+            for ref, regs in (('1.8.0', m.import_wh), ('2.8.0', m.export_wh))]
+
+
+def _apparent(m: MeterState, p: Profile, ident: Identity) -> list[str]:
+    # Smarty 1-0:9.7.0 / 10.7.0 (kVA): the emulated meter's power factor is 1
+    return ['1-0:9.7.0(%s)' % _kw(m.import_w, p, '1-0:9.7.0').replace('*kW', '*kVA'),
+            '1-0:10.7.0(%s)' % _kw(m.export_w, p, '1-0:10.7.0').replace('*kW', '*kVA')]
+
+
 def _history(m: MeterState, p: Profile, ident: Identity) -> list[str]:
+    if not m.history:
+        return ['0-0:98.1.0(0)(1-0:1.6.0)(1-0:1.6.0)()']  # as Fluvius meters write an empty history
     parts = ['0-0:98.1.0(%d)(1-0:1.6.0)(1-0:1.6.0)' % len(m.history)]
     for month_start, peak_at, peak_w in m.history:
         at = PLACEHOLDER_TS if peak_at is None else ts_text(peak_at, m.std)
@@ -150,7 +167,11 @@ BLOCKS: dict[str, Block] = {
     'ts': lambda m, p, ident: ['0-0:1.0.0(%s)' % ts_text(m.t, m.std)],
     'id': lambda m, p, ident: ['0-0:96.1.1(%s)' % hex_text(ident.serial)],
     'ean': lambda m, p, ident: ['0-0:96.1.2(%s)' % hex_text(ident.ean)],
+    'device_name': lambda m, p, ident: ['0-0:42.0.0(%s)' % hex_text(ident.device_name)],
     'energy': _energy,
+    'energy_total': _energy_total,
+    'apparent': _apparent,
+    'failure_count': lambda m, p, ident: ['0-0:96.7.21(%05d)' % m.power_failures],
     'tariff': lambda m, p, ident: ['0-0:96.14.0(%04d)' % m.tariff],
     'demand': lambda m, p, ident: ['1-0:1.4.0(%s)' % _kw(m.demand_w, p, '1-0:1.4.0')],
     'peak': lambda m, p, ident: ['1-0:1.6.0(%s)(%s)' % (ts_text(m.peak[0], m.std),

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from firmware.p1.crc16 import crc16_arc
+from firmware.p1.reader import no_crc_problem
 
 from .uart import UartFormat, misbaud
 
@@ -441,7 +442,13 @@ class FaultInjector:
                     opener.expect.pop('truncated', None)
                 rec.detail['spliced'] = opener.telegram
                 if not self.crc:
-                    expect['accepted'] += 1                    # no CRC: the garbled frame is accepted
+                    # no CRC: the garbled frame is accepted when it still opens with a meter's
+                    # identification line (the reader's CRC-less policy), refused otherwise
+                    spliced = head + tail
+                    if no_crc_problem(spliced[:spliced.rfind(b'!') + 1], None, False) is None:
+                        expect['accepted'] += 1
+                    else:
+                        expect['crc_errors'] = expect.get('crc_errors', 0) + 1
                     rec.exact = False
                 elif crc_holds(head + tail):
                     expect['accepted'] += 1

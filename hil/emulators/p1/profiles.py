@@ -11,6 +11,10 @@ Each profile copies a real meter's telegram (see test_suites/data/telegrams and 
 | dsmr5        | DSMR 5.0 (NL), Iskra AM550              | dsmr_parser_05                   |
 | dsmr42       | DSMR 4.2, Kaifa                         | dsmr_parser_03                   |
 | dsmr22       | DSMR 2.2, Iskra MT382, no CRC, 9600 7E1 | dsmr_parser_01                   |
+| smarty       | Luxembourg Smarty P1 1.1 (Sagemcom T210-D), plaintext | dsmr_reader_20 + field captures |
+
+Smarty meters encrypt their telegrams (DLMS GCM with the customer's key); the emulator sends the plaintext
+telegram, what a reader sees after decryption.
 
 `lines` lists the blocks of a telegram in order. A block is either the name of something the encoder
 computes from the meter state (see encoder.BLOCKS) or, when it starts with '=', a literal line.
@@ -92,6 +96,16 @@ _DSMR22 = (
     '=0-0:96.13.0()', '=0-1:24.1.0(3)', 'gas_id', 'gas22', '=0-1:24.4.0(1)',
 )
 
+_SMARTY = (
+    'version', 'ts', 'device_name', 'energy_total', '=1-0:3.8.0(000000.000*kvarh)',
+    '=1-0:4.8.0(000000.000*kvarh)', 'power', '=1-0:3.7.0(00.000*kvar)', '=1-0:4.7.0(00.000*kvar)',
+    '=0-0:17.0.0(027.6*kVA)', 'apparent', '=1-1:31.4.0(040*A)(-040*A)', '=0-0:96.3.10(1)', '=0-1:96.3.10(0)',
+    '=0-2:96.3.10(0)', 'failure_count', 'sags', 'swells', '=0-0:96.13.0()', '=0-0:96.13.2()',
+    '=0-0:96.13.3()', '=0-0:96.13.4()', '=0-0:96.13.5()', 'voltage', 'current', 'phase_power',
+    '=1-0:23.7.0(00.000*kvar)', '=1-0:43.7.0(00.000*kvar)', '=1-0:63.7.0(00.000*kvar)',
+    '=1-0:24.7.0(00.000*kvar)', '=1-0:44.7.0(00.000*kvar)', '=1-0:64.7.0(00.000*kvar)',
+)
+
 _EMUCS = dict(current_fmt=(3, 2), gas_id_ref='96.1.1', gas_ref='24.2.3', gas_offset_s=2)
 _EMUCS17 = dict(_EMUCS, version=('0-0:96.1.4', '50217'))
 _EMUCS2 = dict(_EMUCS, version=('0-0:96.1.4', '50221'))
@@ -113,6 +127,8 @@ PROFILES: dict[str, Profile] = {p.key: p for p in (
     Profile('dsmr22', 'DSMR 2.2, no CRC, 9600 7E1, gas value on the next line', 'ISk5\\2MT382-1004', _DSMR22,
             crc=False, baudrate=9600, bytesize=7, parity='E', period_s=10, energy_fmt=(5, 3),
             power_fmt=(4, 2), gas_period_s=3600),
+    Profile('smarty', 'Luxembourg Smarty P1 1.1, three-phase, plaintext', 'Lux5\\253000001_D', _SMARTY,
+            version=('1-3:0.2.8', '42'), period_s=10),
 )}
 
 

@@ -7,7 +7,10 @@ own clock still advances one full period per telegram).
 
 The port: None creates a `PtyPair` and writes to its end 0; connect the reader to `connect_to` (end 1).
 Anything else is a pyserial URL (`/dev/ttyUSB0`, `socket://127.0.0.1:2000`, `rfc2217://host:port`),
-opened at the profile's baud rate, byte size, parity and stop bits.
+opened at the profile's baud rate, byte size, parity and stop bits. `listen=(host, port)` instead serves
+the line to any number of TCP clients (`listen.LineServer`; connect_to is its socket:// URL).
+A counted run's stop() first lets the line pass on everything written (a pty's bridge drains), so the
+last telegram is not lost when the line closes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import serial
 from hil.serial_lines import PtyPair
 
 from .faults import FaultInjector, FaultRecord, Transmission
+from .listen import LineServer
 from .pacing import Pacer
 from .source import TelegramSource
 from .uart import UartFormat
@@ -52,11 +56,12 @@ class P1Writer:
 
     def __init__(self, source: TelegramSource, port: str | None = None, *,
                  injector: FaultInjector | None = None, time_scale: float = 1.0, count: int | None = None,
-                 first_at: float = 0.0) -> None:
+                 first_at: float = 0.0, listen: tuple[str, int] | None = None) -> None:
         """Open the line (a new pty pair when port is None); nothing is sent before start().
 
         count: stop after this many telegram periods (None: until stop()).
         first_at: unscaled seconds after start() at which telegram 0 begins.
+        listen: (host, port) to serve the line to TCP clients instead (port 0: a free one).
         """
         self.source = source
         self.line = line_format(source)
@@ -66,8 +71,14 @@ class P1Writer:
         self._stop = threading.Event()
         self.pacer = Pacer(time_scale, self._stop)
         self.pair: PtyPair | None = None
+        self.server: LineServer | None = None
         p = source.profile
-        if port is None:
+        if listen is not None:
+            if port is not None:
+                raise ValueError('expected a port or listen, not both')
+            self.server = LineServer(*listen)
+            self.port = self.connect_to = self.server.url
+        elif port is None:
             self.pair = PtyPair()
             self.port = self.pair.names[0]
             self.connect_to = self.pair.names[1]
@@ -78,8 +89,13 @@ class P1Writer:
         extra = {} if self.port.startswith('rfc2217://') else {'write_timeout': 10}
         settings = dict(baudrate=p.baudrate, bytesize=p.bytesize, parity=p.parity, stopbits=p.stopbits,
                         **extra)
-        self.serial = (self.pair.open(0, **settings) if self.pair is not None
-                       else serial.serial_for_url(self.port, **settings))
+        self.serial: serial.SerialBase | LineServer
+        if self.server is not None:
+            self.serial = self.server
+        elif self.pair is not None:
+            self.serial = self.pair.open(0, **settings)
+        else:
+            self.serial = serial.serial_for_url(self.port, **settings)
         self.sent: list[Sent] = []
         self.bytes_sent = 0
         self.error: BaseException | None = None
@@ -110,11 +126,21 @@ class P1Writer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop streaming (mid-telegram if need be) and close the line."""
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Stop streaming (mid-telegram if need be) and close the line.
+
+        A run that sent all its count first waits up to drain_s for the line to pass on what was written.
+        """
+        finished = (self.count is not None and len(self.sent) >= self.count and self.error is None
+                    and not self._stop.is_set())
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
+        if finished:
+            self.serial.flush()
+            if self.pair is not None:
+                self.pair.drain(drain_s, self.bytes_sent)
+                self.pair.wait_read(1, drain_s)  # closing the pty would discard what is still unread
         self.serial.close()
         if self.pair is not None:
             self.pair.close()
