@@ -41,6 +41,26 @@ class HostHal:
         self._uarts: dict[str, HostUart] = {}
         self._pins: dict[str, HostPin] = {}
         self._time_offset: float | None = 0.0 if config.wall_clock else None
+        self.io_dir = io_dir
+
+    # flash faults the rig injects
+    def flash_fault(self, name: str) -> bool:
+        """Whether a write of flash file `name` must fail now: `<io_dir>/flash_fail` lists names (or `*`).
+
+        The rig writes that file to make writes fail (a worn or full flash); removing it heals the flash.
+        """
+        try:
+            text = (self.io_dir / "flash_fail").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        names = text.split()
+        return "*" in names or name in names
+
+    def host_names(self) -> list[str]:
+        """Extra Host names this board answers to: its mDNS name with the rig's suffix."""
+        if not self.config.mdns_suffix:
+            return []
+        return [f"{self.config.name}{self.config.mdns_suffix}.local"]
 
     # identity
     def unique_id(self) -> bytes:

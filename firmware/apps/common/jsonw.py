@@ -89,7 +89,28 @@ def loads_object(body):
         return None, 'expected a JSON object, got malformed JSON (%s)' % (e,)
     if not isinstance(obj, dict):
         return None, 'expected a JSON object, got %s' % _kind(obj)
+    if _surrogate(obj):
+        return None, 'expected text of Unicode characters, got a lone surrogate (\\ud800 ... \\udfff)'
     return obj, None
+
+
+def _surrogate(v):
+    # CPython's json takes "\ud800" as a lone surrogate that cannot be encoded again (a 500 later, or a
+    # stored value that breaks every answer); MicroPython's makes invalid UTF-8 of it: refuse both
+    if isinstance(v, str):
+        for c in v:
+            if 0xD800 <= ord(c) <= 0xDFFF:
+                return True
+        return False
+    if isinstance(v, dict):
+        for k in v:
+            if _surrogate(k) or _surrogate(v[k]):
+                return True
+    elif isinstance(v, list):
+        for x in v:
+            if _surrogate(x):
+                return True
+    return False
 
 
 def _kind(v):

@@ -23,17 +23,19 @@
 # Routes: GET / (the States page, or the WiFi portal while the access point is up), GET /events (SSE),
 # GET /<domain>/<id> (id = object id or URL-encoded name), POST /<domain>/<id>/<method>, GET /wifi
 # (?scan=1: look for networks first),
-# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update (OTA: 501 for
-# now). Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
+# POST /wifisave (GET /wifisave: 405, a GET never changes state), POST /update (OTA: 501 for now),
+# GET|POST /login (the page's one-time login: button press, then a session cookie), POST|DELETE /api/user
+# (HomeWizard API v2 tokens). Access control (docs/security.md, auth.check_request) runs before every route. Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
 # clients, 500 a handler failure (logged and counted; the server goes on).
 import asyncio
 
 from microdot import Microdot, Request
 
+from firmware.apps.common import auth
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.page import states_page
+from firmware.apps.common.page import login_page, states_page
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
@@ -85,7 +87,10 @@ def _body_params(request):
         return {}, None
     ctype = (request.content_type or '').split(';')[0].strip()
     if ctype == 'application/x-www-form-urlencoded':
-        form = request.form
+        try:
+            form = request.form
+        except Exception:
+            return None, 'expected a form body of UTF-8 text, got bytes that do not decode'
         out = {}
         for k in form:
             out[k] = form[k]
@@ -94,15 +99,37 @@ def _body_params(request):
 
 
 class Web:
-    def __init__(self, dev, hub, wifi=None, log=print):
+    def __init__(self, dev, hub, wifi=None, log=print, users=None, hosts=None, ticks_ms=None):
+        # users: auth.Users (None: no access control, for unit tests of the routes only); hosts() -> the
+        # Host names this module answers to (auth.allowed_hosts); ticks_ms: the HAL's clock
         self.dev = dev
         self.hub = hub
         self.wifi = wifi
         self.log = log
+        self.users = users
+        self.hosts = hosts
+        self.ticks_ms = ticks_ms
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0}
         self.app = self._build()
+
+    def now(self):
+        return self.ticks_ms() if self.ticks_ms is not None else 0
+
+    def portal_open(self):
+        """The portal needs no login while the module is not on a network: then only the access point
+        (WPA2, the label's password) reaches it."""
+        return self.wifi is not None and not self.wifi.wifi.isconnected()
+
+    def open_paths(self):
+        p = ['POST /api/user', 'POST /login']
+        if self.portal_open():
+            p.append('POST /wifisave')
+        return p
+
+    def user(self, request):
+        return None if self.users is None else auth.is_user(request.headers, self.users)
 
     def stats(self):
         """The counters, with the request-read timeouts counted so far."""
@@ -167,6 +194,12 @@ class Web:
         @app.before_request
         async def _count(request):
             counters['requests'] += 1
+            if web.users is not None:
+                err = auth.check_request(request.method, request.path, request.headers,
+                                         web.hosts() if web.hosts is not None else (), web.users,
+                                         web.open_paths())
+                if err is not None:
+                    return error_response(err[0], err[1])
             if request.content_length > API_MAX_BODY and request.path != '/update':
                 counters['too_large'] += 1
                 return error_response(413, '%s %s: body of %d bytes, expected at most %d' % (
@@ -182,7 +215,7 @@ class Web:
 
         @app.after_request
         async def _after(request, response):
-            response.headers['Access-Control-Allow-Origin'] = '*'
+            # no Access-Control-Allow-Origin: other origins' pages can neither read nor change the module
             count(response.status_code)
             return response
 
@@ -249,6 +282,9 @@ class Web:
         async def wifi_page(request):
             if web.wifi is None:
                 return error_response(404, 'this module has no WiFi portal')
+            if not web.portal_open() and not web.user(request):
+                return login_page(web.dev.title, 'The WiFi settings need a login once the module is on '
+                                  'your network.'), 401, HTML
             if request.args.get('scan'):
                 web.wifi.scan()
             return web.wifi.page(), 200, HTML
@@ -258,13 +294,51 @@ class Web:
             if web.wifi is None:
                 return error_response(404, 'this module has no WiFi portal')
             if request.method == 'GET':
-                params = request.args
-            else:
-                params, why = _body_params(request)
-                if params is None:
-                    return error_response(400, 'POST /wifisave: ' + why)
+                return error_response(405, 'GET /wifisave changes nothing: expected POST /wifisave with '
+                                           'the form fields ssid and psk')
+            params, why = _body_params(request)
+            if params is None:
+                return error_response(400, 'POST /wifisave: ' + why)
             status, html = await web.wifi.save(params.get('ssid'), params.get('psk'))
             return html, status, HTML
+
+        @app.get('/login')
+        async def login_get(request):
+            return login_page(web.dev.title), 200, HTML
+
+        @app.post('/login')
+        async def login_post(request):
+            if web.users is None:
+                return error_response(404, 'this module has no users')
+            if not request.headers.get(auth.CSRF_HEADER):
+                return error_response(403, 'POST /login: expected the %s header (sent by the login page)'
+                                      % auth.CSRF_HEADER)
+            token, err = web.users.create('local/browser', web.now())
+            if token is None:
+                return error_response(err[0], err[1])
+            return dumps({'login': 'ok'}), 200, {
+                'Content-Type': 'application/json',
+                'Set-Cookie': '%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000' % (
+                    auth.COOKIE, token)}
+
+        @app.route('/api/user', methods=['POST', 'DELETE'])
+        async def api_user(request):
+            if web.users is None:
+                return error_response(404, 'this module has no users')
+            obj = {}
+            if request.body:
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    return error_response(400, '%s /api/user: %s' % (request.method, why))
+            if request.method == 'DELETE':
+                name = obj.get('name') or web.user(request)
+                if not web.users.delete(name):
+                    return error_response(404, 'DELETE /api/user: no user %r (or flash write failed)' % (name,))
+                return '', 204, JSON
+            token, err = web.users.create(obj.get('name'), web.now())
+            if token is None:
+                return error_response(err[0], err[1])
+            return json_response({'token': token, 'name': obj['name']})
 
         @app.get('/<domain>/<ident>')
         async def entity_get(request, domain, ident):

@@ -12,7 +12,7 @@
 # config (optional dict): stale_s (overrides the stored setting for this boot), max_event_clients.
 import asyncio
 
-from firmware.apps.common import boot
+from firmware.apps.common import auth, boot
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import TEXT, Web, error_response, json_response
@@ -123,9 +123,9 @@ class SmartMeter:
                 if k != 'cloud_enabled':
                     return error_response(400, 'PUT /api/v1/system: unknown key %r: expected cloud_enabled'
                                           % k)
-            if obj['cloud_enabled'] is not False:
+            if obj.get('cloud_enabled') is not False:
                 return error_response(400, 'PUT /api/v1/system: cloud_enabled: expected false (this module '
-                                      'has no cloud), got %s' % dumps(obj['cloud_enabled']))
+                                      'has no cloud), got %s' % dumps(obj.get('cloud_enabled')))
             return json_response({'cloud_enabled': False})
 
         @app.put('/api/v1/identify')
@@ -155,7 +155,7 @@ class SmartMeter:
             if new is None:
                 return error_response(400, 'PUT /api/smartmeter/v1/settings: %s; nothing changed' % why)
             if not dev.store.save(model.SETTINGS_FILE, new):
-                return error_response(500, 'could not store the settings in flash; nothing changed')
+                return error_response(507, 'could not store the settings in flash; nothing changed')
             dev.apply(new)
             return json_response(new)
 
@@ -237,11 +237,13 @@ class SmartMeter:
 async def main(hal, config=None):
     config = config or {}
     log = boot.make_log(hal.ticks_ms)
-    store = Store(hal.flash_root, log)
+    store = Store(hal.flash_root, log, getattr(hal, 'flash_fault', None))
+    users = auth.Users(store, log)
     dev = SmartMeter(hal, store, log, config)
     hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
     prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
-    web = Web(dev, hub, prov, log)
+    web = Web(dev, hub, prov, log, users=users, hosts=lambda: auth.allowed_hosts(hal, hal.name(), prov),
+              ticks_ms=hal.ticks_ms)
     dev.web = web
     host, port = hal.http_bind()
     log('smartmeter %s: serial %s, http on %s:%d, stale after %d s' % (
@@ -256,7 +258,8 @@ async def main(hal, config=None):
         await web.serve(host, port, listening)
 
     await boot.run_tasks([('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
-                          ('wifi', prov.run, False), ('events', hub.ping_loop, False)], log)
+                          ('wifi', prov.run, False), ('events', hub.ping_loop, False),
+                          ('button', lambda: auth.watch_button(hal, users), False)], log)
 
 
 def run(hal, config=None):

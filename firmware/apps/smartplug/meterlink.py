@@ -20,6 +20,7 @@ import asyncio
 import json
 
 from firmware.apps.smartplug.httpget import HttpError, get
+from firmware.fixed import is_digits
 
 POLL_S = 5
 POLL_MIN_S = 0.5
@@ -63,13 +64,14 @@ def parse_reading(status, body):
 
 def parse_addr(text):
     """'192.168.1.20', '192.168.1.20:8081' or 'smartmeter.local' -> (host, port)."""
-    if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text:
+    if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text or \
+            min(text) <= ' ' or max(text) > '~':
         raise ValueError('SmartMeter address %r: expected HOST or HOST:PORT' % (text,))
     i = text.rfind(':')
     if i < 0:
         return text, 80
     port = text[i + 1:]
-    if not port.isdigit() or not 0 < int(port) < 65536 or i == 0:
+    if not is_digits(port) or len(port) > 5 or not 0 < int(port) < 65536 or i == 0:
         raise ValueError('SmartMeter address %r: expected HOST:PORT with a port 1 ... 65535' % (text,))
     return text[:i], int(port)
 
