@@ -121,11 +121,14 @@ class Esp32Wifi:
         self.ap = network.WLAN(network.AP_IF)
         self.last_error = None
 
-    def ap_start(self, ssid):
+    def ap_start(self, ssid, password=None):
         if not 1 <= len(ssid) <= 32:
             raise ValueError('access point SSID %r: expected 1..32 characters' % ssid)
         self.ap.active(True)
-        self.ap.config(essid=ssid, authmode=network.AUTH_OPEN)
+        if password:   # WPA2-PSK with the label's password (firmware/apps/common/wifi.py)
+            self.ap.config(essid=ssid, key=password, authmode=network.AUTH_WPA2_PSK)
+        else:
+            self.ap.config(essid=ssid, authmode=network.AUTH_OPEN)
         return self.ap.ifconfig()[0]
 
     def ap_stop(self):
@@ -279,6 +282,12 @@ class Esp32Hal:
         tm = time.gmtime(t - epoch_offset())
         machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
         self._time_known = True
+
+    def flash_fault(self, name):
+        return False   # write failures are injected on emulated boards only (hil/board/hal.py)
+
+    def host_names(self):
+        return []      # the Host names beside name(), name().local and the addresses (auth.allowed_hosts)
 
     def reset(self):
         machine.reset()
