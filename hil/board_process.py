@@ -216,7 +216,8 @@ class BoardProcess:
                 timeout: float = 5.0, auth: bool = True) -> tuple[int, dict[str, str], bytes]:
         """Return (status, headers, body) of one request; 4xx/5xx are answers, not exceptions.
 
-        auth: send the rig's token (when the board has one and no Authorization header is given)."""
+        auth: send the rig's token (when the board has one and no Authorization header is given).
+        """
         data = body.encode() if isinstance(body, str) else body
         headers = dict(headers or {})
         if auth and self.token and not any(k.lower() == "authorization" for k in headers):

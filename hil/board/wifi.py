@@ -52,7 +52,8 @@ class HostWifi:
         """Open the access point (WPA2 with password, open without); return the portal's address.
 
         wifi.json shows `ap_auth` and the SHA-256 of the password (a client that knows the label's
-        password can check it joins; the password itself is not published)."""
+        password can check it joins; the password itself is not published).
+        """
         if not 1 <= len(ssid) <= 32:
             raise ValueError(f"access point SSID {ssid!r}: expected 1..32 characters")
         if password is not None and not 8 <= len(password) <= 63:
