@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from hil.board.auth import ensure_rig_token
+from hil.board.gpio import GpioFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,6 +197,23 @@ class BoardProcess:
                  tb: TracebackType | None) -> None:
         """Kill the board."""
         self.kill()
+
+    # ---- its button -------------------------------------------------------------------------------
+    def press_button(self, timeout: float = 5.0) -> None:
+        """Press the board's button (its io gpio/button line) until the board logs the press, then let go.
+
+        A press opens user creation (POST /api/user, the page's Log in) for 30 s (docs/security.md)."""
+        gpio = GpioFolder(self.flash.with_name(self.flash.name + ".io") / "gpio")
+        seen = self.log_text().count("auth: button pressed")
+        gpio.write("button", 1)
+        deadline = time.monotonic() + timeout
+        try:
+            while self.log_text().count("auth: button pressed") <= seen:
+                if time.monotonic() > deadline:
+                    raise BoardError(f"the board did not see its button within {timeout} s\n{self.log_tail()}")
+                time.sleep(0.02)  # polling the board's console file: no event crosses the process boundary
+        finally:
+            gpio.write("button", 0)
 
     # ---- its log ------------------------------------------------------------------------------------
     def log_text(self) -> str:

@@ -17,12 +17,13 @@ from firmware.apps.common.events import EventHub
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
-from firmware.apps.smartmeter import model
+from firmware.apps.smartmeter import model, plausible
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
 from firmware.p1.parser import parse_telegram
 from firmware.p1.reader import TelegramReader
+from firmware.p1.readings import meter_reading
 from firmware.storage import Store
 from firmware.timebase import CET
 
@@ -52,6 +53,8 @@ class SmartMeter:
         self.serial = mac_text(hal.unique_id())
         self._since_ms = hal.ticks_ms()
         self._bytes_since = 0
+        self.gate = plausible.Gate()
+        self._last_refusal = None
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -78,7 +81,11 @@ class SmartMeter:
              'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
              'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
-             'task_failures': boot.task_failures}
+             'task_failures': boot.task_failures,
+             'refused': {'telegrams': self.gate.counters['refused'], 'resyncs': self.gate.counters['resyncs'],
+                         'last': self.gate.last_refused}}
+        if self.web is not None and self.web.users is not None:
+            d['auth'] = dict(self.web.users.counters)
         if self.web is not None:
             d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
@@ -200,6 +207,12 @@ class SmartMeter:
             if t.errors:
                 self.counters['parse_errors'] += len(t.errors)
                 self.p1['last_errors'] = t.errors[:4]
+            why = self.gate.check(t, meter_reading(t), now)
+            if why is not None:   # not believable: counted, shown in the status, the last good one stays
+                if why != self._last_refusal:
+                    self.log('p1: telegram refused: ' + why)
+                self._last_refusal = why
+                continue
             self.meter.update(t, raw, now)
             self._since_ms = now
             self._bytes_since = 0
