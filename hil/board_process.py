@@ -202,7 +202,8 @@ class BoardProcess:
     def press_button(self, timeout: float = 5.0) -> None:
         """Press the board's button (its io gpio/button line) until the board logs the press, then let go.
 
-        A press opens user creation (POST /api/user, the page's Log in) for 30 s (docs/security.md)."""
+        A press opens user creation (POST /api/user, the page's Log in) for 30 s (docs/security.md).
+        """
         gpio = GpioFolder(self.flash.with_name(self.flash.name + ".io") / "gpio")
         seen = self.log_text().count("auth: button pressed")
         gpio.write("button", 1)
