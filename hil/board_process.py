@@ -211,7 +211,8 @@ class BoardProcess:
         try:
             while self.log_text().count("auth: button pressed") <= seen:
                 if time.monotonic() > deadline:
-                    raise BoardError(f"the board did not see its button within {timeout} s\n{self.log_tail()}")
+                    raise BoardError(f"the board did not see its button within {timeout} s\n"
+                                     f"{self.log_tail()}")
                 time.sleep(0.02)  # polling the board's console file: no event crosses the process boundary
         finally:
             gpio.write("button", 0)
