@@ -209,9 +209,10 @@ class SmartMeter:
                 self.p1['last_errors'] = t.errors[:4]
             why = self.gate.check(t, meter_reading(t), now)
             if why is not None:   # not believable: counted, shown in the status, the last good one stays
-                if why != self._last_refusal:
+                kind = why[:why.find(':')]   # one log line per kind of refusal in a row, all counted
+                if kind != self._last_refusal:
                     self.log('p1: telegram refused: ' + why)
-                self._last_refusal = why
+                self._last_refusal = kind
                 continue
             self.meter.update(t, raw, now)
             self._since_ms = now
