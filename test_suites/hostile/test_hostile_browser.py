@@ -79,7 +79,8 @@ async function attack(T) {
 }
 """
 
-PAGE = "<!DOCTYPE html><html><body><iframe name=sink></iframe><script>" + ATTACK_JS + "</script></body></html>"
+PAGE = ("<!DOCTYPE html><html><body><iframe name=sink></iframe><script>" + ATTACK_JS +
+        "</script></body></html>")
 
 
 class Attacker(BaseHTTPRequestHandler):
