@@ -283,6 +283,12 @@ class Esp32Hal:
         machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
         self._time_known = True
 
+    def http_sockets(self):
+        return None    # lwIP enforces its socket budget itself (accept fails and drops the connection)
+
+    def http_accepted(self, writer):
+        pass           # lwIP's send buffer is small already (TCP_SND_BUF)
+
     def flash_fault(self, name):
         return False   # write failures are injected on emulated boards only (hil/board/hal.py)
 

@@ -71,6 +71,7 @@ class BoardConfig:
     reset: str = attrs.field(default="exec", validator=attrs.validators.in_(("exec", "exit")))
     rxbuf: int = attrs.field(default=4096, validator=attrs.validators.ge(64))
     wifi_assoc_s: float = attrs.field(default=0.2, validator=attrs.validators.ge(0))
+    http_sockets: int = attrs.field(default=12, validator=attrs.validators.ge(1))  # the ESP32's budget
 
     def __attrs_post_init__(self) -> None:
         """Default the rig-visible folder to a sibling of the flash folder."""

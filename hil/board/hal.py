@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from .uart import HostUart
 from .wifi import HostWifi
 
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
+LWIP_SND_BUF = 5744   # bytes: the ESP32's TCP send buffer (CONFIG_LWIP_TCP_SND_BUF_DEFAULT)
 
 
 class HostHal:
@@ -55,6 +57,32 @@ class HostHal:
             return False
         names = text.split()
         return "*" in names or name in names
+
+    # the ESP32's limits
+    def http_sockets(self) -> int:
+        """Client connections the web server may hold at once: the ESP32's socket budget.
+
+        MicroPython's ESP32 port builds lwIP with 16 sockets (CONFIG_LWIP_MAX_SOCKETS); the listening
+        socket, the mDNS responder's two and the plug's outgoing HTTP client take four: 12 (board config
+        `http_sockets`).
+        """
+        return self.config.http_sockets
+
+    def http_accepted(self, writer: asyncio.StreamWriter) -> None:
+        """Make a connection's buffers as small as lwIP's.
+
+        A client that does not read then blocks the writer the way it would on the device (no megabytes
+        of kernel and asyncio buffers on the way).
+        """
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
+            except OSError:
+                pass
+        transport = writer.transport
+        if hasattr(transport, "set_write_buffer_limits"):
+            transport.set_write_buffer_limits(high=0)  # drain() waits until the kernel took everything
 
     def host_names(self) -> list[str]:
         """Extra Host names this board answers to: its mDNS name with the rig's suffix."""

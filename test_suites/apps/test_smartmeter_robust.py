@@ -59,9 +59,11 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
         assert rig.board.token is not None
         bad = [m.replace(b"TOKEN", rig.board.token.encode()) for m in MALFORMED]  # state changes need it
 
-        # held open all along: half-sent requests and event streams that are never read
+        # held open all along: half-sent requests and event streams that are never read. The board has the
+        # ESP32's socket budget (12 client connections, hil/board/hal.py): 4 + 4 held, 2 hammering; the
+        # starvation beyond the budget is test_suites/hostile/test_hostile_resources.py's
         stalled = []
-        for i in range(20):
+        for i in range(4):
             s = socket.create_connection(("127.0.0.1", rig.board.port))
             s.sendall(
                 b"GET /api/v1/data HTTP/1.1\r\nHost: x"
@@ -96,7 +98,7 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
                         errors.append(f"{method} {path}: {code}")
                 i += 1
 
-        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(2)]
         for t in threads:
             t.start()
         for t in threads:

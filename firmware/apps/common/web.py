@@ -39,7 +39,7 @@ from firmware.apps.common.page import login_page, states_page
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
-READ_TIMEOUT_S = 10             # a client must send its request line and headers within this
+READ_TIMEOUT_S = 10             # a client must send its request line, headers and body within this
 
 # Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
 # harness which port the OS picked (hil/cli_board.py --port-file). Empty on the device.
@@ -99,9 +99,14 @@ def _body_params(request):
 
 
 class Web:
-    def __init__(self, dev, hub, wifi=None, log=print, users=None, hosts=None, ticks_ms=None):
+    def __init__(self, dev, hub, wifi=None, log=print, users=None, hosts=None, ticks_ms=None, net=None):
         # users: auth.Users (None: no access control, for unit tests of the routes only); hosts() -> the
-        # Host names this module answers to (auth.allowed_hosts); ticks_ms: the HAL's clock
+        # Host names this module answers to (auth.allowed_hosts); ticks_ms: the HAL's clock; net: the HAL,
+        # whose http_sockets() is the budget of client connections (None: the IP stack enforces its own,
+        # as lwIP does on the ESP32) and http_accepted(writer) tunes each connection (the host HAL: send
+        # buffers as small as lwIP's)
+        self.net = net
+        self.conns = 0
         self.dev = dev
         self.hub = hub
         self.wifi = wifi
@@ -111,8 +116,33 @@ class Web:
         self.ticks_ms = ticks_ms
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
-                         'too_large': 0, 'timeouts': 0}
+                         'too_large': 0, 'timeouts': 0, 'no_socket': 0}
         self.app = self._build()
+        self._guard()
+
+    def _guard(self):
+        # the socket budget: a connection beyond it is closed at once, as lwIP's accept does when it has
+        # no socket left (lwip_accept: ENFILE, the connection deleted); counted as no_socket
+        handle = self.app.handle_request
+        web = self
+
+        async def guarded(reader, writer):
+            limit = web.net.http_sockets() if web.net is not None else None
+            if limit is not None and web.conns >= limit:
+                web.counters['no_socket'] += 1
+                try:
+                    writer.close()
+                except Exception:
+                    pass
+                return
+            web.conns += 1
+            try:
+                if web.net is not None:
+                    web.net.http_accepted(writer)
+                await handle(reader, writer)
+            finally:
+                web.conns -= 1
+        self.app.handle_request = guarded
 
     def now(self):
         return self.ticks_ms() if self.ticks_ms is not None else 0

@@ -257,7 +257,7 @@ async def main(hal, config=None):
     hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
     prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
     web = Web(dev, hub, prov, log, users=users, hosts=lambda: auth.allowed_hosts(hal, hal.name(), prov),
-              ticks_ms=hal.ticks_ms)
+              ticks_ms=hal.ticks_ms, net=hal)
     dev.web = web
     host, port = hal.http_bind()
     log('smartmeter %s: serial %s, http on %s:%d, stale after %d s' % (

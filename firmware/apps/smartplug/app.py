@@ -86,7 +86,8 @@ class SmartPlugApp:
                               version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter)
         self.users = auth.Users(self.store, log)
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log, users=self.users,
-                       hosts=lambda: auth.allowed_hosts(hal, self.name, self.prov), ticks_ms=hal.ticks_ms)
+                       hosts=lambda: auth.allowed_hosts(hal, self.name, self.prov), ticks_ms=hal.ticks_ms,
+                       net=hal)
         self.sync()
 
     def _log_storage(self, text):

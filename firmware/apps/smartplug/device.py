@@ -214,7 +214,12 @@ class PlugDevice:
 
         @app.get('/api/smartplug/v1/status')
         async def status(request):
-            return json_response(dev.status())
+            d = dev.status()
+            d['http'] = web.stats()
+            d['events'] = dict(web.hub.counters)
+            if web.users is not None:
+                d['auth'] = dict(web.users.counters)
+            return json_response(d)
 
         @app.route('/api/smartplug/v1/meter', methods=['GET', 'PUT'])
         async def meter_settings(request):
