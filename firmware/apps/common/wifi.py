@@ -25,8 +25,8 @@
 #
 # Credentials live in flash as wifi.json {"ssid", "password"} through firmware/storage.Store (atomic).
 import asyncio
-import os
 
+from firmware.apps.common.auth import random_bytes
 from firmware.apps.common.page import portal_page
 
 WIFI_FILE = 'wifi.json'
@@ -261,7 +261,7 @@ class Provisioner:
 def new_ap_password():
     """AP_PASSWORD_LEN characters of AP_ALPHABET from the hardware random generator (about 59 bits)."""
     out = []
-    for b in os.urandom(AP_PASSWORD_LEN):
+    for b in random_bytes(AP_PASSWORD_LEN):
         out.append(AP_ALPHABET[b % len(AP_ALPHABET)])
     return ''.join(out)
 
