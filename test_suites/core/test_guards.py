@@ -54,7 +54,8 @@ def test_request_policy():
     assert auth.check_request('POST', '/x', cookie, HOSTS, u)[0] == 403
     cookie['X-Requested-With'] = 'page'
     assert auth.check_request('POST', '/x', cookie, HOSTS, u) is None
-    assert auth.check_request('POST', '/api/user', {'Host': '127.0.0.1'}, HOSTS, u, ['POST /api/user']) is None
+    open_paths = ['POST /api/user']
+    assert auth.check_request('POST', '/api/user', {'Host': '127.0.0.1'}, HOSTS, u, open_paths) is None
 
 
 def test_users_and_the_pairing_window():
