@@ -25,9 +25,12 @@
 # (?scan=1: look for networks first),
 # POST /wifisave (GET /wifisave: 405, a GET never changes state), POST /update (OTA: 501 for now),
 # GET|POST /login (the page's one-time login: button press, then a session cookie), POST|DELETE /api/user
-# (HomeWizard API v2 tokens). Access control (docs/security.md, auth.check_request) runs before every route. Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
+# (HomeWizard API v2 tokens). Access control (docs/security.md, auth.check_request) runs before every
+# route: 421 a Host not the module's, 403 a foreign Origin, 401 a state change without a user.
+# Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
-# clients, 500 a handler failure (logged and counted; the server goes on).
+# clients, 507 flash refused a write (nothing changed), 500 a handler failure (logged and counted; the
+# server goes on). Beyond the HAL's socket budget (net.http_sockets()) a connection is closed at once.
 import asyncio
 
 from microdot import Microdot, Request
