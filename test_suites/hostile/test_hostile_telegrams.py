@@ -11,6 +11,7 @@ import serial
 from smartplug_rig import wait_for
 from telegrams import START, Values, telegram
 
+from firmware.apps.common.plausible import RESYNC_N
 from hil.board_process import BoardProcess
 from hil.serial_lines import PtyPair
 
@@ -75,13 +76,13 @@ def test_hostile_telegram_is_refused_and_counted(case: str, meter: BoardProcess,
 
 def test_a_meter_that_really_jumped_is_followed_after_consistent_telegrams(meter: BoardProcess,
                                                                            line: serial.Serial) -> None:
-    # a replaced meter: lower registers from now on, consistent with each other; 30 in a row are needed
+    # a replaced meter: lower registers from now on, consistent with each other; RESYNC_N in a row
     base = 1_000_000
-    for i in range(30):  # one at a time: a burst would overrun the board's UART buffer (as on an ESP32)
+    for i in range(RESYNC_N):  # one at a time: a burst would overrun the board's UART buffer (as on an ESP32)
         line.write(telegram(Values(ts=START + 10 + i, import_wh=(base + i, 10))))
         wait_for(lambda: status(meter)["refused"], lambda r, i=i: r["telegrams"] + r["resyncs"] == i + 1,
                  10, f"telegram {i} of the new meter judged", meter)
     d = status(meter)
-    assert d["refused"]["telegrams"] == 29 and d["refused"]["resyncs"] == 1
+    assert d["refused"]["telegrams"] == RESYNC_N - 1 and d["refused"]["resyncs"] == 1
     code, data = meter.get_json("/api/v1/data")
-    assert data["total_power_import_t1_kwh"] == (base + 29) / 1000
+    assert data["total_power_import_t1_kwh"] == (base + RESYNC_N - 1) / 1000

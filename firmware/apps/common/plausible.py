@@ -19,7 +19,8 @@ TS_MIN = 946684800                   # 2000-01-01 UTC
 TS_MAX = 4102444800                  # 2100-01-01 UTC
 MAX_AHEAD_S = 300                    # "a few minutes ahead of the last good one"
 SLACK_S = 10                         # the meter's clock and ours tick apart: seconds of slack per check
-RESYNC_N = 30                        # consistent readings in a row that override the reference
+RESYNC_N = 3                         # consistent readings in a row that override the reference (a meter
+                                     # whose clock was set, or a replaced meter, is followed after 3)
 
 
 def reading_error(reading):
