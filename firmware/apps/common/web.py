@@ -230,7 +230,7 @@ class Web:
             if web.users is not None:
                 err = auth.check_request(request.method, request.path, request.headers,
                                          web.hosts() if web.hosts is not None else (), web.users,
-                                         web.open_paths())
+                                         () if request.method in auth.SAFE_METHODS else web.open_paths())
                 if err is not None:
                     return error_response(err[0], err[1])
             if request.content_length > API_MAX_BODY and request.path != '/update':
