@@ -43,6 +43,7 @@ from firmware.apps.common.page import login_page, states_page
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
 READ_TIMEOUT_S = 10             # a client must send its request line, headers and body within this
+WRITE_TIMEOUT_S = 15            # a client that takes none of an answer's bytes for this long is cut off
 
 # Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
 # harness which port the OS picked (hil/cli_board.py --port-file). Empty on the device.
@@ -79,6 +80,27 @@ async def _create_in_time(*args, **kwargs):
 Request.create = staticmethod(_create_in_time)
 Request.max_content_length = OTA_MAX_BODY
 Request.max_body_length = API_MAX_BODY
+
+
+def _write_in_time(writer, web):
+    # a client that stops reading must not hold a socket forever: each write (which waits until the IP
+    # stack took the bytes) gets WRITE_TIMEOUT_S, then the connection is closed (counted as timeouts)
+    write = getattr(writer, 'awrite', None)
+    if write is None:
+        return
+
+    async def awrite(data):
+        try:
+            await asyncio.wait_for(write(data), WRITE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            _timeouts[0] += 1
+            try:
+                writer.close()
+            except Exception:
+                pass
+            web.log('web: a client took nothing for %d s: cut off' % WRITE_TIMEOUT_S)
+            raise OSError('Connection lost')   # microdot's own word for a gone client: closes quietly
+    writer.awrite = awrite
 
 
 def _body_params(request):
@@ -142,6 +164,7 @@ class Web:
             try:
                 if web.net is not None:
                     web.net.http_accepted(writer)
+                _write_in_time(writer, web)
                 await handle(reader, writer)
             finally:
                 web.conns -= 1
