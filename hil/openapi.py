@@ -1,7 +1,7 @@
 """The modules' OpenAPI descriptions: docs/openapi/<kind>.yaml with docs/openapi/common.yaml merged in.
 
 `load_openapi("smartplug")` returns the full document (a dict) that schemathesis and readers use;
-`hil board openapi KIND` is not needed: `python -m hil.openapi smartplug > smartplug.json` prints it.
+`python -m hil.openapi smartplug > smartplug.json` prints it.
 """
 
 from __future__ import annotations
