@@ -58,6 +58,12 @@ class Dec:
     __str__ = text
 
 
+def is_digits(s):
+    """True when s is one or more ASCII digits 0-9: MicroPython's rule, the same under CPython (whose
+    isdigit() and int() also accept superscripts, Arabic-Indic and full-width digits)."""
+    return bool(s) and s.isdigit() and max(s) <= '9'
+
+
 def parse_dec(s):
     """Dec from decimal text like '000123.456' or '-1.5'; None if it is not a plain decimal."""
     neg = False
@@ -71,8 +77,8 @@ def parse_dec(s):
     else:
         digits = s[:dot] + s[dot + 1:]
         e = len(s) - dot - 1
-    # callers hand in ASCII text (the parser decodes lines as ASCII), where isdigit() means 0-9
-    if not digits or not digits.isdigit():
+    # 0-9 only: CPython's isdigit()/int() also take '²', '١', '１' (MicroPython's do not): is_digits
+    if not is_digits(digits):
         return None
     m = int(digits)
     return Dec(-m if neg else m, e)

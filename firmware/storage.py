@@ -39,10 +39,13 @@ def _same_type(v, d):
 
 
 class Store:
-    def __init__(self, root, log=_log):
+    def __init__(self, root, log=_log, fault=None):
+        # fault(name) -> True makes the next write of name fail as a worn or full flash would (OSError):
+        # the host HAL's injectable write failures (hil/board/hal.py flash_fault); None on the device
         root = root.rstrip('/')
         self.root = root
         self.log = log
+        self.fault = fault
         self.errors = 0
         self.saves = 0
         self.recovered = 0
@@ -139,6 +142,8 @@ class Store:
         p = self.path(name)
         tmp = p + '.tmp'
         try:
+            if self.fault is not None and self.fault(name):
+                raise OSError(5, 'EIO: write to flash failed (injected)')
             with open(tmp, 'w') as f:
                 f.write(text)
                 f.flush()

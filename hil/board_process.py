@@ -24,6 +24,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from hil.board.auth import ensure_rig_token
+from hil.board.gpio import GpioFolder
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,8 +57,13 @@ class BoardProcess:
     def __init__(self, kind: str, flash: Path | str, *, p1: str | None = None, metering: str | None = None,
                  host: str = "127.0.0.1", port: int | None = None, mac: str | None = None,
                  networks: dict[str, str] | Path | None = None, mdns: bool = False, mdns_suffix: str = "",
-                 extra: Sequence[str] = (), log_path: Path | str | None = None) -> None:
-        """Describe the board; nothing runs before start(). port None: a free one is picked."""
+                 extra: Sequence[str] = (), log_path: Path | str | None = None,
+                 rig_token: bool = True) -> None:
+        """Describe the board; nothing runs before start(). port None: a free one is picked.
+
+        rig_token: put the rig's user into the flash before each start (hil/board/auth.py) and send its
+        token with every request (`request(..., auth=False)` sends none); False: a factory-fresh board.
+        """
         if host != "127.0.0.1":
             raise ValueError(f"host {host!r}: emulated boards listen on 127.0.0.1 only")
         self.kind = kind
@@ -73,6 +81,8 @@ class BoardProcess:
         self.port_file = self.flash.with_name(self.flash.name + ".port")
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.rig_token = rig_token
+        self.token: str | None = None
 
     # ---- the process -----------------------------------------------------------------------------------
     def command(self) -> list[str]:
@@ -113,6 +123,8 @@ class BoardProcess:
             raise BoardError(f"{self.kind} board already running (pid {self.proc.pid if self.proc else '?'})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
+        if self.rig_token:
+            self.token = ensure_rig_token(self.flash)
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
@@ -186,6 +198,25 @@ class BoardProcess:
         """Kill the board."""
         self.kill()
 
+    # ---- its button -------------------------------------------------------------------------------
+    def press_button(self, timeout: float = 5.0) -> None:
+        """Press the board's button (its io gpio/button line) until the board logs the press, then let go.
+
+        A press opens user creation (POST /api/user, the page's Log in) for 30 s (docs/security.md).
+        """
+        gpio = GpioFolder(self.flash.with_name(self.flash.name + ".io") / "gpio")
+        seen = self.log_text().count("auth: button pressed")
+        gpio.write("button", 1)
+        deadline = time.monotonic() + timeout
+        try:
+            while self.log_text().count("auth: button pressed") <= seen:
+                if time.monotonic() > deadline:
+                    raise BoardError(f"the board did not see its button within {timeout} s\n"
+                                     f"{self.log_tail()}")
+                time.sleep(0.02)  # polling the board's console file: no event crosses the process boundary
+        finally:
+            gpio.write("button", 0)
+
     # ---- its log ------------------------------------------------------------------------------------
     def log_text(self) -> str:
         """Return everything the board printed, all starts included."""
@@ -202,10 +233,16 @@ class BoardProcess:
     # ---- HTTP over loopback -------------------------------------------------------------------------
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None,
-                timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
-        """Return (status, headers, body) of one request; 4xx/5xx are answers, not exceptions."""
+                timeout: float = 5.0, auth: bool = True) -> tuple[int, dict[str, str], bytes]:
+        """Return (status, headers, body) of one request; 4xx/5xx are answers, not exceptions.
+
+        auth: send the rig's token (when the board has one and no Authorization header is given).
+        """
         data = body.encode() if isinstance(body, str) else body
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        if auth and self.token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, dict(r.headers.items()), r.read()

@@ -13,7 +13,7 @@
 #       uart.write(b), uart.any(), uart.reformat(baudrate, bits, parity, stop), uart.close()
 #       uart.overruns: bytes lost because the app did not read in time (receive buffer full)
 #   hal.pin(name, value=None) -> pin   'relay', 'led', 'button', 'p1_request'; pin.value([v]), on(), off()
-#   hal.wifi                      ap_start(ssid) -> ip, ap_stop(), ap_active(),
+#   hal.wifi                      ap_start(ssid, password=None) -> ip (WPA2 with a password), ap_stop(), ap_active(),
 #                                 await connect(ssid, password, timeout_ms) -> (ok, error text or None),
 #                                 disconnect(), isconnected(), ip() -> str or None, scan() -> [(ssid, rssi)]
 #   hal.mdns_start(host, services)  host 'smartmeter' answers smartmeter.local; services: list of

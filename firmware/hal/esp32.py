@@ -121,11 +121,14 @@ class Esp32Wifi:
         self.ap = network.WLAN(network.AP_IF)
         self.last_error = None
 
-    def ap_start(self, ssid):
+    def ap_start(self, ssid, password=None):
         if not 1 <= len(ssid) <= 32:
             raise ValueError('access point SSID %r: expected 1..32 characters' % ssid)
         self.ap.active(True)
-        self.ap.config(essid=ssid, authmode=network.AUTH_OPEN)
+        if password:   # WPA2-PSK with the label's password (firmware/apps/common/wifi.py)
+            self.ap.config(essid=ssid, key=password, authmode=network.AUTH_WPA2_PSK)
+        else:
+            self.ap.config(essid=ssid, authmode=network.AUTH_OPEN)
         return self.ap.ifconfig()[0]
 
     def ap_stop(self):
@@ -304,6 +307,17 @@ class Esp32Hal:
         if c == machine.SOFT_RESET:
             return 'soft'
         return 'power on'
+    def http_sockets(self):
+        return None    # lwIP enforces its socket budget itself (accept fails and drops the connection)
+
+    def http_accepted(self, writer):
+        pass           # lwIP's send buffer is small already (TCP_SND_BUF)
+
+    def flash_fault(self, name):
+        return False   # write failures are injected on emulated boards only (hil/board/hal.py)
+
+    def host_names(self):
+        return []      # the Host names beside name(), name().local and the addresses (auth.allowed_hosts)
 
     def reset(self):
         machine.reset()

@@ -76,6 +76,7 @@ class BoardConfig:
     hw_rev: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     mpy_abi: int = attrs.field(default=6, validator=attrs.validators.ge(0))
     flash_size: int | None = None
+    http_sockets: int = attrs.field(default=12, validator=attrs.validators.ge(1))  # the ESP32's budget
 
     def __attrs_post_init__(self) -> None:
         """Default the rig-visible folder to a sibling of the flash folder."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from .wifi import HostWifi
 
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
 RESET_CAUSE_ENV = "HIL_BOARD_RESET_CAUSE"  # carried across a re-exec: why the last reset happened
+LWIP_SND_BUF = 5744   # bytes: the ESP32's TCP send buffer (CONFIG_LWIP_TCP_SND_BUF_DEFAULT)
 
 
 class HostHal:
@@ -44,6 +46,52 @@ class HostHal:
         self._pins: dict[str, HostPin] = {}
         self._time_offset: float | None = 0.0 if config.wall_clock else None
         self._reset_cause = os.environ.pop(RESET_CAUSE_ENV, "power on")
+        self.io_dir = io_dir
+
+    # flash faults the rig injects
+    def flash_fault(self, name: str) -> bool:
+        """Whether a write of flash file `name` must fail now: `<io_dir>/flash_fail` lists names (or `*`).
+
+        The rig writes that file to make writes fail (a worn or full flash); removing it heals the flash.
+        """
+        try:
+            text = (self.io_dir / "flash_fail").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        names = text.split()
+        return "*" in names or name in names
+
+    # the ESP32's limits
+    def http_sockets(self) -> int:
+        """Client connections the web server may hold at once: the ESP32's socket budget.
+
+        MicroPython's ESP32 port builds lwIP with 16 sockets (CONFIG_LWIP_MAX_SOCKETS); the listening
+        socket, the mDNS responder's two and the plug's outgoing HTTP client take four: 12 (board config
+        `http_sockets`).
+        """
+        return self.config.http_sockets
+
+    def http_accepted(self, writer: asyncio.StreamWriter) -> None:
+        """Make a connection's buffers as small as lwIP's.
+
+        A client that does not read then blocks the writer the way it would on the device (no megabytes
+        of kernel and asyncio buffers on the way).
+        """
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
+            except OSError:
+                pass
+        transport = writer.transport
+        if hasattr(transport, "set_write_buffer_limits"):
+            transport.set_write_buffer_limits(high=0)  # drain() waits until the kernel took everything
+
+    def host_names(self) -> list[str]:
+        """Extra Host names this board answers to: its mDNS name with the rig's suffix."""
+        if not self.config.mdns_suffix:
+            return []
+        return [f"{self.config.name}{self.config.mdns_suffix}.local"]
 
     # identity
     def unique_id(self) -> bytes:

@@ -8,6 +8,7 @@ What the board's radio is doing is published in `<io_dir>/wifi.json` for the rig
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ class HostWifi:
         self.ap_ip = ap_ip
         self.assoc_s = assoc_s
         self.ap_ssid: str | None = None
+        self.ap_password: str | None = None
         self.sta_ssid: str | None = None
         self._sta_pwd: str | None = None
         self.last_error: str | None = None
@@ -38,16 +40,26 @@ class HostWifi:
 
     def _publish(self) -> None:
         state = {"ap": self.ap_ssid, "sta": self.sta_ssid if self.isconnected(publish=False) else None,
-                 "ip": self.ip(), "error": self.last_error}
+                 "ip": self.ip(), "error": self.last_error,
+                 "ap_auth": None if self.ap_ssid is None else ("wpa2-psk" if self.ap_password else "open"),
+                 "ap_psk_sha256": (hashlib.sha256(self.ap_password.encode()).hexdigest()
+                                   if self.ap_ssid and self.ap_password else None)}
         tmp = self.io_dir / f".wifi.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.io_dir / "wifi.json")
 
-    def ap_start(self, ssid: str) -> str:
-        """Open the access point (open network); return the address the portal is served at."""
+    def ap_start(self, ssid: str, password: str | None = None) -> str:
+        """Open the access point (WPA2 with password, open without); return the portal's address.
+
+        wifi.json shows `ap_auth` and the SHA-256 of the password (a client that knows the label's
+        password can check it joins; the password itself is not published).
+        """
         if not 1 <= len(ssid) <= 32:
             raise ValueError(f"access point SSID {ssid!r}: expected 1..32 characters")
+        if password is not None and not 8 <= len(password) <= 63:
+            raise ValueError(f"access point password: expected 8..63 characters, got {len(password)}")
         self.ap_ssid = ssid
+        self.ap_password = password
         self._publish()
         return self.ap_ip
 

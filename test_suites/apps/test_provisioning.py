@@ -52,15 +52,17 @@ def test_portal_save_wrong_password_then_join(tmp_path) -> None:
         assert code == 400 and "password: expected 8 to 63 characters" in page
         assert not (rig.flash / "wifi.json").exists()  # nothing stored
 
+        # a failed try stores nothing (docs/security.md): 400 and the reason on the page
         code, page = save(rig, "HomeNet", "wrong horse")
-        assert code == 200 and "Could not join HomeNet: wrong password" in page
+        assert code == 400 and "Could not join HomeNet: wrong password" in page
+        assert not (rig.flash / "wifi.json").exists()
         st = rig.status()["wifi"]
-        assert st["state"] == "failed" and st["ap"] is True and radio(rig)["ap"] == "smartmeter"
+        assert st["state"] == "ap" and st["ap"] is True and radio(rig)["ap"] == "smartmeter"
         _, _, again = rig.board.get("/")
         assert b"Could not join HomeNet: wrong password" in again  # the portal keeps saying why
 
         code, page = save(rig, "CoffeeShop", "whatever123")
-        assert code == 200 and "Could not join CoffeeShop: network not found" in page
+        assert code == 400 and "Could not join CoffeeShop: network not found" in page
 
         code, page = save(rig, "HomeNet", "correct horse")
         assert code == 200 and "Connected to HomeNet" in page and "smartmeter.local" in page
@@ -81,7 +83,7 @@ def test_portal_save_wrong_password_then_join(tmp_path) -> None:
         rig.board.restart()  # the credentials are in flash: joined at boot, no access point
         wait_for(lambda: rig.status()["wifi"]["state"] == "joined", 5, "joined after restart")
         second = rig.board.log_text().split("--- start 2")[1]
-        assert "access point" not in second and "joined HomeNet" in second
+        assert "access point smartmeter up" not in second and "joined HomeNet" in second
         assert json.loads((rig.flash / "wifi.json").read_text()) == {
             "ssid": "HomeNet",
             "password": "correct horse",

@@ -18,8 +18,9 @@ MALFORMED = [
     b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
     b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n",
     b"PUT /api/smartmeter/v1/settings HTTP/1.1\r\nContent-Type: application/json\r\n"
-    b'Content-Length: 8\r\n\r\n{"stale_',
-    b"POST /sensor/power_consumed/toggle HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+    b'Authorization: Bearer TOKEN\r\nContent-Length: 8\r\n\r\n{"stale_',
+    b"POST /sensor/power_consumed/toggle HTTP/1.1\r\nAuthorization: Bearer TOKEN\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
     b"DELETE /api HTTP/1.1\r\n\r\n",
     b"GET /sensor/%ff%fe%00 HTTP/1.1\r\n\r\n",
     b"GET /api/v1/data HTTP/1.1\r\n" + b"X-Filler: y\r\n" * 200 + b"\r\n",
@@ -55,10 +56,14 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
         wait_for(lambda: rig.status()["p1"]["accepted"] >= 1, 5, "a first telegram")
         lag0 = in_step(rig)
         before = rig.status()
+        assert rig.board.token is not None
+        bad = [m.replace(b"TOKEN", rig.board.token.encode()) for m in MALFORMED]  # state changes need it
 
-        # held open all along: half-sent requests and event streams that are never read
+        # held open all along: half-sent requests and event streams that are never read. The board has the
+        # ESP32's socket budget (12 client connections, hil/board/hal.py): 4 + 4 held, 2 hammering; the
+        # starvation beyond the budget is test_suites/hostile/test_hostile_resources.py's
         stalled = []
-        for i in range(20):
+        for i in range(4):
             s = socket.create_connection(("127.0.0.1", rig.board.port))
             s.sendall(
                 b"GET /api/v1/data HTTP/1.1\r\nHost: x"
@@ -81,7 +86,7 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
             deadline = time.monotonic() + 3
             i = k
             while time.monotonic() < deadline:
-                req = MALFORMED[i % len(MALFORMED)]
+                req = bad[i % len(bad)]
                 answers[req] = raw_request(rig.board.port, req)
                 for method, path, body in (
                     ("GET", "/sensor/nope", None),
@@ -93,7 +98,7 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
                         errors.append(f"{method} {path}: {code}")
                 i += 1
 
-        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(2)]
         for t in threads:
             t.start()
         for t in threads:
@@ -105,14 +110,14 @@ def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None
             return int(head.split()[1]) if head.startswith(b"HTTP/") else -1
 
         assert (
-            status_of(MALFORMED[0]) == 400
-            and status_of(MALFORMED[2]) == 400
-            and status_of(MALFORMED[3]) == 400
+            status_of(bad[0]) == 400
+            and status_of(bad[2]) == 400
+            and status_of(bad[3]) == 400
         )
-        assert status_of(MALFORMED[4]) == 400  # a request line longer than the board accepts
-        assert status_of(MALFORMED[5]) == 400 and b"malformed JSON" in answers[MALFORMED[5]]
-        assert status_of(MALFORMED[6]) == 405 and status_of(MALFORMED[7]) == 405
-        assert status_of(MALFORMED[8]) == 404 and status_of(MALFORMED[9]) == 200
+        assert status_of(bad[4]) == 400  # a request line longer than the board accepts
+        assert status_of(bad[5]) == 400 and b"malformed JSON" in answers[bad[5]]
+        assert status_of(bad[6]) == 405 and status_of(bad[7]) == 405
+        assert status_of(bad[8]) == 404 and status_of(bad[9]) == 200
 
         # the P1 reader kept pace the whole time: every telegram sent was taken, nothing was lost
         assert in_step(rig) == lag0

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from homewizard_energy import HomeWizardEnergy
 from smartplug_rig import (
@@ -74,7 +75,9 @@ def test_homewizard_library_reads_and_switches(plug: tuple[BoardProcess, Cse7766
     gpio = relay_line(board)
 
     async def session() -> tuple[Any, Any, Any, Any]:
-        async with HomeWizardEnergy(f"127.0.0.1:{board.port}") as hw:
+        # state changes need the token (docs/security.md): the library takes a session that sends it
+        http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {board.token}"})
+        async with http, HomeWizardEnergy(f"127.0.0.1:{board.port}", clientsession=http) as hw:
             device = await hw.device()
             data = await hw.data()
             await hw.state_set(power_on=True)

@@ -38,7 +38,11 @@ def test_page_buttons_switch_the_relay_and_step_the_threshold(board: BoardProces
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page()
-            page.goto(board.base_url + "/")
+            # the one-time login (docs/security.md): the button on the module, then Log in on the page
+            board.press_button()
+            page.goto(board.base_url + "/login")
+            page.locator("#login").click()
+            page.wait_for_url(board.base_url + "/")
             assert page.title() == f"{PLUG_NAME} Web Server"
             expect(page.locator("h1")).to_have_text(f"{PLUG_NAME} Web Server")
             names = page.locator("#states tbody tr td:first-child").all_text_contents()

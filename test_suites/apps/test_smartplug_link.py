@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,6 +53,10 @@ class _Hal:
     def __init__(self, answer: tuple[str, int] | None) -> None:
         self.answer = answer
         self.lookups = 0
+
+    def ticks_ms(self) -> int:
+        """Return the HAL's wrapping milliseconds (the link dates the readings it takes)."""
+        return int(time.monotonic() * 1000) & 0x3FFFFFFF
 
     async def mdns_resolve(self, host: str, timeout_ms: int = 3000) -> tuple[str, int] | None:
         self.lookups += 1

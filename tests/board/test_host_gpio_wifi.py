@@ -58,7 +58,8 @@ def wifi_state(tmp_path):
 
 def test_access_point_and_joining(tmp_path):
     w = HostWifi({"home": "secret", "neighbour": "x"}, tmp_path / "io", ap_ip="127.0.0.1", assoc_s=0.01)
-    assert wifi_state(tmp_path) == {"ap": None, "sta": None, "ip": None, "error": None}
+    assert wifi_state(tmp_path) == {"ap": None, "sta": None, "ip": None, "error": None, "ap_auth": None,
+                                    "ap_psk_sha256": None}
     assert w.ap_start("smartplug-10021e") == "127.0.0.1"
     assert w.ap_active() and wifi_state(tmp_path)["ap"] == "smartplug-10021e"
     assert [s for s, _ in w.scan()] == ["home", "neighbour"]
@@ -69,10 +70,12 @@ def test_access_point_and_joining(tmp_path):
     assert asyncio.run(w.connect("cafe", "secret")) == (False, NOT_FOUND)
     assert asyncio.run(w.connect("home", "secret")) == (True, None)
     assert w.isconnected() and w.ip() == "127.0.0.1"
-    assert wifi_state(tmp_path) == {"ap": "smartplug-10021e", "sta": "home", "ip": "127.0.0.1", "error": None}
+    assert wifi_state(tmp_path) == {"ap": "smartplug-10021e", "sta": "home", "ip": "127.0.0.1", "error": None,
+                                    "ap_auth": "open", "ap_psk_sha256": None}
     w.ap_stop()
     w.disconnect()
-    assert wifi_state(tmp_path) == {"ap": None, "sta": None, "ip": None, "error": None}
+    assert wifi_state(tmp_path) == {"ap": None, "sta": None, "ip": None, "error": None, "ap_auth": None,
+                                    "ap_psk_sha256": None}
     with pytest.raises(ValueError, match="1..32 characters"):
         w.ap_start("x" * 33)
 

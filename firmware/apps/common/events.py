@@ -18,9 +18,12 @@
 #                                      ends and its place is free (counters: clients_gone)
 #
 # A client that does not read (its queue passes max_queue events) is cut off rather than buffered: a
-# stalled browser cannot eat the module's memory. Counters: hub.counters (sent, clients_refused,
-# clients_dropped, clients_gone, connects).
+# stalled browser cannot eat the module's memory. When every slot is taken, a stream whose last write has
+# not gone out for STALL_MS gives its slot to the newcomer (slots go to clients that read). Counters:
+# hub.counters (sent, clients_refused, clients_dropped, clients_gone, connects).
 import asyncio
+
+from firmware.hal import ticks_diff
 
 try:
     from time import ticks_ms as _ticks_ms
@@ -33,14 +36,18 @@ except ImportError:  # CPython
 RETRY_S = 30
 
 
+STALL_MS = 5000     # a stream whose last chunk has not gone out for this long does not read
+
+
 class _Client:
-    __slots__ = ('queue', 'event', 'closed', 'on_close')
+    __slots__ = ('queue', 'event', 'closed', 'on_close', 'sending_since')
 
     def __init__(self):
         self.queue = []
         self.event = asyncio.Event()
         self.closed = False
         self.on_close = None
+        self.sending_since = None   # ticks when a chunk was handed to the socket and is not out yet
 
 
 class EventHub:
@@ -59,6 +66,14 @@ class EventHub:
 
     def subscribe(self):
         if len(self.clients) >= self.max_clients:
+            # the slots go to clients that read: one whose write has been stuck for STALL_MS gives way
+            now = self.ticks_ms()
+            for old in self.clients:
+                s = old.sending_since
+                if s is not None and ticks_diff(now, s) >= STALL_MS:
+                    self.drop(old)
+                    break
+        if len(self.clients) >= self.max_clients:
             self.counters['clients_refused'] += 1
             return None
         c = _Client()
@@ -72,18 +87,21 @@ class EventHub:
         if c in self.clients:
             self.clients.remove(c)
 
+    def drop(self, c):
+        """Cut a client off: free its place and close its socket (a writer blocked on it wakes up)."""
+        self.unsubscribe(c)
+        self.counters['clients_dropped'] += 1
+        if c.on_close is not None:
+            try:
+                c.on_close()
+            except Exception:
+                pass
+
     def publish(self, event, data):
         for c in list(self.clients):
             if len(c.queue) >= self.max_queue:
-                # it stopped reading (or never started): cut it off and free its place; its socket closes,
-                # so a writer blocked on it wakes up
-                self.unsubscribe(c)
-                self.counters['clients_dropped'] += 1
-                if c.on_close is not None:
-                    try:
-                        c.on_close()
-                    except Exception:
-                        pass
+                # it stopped reading (or never started): cut it off and free its place
+                self.drop(c)
             else:
                 c.queue.append((event, data))
             c.event.set()
@@ -143,16 +161,19 @@ class _Stream:
     async def __anext__(self):
         hub = self.hub
         c = self.c
+        c.sending_since = None        # asked for more: the previous chunk went out
         if not self.started:
             self.started = True
             self.snap = iter(self.snapshot())
             hub.counters['sent'] += 1
+            c.sending_since = hub.ticks_ms()
             return hub.format('ping', self.hello, RETRY_S)
         if self.snap is not None:
             # one state event per entity, each written before the next is made (not the whole snapshot in
             # one piece of memory)
             for text in self.snap:
                 hub.counters['sent'] += 1
+                c.sending_since = hub.ticks_ms()
                 return hub.format('state', text)
             self.snap = None
         while True:
@@ -162,6 +183,7 @@ class _Stream:
             if c.queue:
                 event, data = c.queue.pop(0)
                 hub.counters['sent'] += 1
+                c.sending_since = hub.ticks_ms()
                 return hub.format(event, data)
             c.event.clear()
             await c.event.wait()

@@ -103,7 +103,46 @@ def loads_object(body):
         return None, 'expected a JSON object, got malformed JSON (%d characters that do not parse)' % len(body)
     if not isinstance(obj, dict):
         return None, 'expected a JSON object, got %s' % _kind(obj)
+    if _surrogate_escape(body) or _surrogate(obj):
+        return None, ('expected text of Unicode characters, got a surrogate escape (\\ud800 ... \\udfff); '
+                      'send such characters as UTF-8')
     return obj, None
+
+
+def _surrogate_escape(text):
+    # "\ud800" is a lone surrogate in CPython (a 500 later, or a stored value that breaks every answer)
+    # and MicroPython makes a surrogate of each half of an escaped pair ("\ud83d\ude00" too): refuse any
+    # \uD800 ... \uDFFF escape on both, the same rule for both interpreters
+    i = text.find('\\u')
+    while i >= 0:
+        h = text[i + 2:i + 4].lower()
+        if h[:1] == 'd' and h[1:2] in '89abcdef' and h[1:2] != '':
+            # an escaped backslash before it ("\\\\ud800") is text, not an escape
+            j = i
+            while j > 0 and text[j - 1] == '\\':
+                j -= 1
+            if (i - j) % 2 == 0:
+                return True
+        i = text.find('\\u', i + 2)
+    return False
+
+
+def _surrogate(v):
+    # a surrogate that came as UTF-8 bytes (MicroPython decodes them; CPython refuses them earlier)
+    if isinstance(v, str):
+        for c in v:
+            if 0xD800 <= ord(c) <= 0xDFFF:
+                return True
+        return False
+    if isinstance(v, dict):
+        for k in v:
+            if _surrogate(k) or _surrogate(v[k]):
+                return True
+    elif isinstance(v, list):
+        for x in v:
+            if _surrogate(x):
+                return True
+    return False
 
 
 def _kind(v):

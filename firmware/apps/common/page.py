@@ -13,6 +13,7 @@
 #   portal_page(name, status, networks=(), ssid='', error=None) -> str
 #       The access point's page: WiFi Networks (scan), WiFi Settings (SSID, Password, Save -> /wifisave)
 #       and OTA Update. status: one line saying where the module stands; error: why the last Save failed.
+#   login_page(name, why='') -> str    the one-time login (button press, then Log in: a session cookie)
 #   esc(text) -> text safe inside HTML
 #
 # The script is inline: the module's page must work on a LAN without internet (ESPHome's v1 page loads
@@ -31,7 +32,8 @@ _JS = ("(function(){var t=document.getElementById('states');"
        "JSON.parse(e.data).join(' ');});"
        "t.addEventListener('click',function(e){var b=e.target;if(b.tagName!=='BUTTON')return;"
        "var id=b.closest('tr').id,i=id.indexOf('-'),d=id.slice(0,i);"
-       "fetch('/'+d+'/'+id.slice(i+1)+'/'+(d==='button'?'press':'toggle'),{method:'POST'});});"
+       "fetch('/'+d+'/'+id.slice(i+1)+'/'+(d==='button'?'press':'toggle'),{method:'POST',"
+       "headers:{'X-Requested-With':'page'}}).then(function(r){if(r.status===401)location='/login';});});"
        "})();")
 
 _OTA = ('<h2>OTA Update</h2><form method="POST" action="/update" enctype="multipart/form-data">'
@@ -84,6 +86,25 @@ def states_chunks(title, rows, warnings=(), ota=()):
     yield '</script></article></body></html>'
 
 
+_LOGIN_JS = ("document.getElementById('login').addEventListener('click',function(){"
+             "fetch('/login',{method:'POST',headers:{'X-Requested-With':'page'}}).then(function(r){"
+             "return r.json().then(function(d){if(r.ok)location='/';else "
+             "document.getElementById('error').textContent=d.error;});});});")
+
+_SAVE_JS = ("document.getElementById('wifiform').addEventListener('submit',function(e){e.preventDefault();"
+            "fetch('/wifisave',{method:'POST',headers:{'X-Requested-With':'page','Content-Type':"
+            "'application/x-www-form-urlencoded'},body:new URLSearchParams(new FormData(e.target))})"
+            ".then(function(r){return r.text();}).then(function(h){document.open();document.write(h);"
+            "document.close();});});")
+
+
+def login_page(name, why=''):
+    """The one-time login: press the module's button, then Log in (a session cookie for this browser)."""
+    return ''.join([_head(name), '<p>', esc(why), '</p><p>Press the button on the module, then press Log '
+                    'in within 30 seconds.</p><p><button id="login">Log in</button></p>'
+                    '<p id="error" class="error"></p><script>', _LOGIN_JS, '</script></article></body></html>'])
+
+
 def portal_page(name, status, networks=(), ssid='', error=None):
     parts = [_head(name), '<p id="status">', esc(status), '</p>']
     if error:
@@ -91,11 +112,12 @@ def portal_page(name, status, networks=(), ssid='', error=None):
     parts.append('<h2>WiFi Networks</h2><ul id="networks">')
     for net in networks:
         parts.append('<li>%s (%d dBm)</li>' % (esc(net[0]), net[1]))
-    parts.append('</ul><h2>WiFi Settings</h2><form method="POST" action="/wifisave">'
+    parts.append('</ul><h2>WiFi Settings</h2><form id="wifiform" method="POST" action="/wifisave">'
                  '<label for="ssid">SSID</label><input id="ssid" name="ssid" maxlength="32" value="')
     parts.append(esc(ssid))
     parts.append('"><label for="psk">Password</label><input id="psk" name="psk" type="password" '
                  'maxlength="64"><p><input type="submit" value="Save"></p></form>')
+    parts.append('<script>' + _SAVE_JS + '</script>')
     parts.append(_OTA)
     parts.append('</article></body></html>')
     return ''.join(parts)

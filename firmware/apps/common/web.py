@@ -24,24 +24,30 @@
 # `ping` with the config, every entity in detail, then changes; entities.py says each shape),
 # GET /<domain>/<id>[?detail=all] (id = object id or URL-encoded name), POST /<domain>/<id>/<method>,
 # GET /wifi (?scan=1: look for networks first),
-# POST /wifisave (and GET /wifisave?ssid=&psk= as ESPHome's captive portal), POST /update and GET /api/ota
-# (signed OTA updates: firmware/ota/, docs/ota.md). Errors are JSON {"error": "..."}: 404 unknown entity or
-# path, 405 wrong method, 400 malformed
+# POST /wifisave (GET /wifisave: 405, a GET never changes state), POST /update and GET /api/ota (signed OTA
+# updates: firmware/ota/, docs/ota.md), GET|POST /login (the page's one-time login: button press, then a
+# session cookie), POST|DELETE /api/user (HomeWizard API v2 tokens). Access control (docs/security.md,
+# auth.check_request) runs before every route: 421 a Host not the module's, 403 a foreign Origin, 401 a
+# state change without a user.
+# Errors are JSON {"error": "..."}: 404 unknown entity or path, 405 wrong method, 400 malformed
 # request or body, 413 body over API_MAX_BODY (the OTA route is allowed OTA_MAX_BODY), 503 too many event
-# clients, 500 a handler failure (logged and counted; the server goes on).
+# clients, 507 flash refused a write (nothing changed), 500 a handler failure (logged and counted; the
+# server goes on). Beyond the HAL's socket budget (net.http_sockets()) a connection is closed at once.
 import asyncio
 
 from microdot import Microdot, Request
 
+from firmware.apps.common import auth
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.page import states_chunks, states_page
+from firmware.apps.common.page import login_page, states_chunks, states_page
 from firmware.ota import service as ota_service
 from firmware.ota.http import handle_update
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
-READ_TIMEOUT_S = 10             # a client must send its request line and headers within this
+READ_TIMEOUT_S = 10             # a client must send its request line, headers and body within this
+WRITE_TIMEOUT_S = 15            # a client that takes none of an answer's bytes for this long is cut off
 
 # Functions called with (host, port) once any Web listens: the host rig registers one that tells the test
 # harness which port the OS picked (hil/cli/board.py --port-file). Empty on the device.
@@ -89,6 +95,27 @@ Request.max_content_length = OTA_MAX_BODY
 Request.max_body_length = API_MAX_BODY
 
 
+def _write_in_time(writer, web):
+    # a client that stops reading must not hold a socket forever: each write (which waits until the IP
+    # stack took the bytes) gets WRITE_TIMEOUT_S, then the connection is closed (counted as timeouts)
+    write = getattr(writer, 'awrite', None)
+    if write is None:
+        return
+
+    async def awrite(data):
+        try:
+            await asyncio.wait_for(write(data), WRITE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            _timeouts[0] += 1
+            try:
+                writer.close()
+            except Exception:
+                pass
+            web.log('web: a client took nothing for %d s: cut off' % WRITE_TIMEOUT_S)
+            raise OSError('Connection lost')   # microdot's own word for a gone client: closes quietly
+    writer.awrite = awrite
+
+
 def _body_params(request):
     """(dict, None) of the request's body, or (None, reason)."""
     body = request.body
@@ -98,7 +125,10 @@ def _body_params(request):
         return {}, None
     ctype = (request.content_type or '').split(';')[0].strip()
     if ctype == 'application/x-www-form-urlencoded':
-        form = request.form
+        try:
+            form = request.form
+        except Exception:
+            return None, 'expected a form body of UTF-8 text, got bytes that do not decode'
         out = {}
         for k in form:
             out[k] = form[k]
@@ -107,17 +137,70 @@ def _body_params(request):
 
 
 class Web:
-    def __init__(self, dev, hub, wifi=None, log=print):
+    def __init__(self, dev, hub, wifi=None, log=print, users=None, hosts=None, ticks_ms=None, net=None):
+        # users: auth.Users (None: no access control, for unit tests of the routes only); hosts() -> the
+        # Host names this module answers to (auth.allowed_hosts); ticks_ms: the HAL's clock; net: the HAL,
+        # whose http_sockets() is the budget of client connections (None: the IP stack enforces its own,
+        # as lwIP does on the ESP32) and http_accepted(writer) tunes each connection (the host HAL: send
+        # buffers as small as lwIP's)
+        self.net = net
+        self.conns = 0
         self.dev = dev
         self.hub = hub
         self.wifi = wifi
         self.log = log
+        self.users = users
+        self.hosts = hosts
+        self.ticks_ms = ticks_ms
         self.port = None
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
-                         'too_large': 0, 'timeouts': 0}
+                         'too_large': 0, 'timeouts': 0, 'no_socket': 0}
         self._generic = ()
         self.ota = ota_service.for_device(dev)  # None without a HAL (unit tests): /update answers 503
         self.app = self._build()
+        self._guard()
+
+    def _guard(self):
+        # the socket budget: a connection beyond it is closed at once, as lwIP's accept does when it has
+        # no socket left (lwip_accept: ENFILE, the connection deleted); counted as no_socket
+        handle = self.app.handle_request
+        web = self
+
+        async def guarded(reader, writer):
+            limit = web.net.http_sockets() if web.net is not None else None
+            if limit is not None and web.conns >= limit:
+                web.counters['no_socket'] += 1
+                try:
+                    writer.close()
+                except Exception:
+                    pass
+                return
+            web.conns += 1
+            try:
+                if web.net is not None:
+                    web.net.http_accepted(writer)
+                _write_in_time(writer, web)
+                await handle(reader, writer)
+            finally:
+                web.conns -= 1
+        self.app.handle_request = guarded
+
+    def now(self):
+        return self.ticks_ms() if self.ticks_ms is not None else 0
+
+    def portal_open(self):
+        """The portal needs no login while the module is not on a network: then only the access point
+        (WPA2, the label's password) reaches it."""
+        return self.wifi is not None and not self.wifi.wifi.isconnected()
+
+    def open_paths(self):
+        p = ['POST /api/user', 'POST /login']
+        if self.portal_open():
+            p.append('POST /wifisave')
+        return p
+
+    def user(self, request):
+        return None if self.users is None else auth.is_user(request.headers, self.users)
 
     def stats(self):
         """The counters, with the request-read timeouts counted so far."""
@@ -250,6 +333,12 @@ class Web:
         @app.before_request
         async def _count(request):
             counters['requests'] += 1
+            if web.users is not None:
+                err = auth.check_request(request.method, request.path, request.headers,
+                                         web.hosts() if web.hosts is not None else (), web.users,
+                                         () if request.method in auth.SAFE_METHODS else web.open_paths())
+                if err is not None:
+                    return error_response(err[0], err[1])
             if request.content_length > API_MAX_BODY and request.path != '/update':
                 counters['too_large'] += 1
                 return error_response(413, '%s %s: body of %d bytes, expected at most %d' % (
@@ -269,7 +358,7 @@ class Web:
 
         @app.after_request
         async def _after(request, response):
-            response.headers['Access-Control-Allow-Origin'] = '*'
+            # no Access-Control-Allow-Origin: other origins' pages can neither read nor change the module
             count(response.status_code)
             reason(response)
             return response
@@ -352,6 +441,9 @@ class Web:
         async def wifi_page(request):
             if web.wifi is None:
                 return error_response(404, 'this module has no WiFi portal')
+            if not web.portal_open() and not web.user(request):
+                return login_page(web.dev.title, 'The WiFi settings need a login once the module is on '
+                                  'your network.'), 401, HTML
             if request.args.get('scan'):
                 web.wifi.scan()
             return web.wifi.page(), 200, HTML
@@ -361,13 +453,51 @@ class Web:
             if web.wifi is None:
                 return error_response(404, 'this module has no WiFi portal')
             if request.method == 'GET':
-                params = request.args
-            else:
-                params, why = _body_params(request)
-                if params is None:
-                    return error_response(400, 'POST /wifisave: ' + why)
+                return error_response(405, 'GET /wifisave changes nothing: expected POST /wifisave with '
+                                           'the form fields ssid and psk')
+            params, why = _body_params(request)
+            if params is None:
+                return error_response(400, 'POST /wifisave: ' + why)
             status, html = await web.wifi.save(params.get('ssid'), params.get('psk'))
             return html, status, HTML
+
+        @app.get('/login')
+        async def login_get(request):
+            return login_page(web.dev.title), 200, HTML
+
+        @app.post('/login')
+        async def login_post(request):
+            if web.users is None:
+                return error_response(404, 'this module has no users')
+            if not request.headers.get(auth.CSRF_HEADER):
+                return error_response(403, 'POST /login: expected the %s header (sent by the login page)'
+                                      % auth.CSRF_HEADER)
+            token, err = web.users.create('local/browser', web.now())
+            if token is None:
+                return error_response(err[0], err[1])
+            return dumps({'login': 'ok'}), 200, {
+                'Content-Type': 'application/json',
+                'Set-Cookie': '%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000' % (
+                    auth.COOKIE, token)}
+
+        @app.route('/api/user', methods=['POST', 'DELETE'])
+        async def api_user(request):
+            if web.users is None:
+                return error_response(404, 'this module has no users')
+            obj = {}
+            if request.body:
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    return error_response(400, '%s /api/user: %s' % (request.method, why))
+            if request.method == 'DELETE':
+                name = obj.get('name') or web.user(request)
+                if not web.users.delete(name):
+                    return error_response(404, 'DELETE /api/user: no user %r (or flash write failed)' % (name,))
+                return '', 204, JSON
+            token, err = web.users.create(obj.get('name'), web.now())
+            if token is None:
+                return error_response(err[0], err[1])
+            return json_response({'token': token, 'name': obj['name']})
 
         @app.get('/<domain>/<ident>')
         async def entity_get(request, domain, ident):

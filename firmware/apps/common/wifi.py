@@ -9,10 +9,13 @@
 #                                   point `name` opens (the portal); while it is up the stored network is
 #                                   retried every RETRY_S; a lost connection is rejoined, and after
 #                                   LOST_AP_S without it the access point opens again
-#   await prov.save(ssid, psk) -> (status, portal html)   the portal's Save: checks, stores, joins.
-#                                   400 and nothing stored when the input is malformed; 200 otherwise,
-#                                   the page saying whether the module joined and, if not, why (the
-#                                   access point stays up)
+#   await prov.save(ssid, psk) -> (status, portal html)   the portal's Save: checks, TRIES the new
+#                                   network, and only once joined stores the credentials. 400 and nothing
+#                                   stored when the input is malformed or the network could not be joined
+#                                   (the page says why; the old credentials stay and are rejoined); 507
+#                                   when flash refused the write (the old network is rejoined); 200 joined
+#   The access point is WPA2 with a per-device password (secret.json, random at first boot, printed on
+#   the console as the label's text at every boot): never open, also when wifi.json is unreadable.
 #   prov.portal_active()            True while the access point is up (GET / then serves the portal)
 #   prov.scan()                     look for networks (when the access point opens, and GET /wifi?scan=1):
 #                                   the portal lists the last result
@@ -23,10 +26,14 @@
 # Credentials live in flash as wifi.json {"ssid", "password"} through firmware/storage.Store (atomic).
 import asyncio
 
+from firmware.apps.common.auth import random_bytes
 from firmware.apps.common.page import portal_page
 
 WIFI_FILE = 'wifi.json'
+SECRET_FILE = 'secret.json'
 DEFAULTS = {'ssid': '', 'password': ''}
+AP_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789'   # no 0/o, 1/l/i: read off a printed label
+AP_PASSWORD_LEN = 12
 JOIN_TIMEOUT_MS = 15000
 RETRY_S = 60
 LOST_AP_S = 60
@@ -69,6 +76,8 @@ class Provisioner:
         self.log = log
         self.on_join = on_join
         self.creds = store.load(WIFI_FILE, DEFAULTS, _check_stored)
+        self.ap_password = self._ap_secret()
+        self.log('label: access point %s, password %s' % (name, self.ap_password))
         self.state = 'boot'
         self.error = None
         self.ap_ip = None
@@ -111,11 +120,23 @@ class Provisioner:
         return {'state': self.state, 'ssid': self.creds['ssid'] or None, 'ip': self.wifi.ip(),
                 'ap': bool(self.wifi.ap_active()), 'error': self.error, 'joins': self.joins}
 
+    def _ap_secret(self):
+        d = self.store.load_raw(SECRET_FILE)
+        pw = d.get('ap_password') if d is not None else None
+        if isinstance(pw, str) and len(pw) == AP_PASSWORD_LEN and check_credentials('x', pw) is None:
+            return pw
+        pw = new_ap_password()
+        if not self.store.save(SECRET_FILE, {'ap_password': pw}):
+            self.log('wifi: could not store the access point password: a new one at the next boot')
+        else:
+            self.log('wifi: first boot: access point password generated')
+        return pw
+
     # ---- actions -------------------------------------------------------------------------------------------
     def _open_ap(self):
         if not self.wifi.ap_active():
             self.scan()
-            self.ap_ip = self.wifi.ap_start(self.name)
+            self.ap_ip = self.wifi.ap_start(self.name, self.ap_password)
             self.log('wifi: access point %s up at %s' % (self.name, self.ap_ip))
 
     async def _stop_ap_later(self):
@@ -133,18 +154,7 @@ class Provisioner:
             except Exception as e:
                 ok, why = False, 'WiFi failure: %r' % (e,)
             if ok:
-                self.state = 'joined'
-                self.error = None
-                self.joins += 1
-                self._lost_ms = None
-                self.log('wifi: joined %s as %s' % (ssid, self.wifi.ip()))
-                if self.on_join is not None:
-                    try:
-                        self.on_join()
-                    except Exception as e:
-                        self.log('wifi: after joining: %r' % (e,))
-                if self.wifi.ap_active():
-                    asyncio.create_task(self._stop_ap_later())
+                self._joined(ssid)
                 return True
             self.error = 'Could not join %s: %s' % (ssid, why or 'no reason given')
             self.log('wifi: ' + self.error)
@@ -161,17 +171,59 @@ class Provisioner:
             self.log('wifi: Save refused: ' + why)
             return 400, self.page(error=why)
         psk = psk or ''
-        creds = {'ssid': ssid, 'password': psk}
-        if not self.store.save(WIFI_FILE, creds):
-            return 500, self.page(error='could not store the settings in flash: nothing changed')
-        self.creds = creds
-        self.error = None
-        ok = await self._join(ssid, psk)
+        old = self.creds
+        back = old['ssid'] and self.state in ('joined', 'lost')
+        ok, why = await self._try(ssid, psk)
         if ok:
-            return 200, self.page(status_text='Saved. Connected to %s as %s; the access point %s stops now. '
-                                  'Find the module at http://%s.local/' % (ssid, self.wifi.ip(), self.name,
-                                                                           self.name))
-        return 200, self.page(status_text='Saved, but not connected. The access point stays up.')
+            creds = {'ssid': ssid, 'password': psk}
+            if self.store.save(WIFI_FILE, creds):
+                self.creds = creds
+                self._joined(ssid)
+                return 200, self.page(status_text='Saved. Connected to %s as %s; the access point %s stops '
+                                      'now. Find the module at http://%s.local/' % (
+                                          ssid, self.wifi.ip(), self.name, self.name))
+            why = 'joined, but flash refused to store the credentials'
+            status = 507
+        else:
+            status = 400
+        msg = 'Could not join %s: %s. Nothing was stored' % (ssid, why or 'no reason given')
+        if old['ssid']:
+            msg += '; the module keeps %s' % old['ssid']
+        self.log('wifi: Save: ' + msg)
+        if back:
+            await self._join(old['ssid'], old['password'], open_ap=False)
+        else:
+            try:
+                self.wifi.disconnect()
+            except Exception:
+                pass
+            if not self.wifi.ap_active():
+                self._open_ap()
+        self.error = msg
+        return status, self.page(error=msg)
+
+    async def _try(self, ssid, psk):
+        """Join ssid without storing or changing state: (ok, why)."""
+        async with self._lock:
+            self.log('wifi: trying %s' % ssid)
+            try:
+                return await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
+            except Exception as e:
+                return False, 'WiFi failure: %r' % (e,)
+
+    def _joined(self, ssid):
+        self.state = 'joined'
+        self.error = None
+        self.joins += 1
+        self._lost_ms = None
+        self.log('wifi: joined %s as %s' % (ssid, self.wifi.ip()))
+        if self.on_join is not None:
+            try:
+                self.on_join()
+            except Exception as e:
+                self.log('wifi: after joining: %r' % (e,))
+        if self.wifi.ap_active():
+            asyncio.create_task(self._stop_ap_later())
 
     async def run(self):
         if self.creds['ssid']:
@@ -204,6 +256,14 @@ class Provisioner:
                     # a short outage (a router restarting) does not open the access point yet
                     late = self.hal.ticks_diff(now, self._lost_ms) >= LOST_AP_S * 1000
                     await self._join(ssid, self.creds['password'], open_ap=late)
+
+
+def new_ap_password():
+    """AP_PASSWORD_LEN characters of AP_ALPHABET from the hardware random generator (about 59 bits)."""
+    out = []
+    for b in random_bytes(AP_PASSWORD_LEN):
+        out.append(AP_ALPHABET[b % len(AP_ALPHABET)])
+    return ''.join(out)
 
 
 def _check_stored(d):

@@ -13,15 +13,16 @@
 # config (optional dict): stale_s (overrides the stored setting for this boot), max_event_clients.
 import asyncio
 
-from firmware.apps.common import boot, hwv1
+from firmware.apps.common import auth, boot, hwv1
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.jsonw import loads_object
 from firmware.apps.common.web import JSON, TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
-from firmware.apps.smartmeter import model
+from firmware.apps.smartmeter import model, plausible
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
+from firmware.p1.readings import meter_reading
 from firmware.p1.stack import P1Stack
 from firmware.storage import Store
 from firmware.timebase import CET
@@ -55,6 +56,8 @@ class SmartMeter:
         self._bytes_since = 0
         self._boot_ms = hal.ticks_ms()
         self._silent = False            # logged that no telegram arrives (once, until one does)
+        self.gate = plausible.Gate()
+        self._last_refusal = None
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -99,7 +102,11 @@ class SmartMeter:
              'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
              'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
-             'task_failures': boot.task_failures, 'silence': self.silence()}
+             'task_failures': boot.task_failures, 'silence': self.silence(),
+             'refused': {'telegrams': self.gate.counters['refused'], 'resyncs': self.gate.counters['resyncs'],
+                         'last': self.gate.last_refused}}
+        if self.web is not None and self.web.users is not None:
+            d['auth'] = dict(self.web.users.counters)
         if self.web is not None:
             d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
@@ -172,7 +179,7 @@ class SmartMeter:
             if new is None:
                 return error_response(400, 'PUT /api/smartmeter/v1/settings: %s; nothing changed' % why)
             if not dev.store.save(model.SETTINGS_FILE, new):
-                return error_response(500, 'could not store the settings in flash; nothing changed')
+                return error_response(507, 'could not store the settings in flash; nothing changed')
             dev.apply(new)
             return json_response(new)
 
@@ -207,6 +214,13 @@ class SmartMeter:
         telegrams = self.stack.feed(chunk)
         self.p1['last_errors'] = self.stack.last_errors[:4]
         for t in telegrams:
+            why = self.gate.check(t, meter_reading(t), now)
+            if why is not None:   # not believable: counted, shown in the status, the last good one stays
+                kind = why[:why.find(':')]   # one log line per kind of refusal in a row, all counted
+                if kind != self._last_refusal:
+                    self.log('p1: telegram refused: ' + why)
+                self._last_refusal = kind
+                continue
             self.meter.update(t, t.frame, now)
             self._since_ms = now
             self._bytes_since = 0
@@ -245,11 +259,13 @@ class SmartMeter:
 async def main(hal, config=None):
     config = config or {}
     log = boot.make_log(hal.ticks_ms)
-    store = Store(hal.flash_root, log)
+    store = Store(hal.flash_root, log, getattr(hal, 'flash_fault', None))
+    users = auth.Users(store, log)
     dev = SmartMeter(hal, store, log, config)
     hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
     prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
-    web = Web(dev, hub, prov, log)
+    web = Web(dev, hub, prov, log, users=users, hosts=lambda: auth.allowed_hosts(hal, hal.name(), prov),
+              ticks_ms=hal.ticks_ms, net=hal)
     dev.web = web
     host, port = hal.http_bind()
     log('smartmeter %s: serial %s, http on %s:%d, stale after %d s' % (
@@ -264,7 +280,8 @@ async def main(hal, config=None):
         await web.serve(host, port, listening)
 
     await boot.run_tasks([('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
-                          ('wifi', prov.run, False), ('events', hub.ping_loop, False)], log)
+                          ('wifi', prov.run, False), ('events', hub.ping_loop, False),
+                          ('button', lambda: auth.watch_button(hal, users), False)], log)
 
 
 def run(hal, config=None):

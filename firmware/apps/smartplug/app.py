@@ -18,7 +18,7 @@
 # the day or C change, and every ENERGY_SAVE_S otherwise (Daily Energy; a kill loses at most that much).
 import asyncio
 
-from firmware.apps.common import hwv1
+from firmware.apps.common import auth, hwv1
 from firmware.apps.common.boot import make_log, run_tasks
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.web import Web
@@ -63,7 +63,7 @@ class SmartPlugApp:
         self.log = log
         self.name = hal.name()
         self.now_ms = Clock(hal)
-        self.store = Store(hal.flash_root, log=self._log_storage)
+        self.store = Store(hal.flash_root, log=self._log_storage, fault=getattr(hal, 'flash_fault', None))
         saved_s = self.store.load_raw(SETTINGS_FILE)
         saved_st = self.store.load_raw(STATE_FILE)
         self.plug = Plug(saved_s, saved_st, self.now_ms(), log=lambda t: log('plug: ' + t))
@@ -86,31 +86,47 @@ class SmartPlugApp:
                               version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter,
                               identify=self.identify)
         self.dev.hal = hal  # POST /update and GET /api/ota (firmware/ota) reach the board through it
-        self.web = Web(self.dev, self.hub, wifi=self.prov, log=log)
+        self.users = auth.Users(self.store, log)
+        self.web = Web(self.dev, self.hub, wifi=self.prov, log=log, users=self.users,
+                       hosts=lambda: auth.allowed_hosts(hal, self.name, self.prov), ticks_ms=hal.ticks_ms,
+                       net=hal)
         self.sync()
 
     def _log_storage(self, text):
         self.log('storage: ' + text)
 
     # ---- keeping the outside world in step with the plug --------------------------------------------
-    def sync(self):
-        """Save what changed (before acting on it), then drive the relay GPIO."""
+    def sync(self, request=False):
+        """Save what changed (before acting on it), then drive the relay GPIO. True when flash has it.
+
+        request: a request's change (the device routes): when flash refuses the write the relay is not
+        driven, and the route takes the change back (plug.restore) and fails. The controller's own
+        decisions (request False) still drive the relay: the appliance follows the meter even on a worn
+        flash (counted in storage_errors)."""
         p = self.plug
+        ok = True
         s = p.settings_dict()
         if s != self._saved_settings:
             if self.store.save(SETTINGS_FILE, s):
                 self._saved_settings = s
+            else:
+                ok = False
         key = p.state_key()
         now = self.now_ms()
         if key != self._saved_key or now - self._state_saved_ms >= ENERGY_SAVE_S * 1000:
             if self.store.save(STATE_FILE, p.state_dict()):
                 self._saved_key = key
                 self._state_saved_ms = now
+            elif key != self._saved_key:
+                ok = False
+        if request and not ok:
+            return False
         want = p.relay_out()
         if want != self._relay_applied:
             self.relay.value(1 if want else 0)
             self._relay_applied = want
             self.log('smartplug: relay %s' % ('ON' if want else 'OFF'))
+        return ok
 
     def _on_reading(self, t, imp, exp):
         self.plug.on_meter(t, imp, exp, self.now_ms())
@@ -193,6 +209,7 @@ class SmartPlugApp:
             ('tick', self.tick_task, False),
             ('meter', self.link.run, False),
             ('events', self.hub.ping_loop, False),
+            ('button', lambda: auth.watch_button(self.hal, self.users), False),
         ], self.log)
 
 

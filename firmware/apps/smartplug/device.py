@@ -67,9 +67,22 @@ class PlugDevice:
         if e.domain != entities.SWITCH:
             return 405, '%s %s is read-only: expected a switch (toggle, turn_on, turn_off)' % (
                 e.domain, e.oid)
+        snap = self.plug.snapshot()
         st, msg = self.plug.switch(e.oid, method, 'rest')
-        self.changed()
+        err = self.commit(snap)
+        if err is not None:
+            return err
         return None if st == 200 else (st, msg)
+
+    def commit(self, snap):
+        """Store a request's change in flash before it acts; None when stored, else the change is taken
+        back (plug.restore: the relay never moved) and (507, why) fails the request."""
+        if self.changed(True):
+            return None
+        self.plug.restore(snap)
+        self.changed(True)
+        return 507, ('could not store the change in flash: nothing changed (relay stays %s); see '
+                     'storage_errors in the status' % entities.on_off(self.plug.ctl.relay))
 
     def warnings(self):
         return self.plug.warnings()
@@ -113,9 +126,10 @@ class PlugDevice:
         dev = self
         plug = self.plug
 
-        def done():
-            dev.changed()
+        def done(snap):
+            err = dev.commit(snap)
             web.publish()
+            return err
 
         @app.get('/api')
         async def hw_device(request):
@@ -135,8 +149,11 @@ class PlugDevice:
             if obj is None:
                 plug.counters['refused'] += 1
                 return hwapi.error_text('PUT /api/v1/state: ' + why), 400, JSON
+            snap = plug.snapshot()
             st, out = plug.put_state(obj)
-            done()
+            err = done(snap)
+            if err is not None:
+                return hwapi.error_text(err[1], err[0]), err[0], JSON
             if st != 200:
                 return hwapi.error_text(out, st), st, JSON
             return json_response(out)
@@ -163,8 +180,11 @@ class PlugDevice:
 
         @app.post('/button/<ident>/<method>')
         async def button(request, ident, method):
+            snap = plug.snapshot()
             st, msg = plug.button(entities.url_ident(ident), method, 'rest')
-            done()
+            err = done(snap)
+            if err is not None:
+                return error_response(err[0], err[1])
             if st != 200:
                 return error_response(st, msg)
             return json_response({'id': 'button-' + ident, 'state': 'OFF', 'value': False})
@@ -190,8 +210,11 @@ class PlugDevice:
                 value = obj.get('value')
                 if value is not None and not isinstance(value, str):
                     value = dumps(value)
+            snap = plug.snapshot()
             st, msg = plug.set_number(oid, value, 'rest')
-            done()
+            err = done(snap)
+            if err is not None:
+                return error_response(err[0], err[1])
             if st != 200:
                 return error_response(st, msg)
             return dev.number_json(oid), 200, JSON
@@ -203,15 +226,23 @@ class PlugDevice:
                 if obj is None:
                     plug.counters['refused'] += 1
                     return error_response(400, 'PUT /api/smartplug/v1/settings: ' + why)
+                snap = plug.snapshot()
                 st, msg = plug.put_settings(obj, 'rest')
-                done()
+                err = done(snap)
+                if err is not None:
+                    return error_response(err[0], 'PUT /api/smartplug/v1/settings: ' + err[1])
                 if st != 200:
                     return error_response(st, 'PUT /api/smartplug/v1/settings: ' + msg)
             return json_response(plug.settings_dict())
 
         @app.get('/api/smartplug/v1/status')
         async def status(request):
-            return json_response(dev.status())
+            d = dev.status()
+            d['http'] = web.stats()
+            d['events'] = dict(web.hub.counters)
+            if web.users is not None:
+                d['auth'] = dict(web.users.counters)
+            return json_response(d)
 
         @app.route('/api/smartplug/v1/meter', methods=['GET', 'PUT'])
         async def meter_settings(request):
@@ -224,7 +255,8 @@ class PlugDevice:
                 err = dev.set_meter(obj)
                 if err is not None:
                     plug.counters['refused'] += 1
-                    return error_response(400, 'PUT /api/smartplug/v1/meter: ' + err)
+                    return error_response(507 if err.startswith('could not store') else 400,
+                                          'PUT /api/smartplug/v1/meter: ' + err)
             m = dev.meter
             return json_response({'address': None if m.addr is None else '%s:%d' % m.addr,
                                   'configured': None if m.config is None else '%s:%d' % m.config,

@@ -11,6 +11,8 @@
 #   await link.run()       forever: every poll_s one GET; addr None -> mDNS name smartmeter.local
 #                          (re-resolved after RESOLVE_AFTER failures in a row)
 #   link.counters, link.last_error, link.addr (where the SmartMeter was found), link.source ('mdns'/'config')
+#   A reading that cannot be true (a clock of 10^30, registers out of bounds, backwards or beyond physics
+#   since the last one taken: firmware/apps/common/plausible.py) is refused and counted as implausible.
 #
 # The plug does not judge freshness by the SmartMeter's word alone: the controller takes a reading as fresh
 # only when the meter's timestamp moved on, and turns SmartMeter Status Disconnected 30 s after the last
@@ -19,7 +21,9 @@
 import asyncio
 import json
 
+from firmware.apps.common.plausible import Follow
 from firmware.apps.smartplug.httpget import HttpError, get
+from firmware.fixed import is_digits
 
 POLL_S = 5
 POLL_MIN_S = 0.5
@@ -63,13 +67,14 @@ def parse_reading(status, body):
 
 def parse_addr(text):
     """'192.168.1.20', '192.168.1.20:8081' or 'smartmeter.local' -> (host, port)."""
-    if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text:
+    if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text or \
+            min(text) <= ' ' or max(text) > '~':
         raise ValueError('SmartMeter address %r: expected HOST or HOST:PORT' % (text,))
     i = text.rfind(':')
     if i < 0:
         return text, 80
     port = text[i + 1:]
-    if not port.isdigit() or not 0 < int(port) < 65536 or i == 0:
+    if not is_digits(port) or len(port) > 5 or not 0 < int(port) < 65536 or i == 0:
         raise ValueError('SmartMeter address %r: expected HOST:PORT with a port 1 ... 65535' % (text,))
     return text[:i], int(port)
 
@@ -121,7 +126,8 @@ class MeterLink:
         self.log = log
         self.last_error = None
         self.counters = {'polls': 0, 'ok': 0, 'not_current': 0, 'bad': 0, 'failed': 0, 'resolved': 0,
-                         'unresolved': 0}
+                         'unresolved': 0, 'implausible': 0}
+        self.follow = Follow()   # readings that cannot be true are refused (firmware/apps/common/plausible)
         self._fails = 0
 
     def configure(self, addr, poll_s):
@@ -131,6 +137,7 @@ class MeterLink:
         self.source = 'config' if addr else 'mdns'
         self.poll_s = poll_s
         self._fails = 0
+        self.follow = Follow()   # another meter: no reference yet
 
     def _error(self, key, text):
         self.counters[key] += 1
@@ -176,6 +183,10 @@ class MeterLink:
         r, why = parse_reading(status, body)
         if r is None:
             self._error('not_current' if status == 503 else 'bad', why)
+            return False
+        why = self.follow.check(r, self.hal.ticks_ms())
+        if why is not None:
+            self._error('implausible', 'reading refused: ' + why)
             return False
         self.counters['ok'] += 1
         self.last_error = None

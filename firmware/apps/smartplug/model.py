@@ -19,6 +19,7 @@
 from firmware.apps.smartplug import entities
 from firmware.control.controller import Controller
 from firmware.control.settings import FIELDS, Settings, check, from_dict
+from firmware.fixed import is_digits
 from firmware.metering.cse7766 import Cse7766
 from firmware.timebase import CET
 
@@ -247,7 +248,7 @@ class Plug:
             t = text.strip()
             if t.endswith('.0'):
                 t = t[:-2]
-            if not (t.isdigit() or (t[:1] == '-' and t[1:].isdigit())) or len(t) > 6:
+            if not (is_digits(t) or (t[:1] == '-' and is_digits(t[1:]))) or len(t) > 6:
                 return self._refuse(400, 'number %s: expected whole minutes 1 ... 60, got %r' % (oid, text))
             err = self.settings.set(key, int(t))
         else:
@@ -327,6 +328,22 @@ class Plug:
             self._locked_relay = self.ctl.relay
             held = 'on: relay held ' + entities.on_off(self.ctl.relay)
             self.log('switch_lock ' + (held if on else 'off'))
+
+    # ---- undo (a change that did not reach flash is taken back) ------------------------------------
+    def snapshot(self):
+        return (self.settings_dict(), self.ctl.relay, self.lock, self._locked_relay, self.brightness)
+
+    def restore(self, snap):
+        """Back to snapshot(): settings, relay, switch lock and brightness (not the measurements)."""
+        s, relay, lock, locked, br = snap
+        for k in s:
+            setattr(self.settings, k, s[k])
+        self.ctl.set_mode(s['mode'])
+        self.ctl.relay = relay
+        self.lock = lock
+        self._locked_relay = locked
+        self.brightness = br
+        self.log('flash write failed: the change was taken back')
 
     # ---- flash -----------------------------------------------------------------------------------
     def settings_dict(self):

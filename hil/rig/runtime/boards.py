@@ -66,6 +66,7 @@ class EmulatedBoard:
         """Return the HTTP client of its web server."""
         if self._http.base_url != self.proc.base_url:
             self._http = BoardHttp(self.proc.base_url, self.name)
+        self._http.token = self.proc.token
         return self._http
 
     def provision(self, files: dict[str, Any], overwrite: bool = False) -> None:

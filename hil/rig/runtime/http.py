@@ -23,13 +23,17 @@ class BoardHttp:
         self.name = name
         self.timeout = timeout
         self.requests = 0
+        self.token: str | None = None  # the board's API token (docs/security.md): sent as a Bearer header
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None
                 ) -> tuple[int, dict[str, str], bytes]:
         """Return (status, headers, body); OSError (incl. URLError) when no answer came."""
         data = body.encode() if isinstance(body, str) else body
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         self.requests += 1
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
