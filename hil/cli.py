@@ -9,6 +9,7 @@ from hil.cli_fuzz import fuzz_app
 from hil.cli_p1 import p1_app
 from hil.cli_rig import rig_app
 from hil.cli_sim import sim_app
+from hil.flash_cli import flash_cmd
 from hil.image.cli import build_cmd, image_app
 from hil.release_cli import release_cmd
 
@@ -29,6 +30,7 @@ app.command("certify")(certify_cmd)
 app.add_typer(image_app, name="image")
 app.command("build")(build_cmd)
 app.command("release")(release_cmd)
+app.command("flash")(flash_cmd)
 
 
 def main() -> None:

@@ -13,8 +13,29 @@ const pkg = path.join(here, "..", "mpy", "node_modules", "@micropython", "microp
 const { loadMicroPython } = await import(url.pathToFileURL(pkg).href);
 const i = process.argv.indexOf("--heap");
 const heapsize = i > 0 ? parseInt(process.argv[i + 1], 10) : 256 * 1024;
+// This port numbers errors as Emscripten does (ENOENT is 44), a board as MicroPython does (ENOENT is 2),
+// and mpremote reads "OSError: N" by MicroPython's numbers. So an "OSError: N" line is renumbered on its
+// way out, as the board would print it; everything else passes untouched and at once.
+const ERRNO = { 44: 2, 2: 13, 20: 17, 54: 20, 31: 21, 28: 22, 8: 9, 51: 28, 55: 39, 63: 1 };
+const TAG = "OSError: ";
+let tail = "";
+function out(text) {
+  tail += text;
+  let flush = "";
+  for (;;) {
+    const nl = tail.indexOf("\n");
+    const line = nl < 0 ? tail : tail.slice(0, nl + 1);
+    const start = line.startsWith(TAG) || TAG.startsWith(line);
+    if (nl < 0 && start) break;          // maybe an OSError line still arriving: hold it
+    flush += line.replace(/^OSError: (\d+)(\r?\n)$/, (m, n, end) => `${TAG}${ERRNO[n] ?? n}${end}`);
+    tail = nl < 0 ? "" : tail.slice(nl + 1);
+    if (nl < 0) break;
+  }
+  if (flush) process.stdout.write(Buffer.from(flush, "latin1"));
+}
 const mp = await loadMicroPython({ heapsize, linebuffer: false,
-  stdout: (data) => process.stdout.write(typeof data === "string" ? data : Buffer.from(data)) });
+  stdout: (data) => out(Buffer.from(typeof data === "string" ? Buffer.from(data, "utf8") : data)
+    .toString("latin1")) });
 mp.replInit();
 let chain = Promise.resolve();
 // The event-driven REPL of this port cannot block for raw-paste's flow control, so a raw-paste request
@@ -28,7 +49,7 @@ process.stdin.on("data", (data) => {
     if (held.length <= PASTE.length && held.every((b, k) => b === PASTE[k])) {
       if (held.length === PASTE.length) {
         held = [];
-        chain = chain.then(() => process.stdout.write("R\x00"));
+        chain = chain.then(() => out("R\x00"));
       }
       continue;
     }
@@ -41,7 +62,7 @@ process.stdin.on("data", (data) => {
 function feed(c) {
     chain = chain.then(() => mp.replProcessCharWithAsyncify(c)).then((r) => {
       if (r) {  // Ctrl-D on an empty raw REPL line: a soft reset, announced as a board does
-        process.stdout.write("soft reboot\r\n");
+        out("soft reboot\r\n");
         mp.replInit();
       }
     });
