@@ -100,7 +100,7 @@ def _rr(name, rtype, rdata, ttl, flush):
 
 def _txt(props):
     out = bytearray()
-    for k in props:
+    for k in sorted(props):  # a fixed order: MicroPython's dicts do not keep the insertion order
         item = ('%s=%s' % (k, props[k])).encode()
         out.append(min(len(item), 255))
         out += item[:255]

@@ -61,7 +61,8 @@ class HostMdns:
         if http_port is not None and not any(_type(t) == "_http._tcp.local." for t, _, _ in svc):
             svc.append(("_http._tcp", http_port, {"path": "/"}))
         return [ServiceInfo(_type(t), f"{name}.{_type(t)}", addresses=[socket.inet_aton(self.address)],
-                            port=port, properties=dict(txt), server=server) for t, port, txt in svc]
+                            port=port, properties={k: txt[k] for k in sorted(txt)}, server=server)
+                for t, port, txt in svc]  # TXT keys sorted, as the device's responder (firmware/hal/mdns.py)
 
     def _submit(self, job: Callable[[], None]) -> None:
         if self._worker is None or not self._worker.is_alive():

@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from hil import memory
 from hil.certify import html
 from hil.certify.image import sha256_bytes, sha256_file, tree_tarball
 from hil.certify.meta import git_info, station, tool_versions
@@ -176,6 +177,9 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
         prepare_out(out)
         image_entry = image_identity(rig, image, out, digest)
     started = time.time()
+    # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
+    # would fail). Measured on the checkout's image manifests: what the emulated boards run.
+    image_entry["memory"] = memory.rig_entry([(b.name, b.role, b.board_class) for b in rig.boards.values()])
     if workers is None:
         workers = 2 if rig.fully_emulated else 1
     if workers > 1 and not rig.fully_emulated:
@@ -201,6 +205,9 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
         "error": f"pytest ended with code {code} before writing a record; see pytest.log"}
     if code not in (0, 1) and record.get("outcome") == "PASS":
         record["outcome"] = "ERROR"    # interrupted, internal error, usage error: no certification
+    mem_outcome = image_entry["memory"]["outcome"]
+    if mem_outcome != "PASS" and record.get("outcome") == "PASS":
+        record["outcome"] = mem_outcome  # an image that would run out of memory on a board is no pass
     record["metadata"] = {
         **record.get("metadata", {}),
         "rig": {**record.get("metadata", {}).get("rig", {}), "name": rig.name, "file": str(rig_file),

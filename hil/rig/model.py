@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from hil.instruments.models import KINDS
+from hil.memory import BOARD_CLASSES, DEFAULT_BOARD_CLASS
 from hil.rig.checks import (
     VERSION,
     ByEmulation,
@@ -44,6 +45,8 @@ class Board:
     console: str = attrs.field(validator=ByEmulation(serial_url))
     http: str = attrs.field(validator=ByEmulation(http_address))
     mac: str = attrs.field(validator=mac())
+    # the ESP32 it is (or stands for): its heap budget is what the image must fit (hil/memory.py)
+    board_class: str = attrs.field(default=DEFAULT_BOARD_CLASS, validator=one_of(BOARD_CLASSES))
 
 
 @attrs.frozen

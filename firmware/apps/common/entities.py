@@ -132,8 +132,8 @@ def text_state(s):
 
 
 def entity_json(entity, state, value):
-    return '{"id":' + quote(entity.domain + '-' + entity.oid) + ',"state":' + quote(state) + \
-        ',"value":' + dumps(value) + '}'
+    # one formatting: the domain and the object id never need escaping ([a-z0-9_-], see object_id)
+    return '{"id":"%s-%s","state":%s,"value":%s}' % (entity.domain, entity.oid, quote(state), dumps(value))
 
 
 def action_html(entity):

@@ -8,13 +8,17 @@
 #   hub.stream(client, snapshot, on_close) -> async iterator
 #                                      the response body of one /events connection: a `ping` (retry
 #                                      30000 ms) first, then one `state` event per entity (snapshot()
-#                                      yields their JSON texts), then what is published; on_close()
+#                                      yields their JSON texts; one chunk each), then what is published;
+#                                      on_close()
 #                                      closes the connection when the client is cut off
 #   await hub.ping_loop(period_s=10)   a `ping` to every client every period (ESPHome: 10 s)
+#   await hub.watch(client, reader)    reads the client's side of the connection until it ends (EOF or
+#                                      an error): the client is then unsubscribed at once, its stream
+#                                      ends and its place is free (counters: clients_gone)
 #
 # A client that does not read (its queue passes max_queue events) is cut off rather than buffered: a
 # stalled browser cannot eat the module's memory. Counters: hub.counters (sent, clients_refused,
-# clients_dropped, connects).
+# clients_dropped, clients_gone, connects).
 import asyncio
 
 try:
@@ -45,7 +49,8 @@ class EventHub:
         self.ticks_ms = ticks_ms or _ticks_ms
         self.clients = []
         self.last = {}
-        self.counters = {'connects': 0, 'sent': 0, 'clients_refused': 0, 'clients_dropped': 0}
+        self.counters = {'connects': 0, 'sent': 0, 'clients_refused': 0, 'clients_dropped': 0,
+                         'clients_gone': 0}
 
     def subscribe(self):
         if len(self.clients) >= self.max_clients:
@@ -94,6 +99,20 @@ class EventHub:
         """The response body of one /events connection: an async iterator of encoded events."""
         return _Stream(self, c, snapshot, on_close)
 
+    async def watch(self, c, reader):
+        # An event stream's client sends nothing after its request: the read returns only when the
+        # connection ends (b'' at EOF, or an error on a reset), or with bytes a client should not send
+        # (ignored).
+        try:
+            while not c.closed:
+                if not await reader.read(64):
+                    break
+        except Exception:  # reset, or the socket closed under us by the stream's end: gone either way
+            pass
+        if not c.closed:
+            self.counters['clients_gone'] += 1
+            self.unsubscribe(c)
+
     async def ping_loop(self, period_s=10):
         while True:
             await asyncio.sleep(period_s)
@@ -110,6 +129,7 @@ class _Stream:
         self.on_close = on_close
         c.on_close = on_close
         self.started = False
+        self.snap = None
 
     def __aiter__(self):
         return self
@@ -119,11 +139,16 @@ class _Stream:
         c = self.c
         if not self.started:
             self.started = True
-            parts = [hub.format('ping', '', RETRY_S)]
-            for text in self.snapshot():
-                parts.append(hub.format('state', text))
-            hub.counters['sent'] += len(parts)
-            return b''.join(parts)
+            self.snap = iter(self.snapshot())
+            hub.counters['sent'] += 1
+            return hub.format('ping', '', RETRY_S)
+        if self.snap is not None:
+            # one state event per entity, each written before the next is made (not the whole snapshot in
+            # one piece of memory)
+            for text in self.snap:
+                hub.counters['sent'] += 1
+                return hub.format('state', text)
+            self.snap = None
         while True:
             if c.closed:
                 hub.unsubscribe(c)

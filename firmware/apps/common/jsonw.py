@@ -2,7 +2,10 @@
 #
 #   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec. A Dec is written as its
 #                          decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
-#                          a register). Key order is the dict's (MicroPython dicts are unordered).
+#                          a register). Object keys come out sorted: MicroPython's dicts do not keep the
+#                          insertion order, so any other order would differ between the ESP32 and CPython.
+#   write(obj, w)          the same text through w(str), piece by piece (literals, keys and strings
+#                          without escapes are passed as they are: no intermediate strings)
 #   loads_object(body) -> (dict, None) or (None, reason)     a request body that must be a JSON object;
 #                          the reason says what was expected and what came.
 import json
@@ -14,64 +17,74 @@ _ESC = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '
 
 def quote(s):
     """A JSON string literal of s."""
-    out = None
-    for i in range(len(s)):
-        c = s[i]
+    parts = []
+    _quote(s, parts.append)
+    return ''.join(parts)
+
+
+def _quote(s, w):
+    w('"')
+    start = 0
+    i = 0
+    for c in s:  # iterating a str allocates nothing: one-character strings are interned
         if c in _ESC or c < ' ':
-            if out is None:
-                out = [s[:i]]
-            out.append(_ESC.get(c) or '\\u%04x' % ord(c))
-        elif out is not None:
-            out.append(c)
-    if out is None:
-        return '"' + s + '"'
-    return '"' + ''.join(out) + '"'
+            if i > start:
+                w(s[start:i])
+            w(_ESC.get(c) or '\\u%04x' % ord(c))
+            start = i + 1
+        i += 1
+    if start == 0:
+        w(s)
+    elif start < i:
+        w(s[start:])
+    w('"')
 
 
-def _write(obj, parts):
+def write(obj, w):
+    """Write obj as JSON text through w(str)."""
     if obj is None:
-        parts.append('null')
+        w('null')
     elif obj is True:
-        parts.append('true')
+        w('true')
     elif obj is False:
-        parts.append('false')
+        w('false')
     elif isinstance(obj, str):
-        parts.append(quote(obj))
+        _quote(obj, w)
     elif isinstance(obj, int):
-        parts.append(str(obj))
+        w(str(obj))
     elif isinstance(obj, Dec):
-        parts.append(obj.text())
+        w(obj.text())
     elif isinstance(obj, float):
         if obj != obj or obj in (float('inf'), float('-inf')):
-            parts.append('null')  # JSON has no NaN: ArduinoJson (ESPHome) writes null too
+            w('null')  # JSON has no NaN: ArduinoJson (ESPHome) writes null too
         else:
-            parts.append(repr(obj))
+            w(repr(obj))
     elif isinstance(obj, dict):
-        parts.append('{')
+        w('{')
         first = True
-        for k in obj:
+        for k in sorted(obj):
             if not first:
-                parts.append(',')
+                w(',')
             first = False
-            parts.append(quote(str(k)))
-            parts.append(':')
-            _write(obj[k], parts)
-        parts.append('}')
+            _quote(k if isinstance(k, str) else str(k), w)
+            w(':')
+            write(obj[k], w)
+        w('}')
     elif isinstance(obj, (list, tuple)):
-        parts.append('[')
+        w('[')
         for i in range(len(obj)):
             if i:
-                parts.append(',')
-            _write(obj[i], parts)
-        parts.append(']')
+                w(',')
+            write(obj[i], w)
+        w(']')
     else:
         raise TypeError('jsonw: cannot write %s' % type(obj).__name__)
 
 
 def dumps(obj):
     parts = []
-    _write(obj, parts)
-    return ''.join(parts)
+    write(obj, parts.append)
+    return parts[0] if len(parts) == 1 else ''.join(parts)
 
 
 def loads_object(body):
@@ -86,7 +99,8 @@ def loads_object(body):
     try:
         obj = json.loads(body)
     except Exception as e:
-        return None, 'expected a JSON object, got malformed JSON (%s)' % (e,)
+        # not the parser's own words: they differ between MicroPython and CPython
+        return None, 'expected a JSON object, got malformed JSON (%d characters that do not parse)' % len(body)
     if not isinstance(obj, dict):
         return None, 'expected a JSON object, got %s' % _kind(obj)
     return obj, None

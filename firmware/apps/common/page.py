@@ -1,6 +1,8 @@
 # The web pages both apps serve, as ESPHome's web_server v1 draws them. Pure and portable.
 #
-#   states_page(title, rows, warnings=()) -> str
+#   states_page(title, rows, warnings=(), ota=()) -> str
+#   states_chunks(title, rows, warnings=(), ota=()) -> iterator of str: the same page in pieces (the head, one
+#       per row, the tail), for a response streamed as it is made; rows may be an iterator too
 #       "<title> Web Server": the States table (Name / State / Actions), one <tr class="<domain>"
 #       id="<domain>-<object id>"> per entity, the OTA Update form (posts to /update) and a small script
 #       that follows /events (ESPHome's `state` events: {"id", "state", "value"}) and posts Toggle / Press
@@ -59,23 +61,27 @@ def _head(title):
 
 
 def states_page(title, rows, warnings=(), ota=()):
-    title = title + ' Web Server'
-    parts = [_head(title), '<h2>States</h2><table id="states"><thead><tr><th>Name<th>State<th>Actions'
-             '<tbody>']
+    return ''.join(states_chunks(title, rows, warnings, ota))
+
+
+def states_chunks(title, rows, warnings=(), ota=()):
+    yield _head(title + ' Web Server')
+    yield '<h2>States</h2><table id="states"><thead><tr><th>Name<th>State<th>Actions<tbody>'
     for e, state, value in rows:
-        parts.append('<tr class="%s" id="%s-%s"><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-            e.domain, e.domain, e.oid, esc(e.name), '' if value is None else esc(state), action_html(e)))
-    parts.append('</tbody></table><p id="warnings" class="warning">')
-    parts.append(esc(' '.join(warnings)))
-    parts.append('</p>')
-    parts.append(_OTA)
+        yield '<tr class="%s" id="%s-%s"><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            e.domain, e.domain, e.oid, esc(e.name), '' if value is None else esc(state), action_html(e))
+    yield '</tbody></table><p id="warnings" class="warning">'
+    yield esc(' '.join(warnings))
+    yield '</p>'
+    yield _OTA
     if ota:  # (label, text) rows about the installed firmware, next to the form (GET /api/ota has them all)
-        parts.append('<table id="ota"><tbody>')
+        yield '<table id="ota"><tbody>'
         for label, text in ota:
-            parts.append('<tr><td>%s</td><td>%s</td></tr>' % (esc(label), esc(text)))
-        parts.append('</tbody></table>')
-    parts.append('<script>' + _JS + '</script></article></body></html>')
-    return ''.join(parts)
+            yield '<tr><td>%s</td><td>%s</td></tr>' % (esc(label), esc(text))
+        yield '</tbody></table>'
+    yield '<script>'
+    yield _JS
+    yield '</script></article></body></html>'
 
 
 def portal_page(name, status, networks=(), ssid='', error=None):

@@ -33,7 +33,7 @@ from microdot import Microdot, Request
 
 from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
-from firmware.apps.common.page import states_page
+from firmware.apps.common.page import states_chunks, states_page
 from firmware.ota import service as ota_service
 from firmware.ota.http import handle_update
 
@@ -118,12 +118,25 @@ class Web:
         return ents.entity_json(e, state, value)
 
     def snapshot(self):
+        # The only client: what it is sent now is what later publishes compare against (they were skipped
+        # while nobody listened); its warnings come with the next publish.
+        hub = self.hub
+        sole = len(hub.clients) <= 1
+        if sole:
+            hub.last.pop('#warnings', None)
         for e in self.dev.entities:
-            yield self.entity_json(e)
+            text = self.entity_json(e)
+            if sole:
+                hub.last[_key(e)] = text
+            yield text
 
     def publish(self):
+        if not self.hub.clients:
+            # nobody listens: build nothing (a telegram a second would otherwise make every entity's JSON
+            # text). What the hub compares against is then out of date until a client's snapshot renews it.
+            return
         for e in self.dev.entities:
-            key = e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
+            key = _key(e)
             self.hub.publish_state(key, self.entity_json(e))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
@@ -132,12 +145,22 @@ class Web:
                 self.hub.publish('warnings', w)
 
     def page(self):
-        rows = []
+        return states_page(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+
+    def page_chunks(self):
+        """The States page as a response body streamed row by row (no copy of the whole page in memory)."""
+        return states_chunks(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+
+    def _rows(self):
         for e in self.dev.entities:
             state, value = self.dev.state(e)
-            rows.append((e, state, value))
-        warnings = self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
-        return states_page(self.dev.title, rows, warnings, self.ota.page_rows() if self.ota else ())
+            yield e, state, value
+
+    def _warnings(self):
+        return self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
+
+    def _ota_rows(self):
+        return self.ota.page_rows() if self.ota else ()
 
     async def serve(self, host, port, on_listen=None):
         """Listen on host:port (port 0: one the OS picks, host only) and serve forever.
@@ -218,7 +241,10 @@ class Web:
         @app.errorhandler(Exception)
         async def _failed(request, exc):
             web.log('web: %s %s failed: %r' % (request.method, request.path, exc))
-            return error_response(500, 'internal error in %s %s: %r' % (request.method, request.path, exc))
+            # the exception's type, not its text: the text differs between MicroPython and CPython (the log
+            # has it)
+            return error_response(500, 'internal error in %s %s: %s' % (request.method, request.path,
+                                                                          type(exc).__name__))
 
         if hasattr(dev, 'add_routes'):
             dev.add_routes(app, self)
@@ -227,7 +253,7 @@ class Web:
         async def index(request):
             if web.wifi is not None and web.wifi.portal_active():
                 return web.wifi.page(), 200, HTML
-            return web.page(), 200, HTML
+            return web.page_chunks(), 200, HTML
 
         @app.get('/events')
         async def events(request):
@@ -243,6 +269,9 @@ class Web:
                     request.sock[1].close()
                 except Exception:
                     pass
+            if request.sock:
+                # a client that goes away frees its place at once, not at the next write (ping: 10 s)
+                asyncio.create_task(web.hub.watch(c, request.sock[0]))
             return web.hub.stream(c, web.snapshot, close), 200, SSE
 
         @app.route('/update', methods=['POST'])
@@ -305,6 +334,10 @@ class Web:
             return json_response(web.entity_json(e))
 
         return app
+
+
+def _key(e):
+    return e.key if hasattr(e, 'key') else e.domain + '-' + e.oid
 
 
 def _unknown(dev, domain, ident):

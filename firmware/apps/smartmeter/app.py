@@ -195,7 +195,9 @@ class SmartMeter:
                 t = parse_telegram(raw, crc, CET)
             except Exception as e:  # a parser bug must not stop the meter: count it and go on
                 self.counters['parse_errors'] += 1
-                self.p1['last_errors'] = [(0, '', 'parser failure: %r' % (e,))]
+                self.log('p1: parser failure: %r' % (e,))
+                # the type only: the exception's text differs between MicroPython and CPython (logged above)
+                self.p1['last_errors'] = [(0, '', 'parser failure: %s' % type(e).__name__)]
                 continue
             if t.errors:
                 self.counters['parse_errors'] += len(t.errors)
