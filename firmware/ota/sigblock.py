@@ -29,6 +29,9 @@ KEY_LEN = 384
 def _valid(blk):
     if blk[0] != MAGIC or blk[1] != VERSION_RSA:
         return False
+    for i in range(1200, BLOCK):  # the 16 pad bytes after the CRC are zero as espsecure writes them
+        if blk[i]:
+            return False
     return struct.unpack('<I', blk[1196:1200])[0] == crc32(blk[0:1196]) & 0xFFFFFFFF
 
 
