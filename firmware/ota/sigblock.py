@@ -14,10 +14,7 @@ import struct
 from firmware.ota import rsapss
 from firmware.ota.errors import OtaError
 
-try:
-    from binascii import crc32
-except ImportError:  # pragma: no cover - CPython has both
-    from zlib import crc32
+from binascii import crc32
 
 BLOCK = 1216
 MAX_BLOCKS = 3
