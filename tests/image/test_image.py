@@ -148,5 +148,5 @@ def test_keygen_refuses_to_overwrite(tmp_path):
 def test_manifest_pack_parse_roundtrip():
     m = mf.Manifest("smartplug", 1, 4, 9, (1, 2, 3, 4), mf.KIND_MPY_TAR, 0, 0x306, 10, b"\x01" * 32, 0,
                     b"\x02" * 20)
-    back = mf.parse(mf.pack(m))
+    back = mf.parse(container.pack_manifest(m))
     assert back.as_dict() == m.as_dict()
