@@ -27,8 +27,8 @@ async def handle_update(svc, request):
     allow = (request.args.get('allow_downgrade') or '').lower() in YES
     ctype = (request.content_type or '').split(';')[0].strip().lower()
     if ctype == 'multipart/form-data':
-        from microdot import multipart
-        async for name, value in multipart.FormDataIter(request):
+        from microdot.multipart import FormDataIter
+        async for name, value in FormDataIter(request):
             if isinstance(value, str):
                 if name == 'allow_downgrade' and value.lower() in YES:
                     allow = True

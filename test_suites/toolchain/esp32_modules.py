@@ -34,7 +34,8 @@ FROZEN = frozenset({
 })
 
 # Installed on our devices next to the firmware (not part of MicroPython).
-INSTALLED = frozenset({"microdot"})
+# microdot.multipart reads the OTA form upload (firmware/ota/http.py); the image manifests carry it.
+INSTALLED = frozenset({"microdot", "microdot.multipart"})
 
 ALLOWED = BUILTIN | FROZEN | INSTALLED
 
