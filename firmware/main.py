@@ -1,7 +1,7 @@
 # The loader: picks the application slot, counts trial boots, arms the watchdog, rolls back. It is never
 # updated over the air (it is not in any image) and imports nothing from a slot before it chose one, so a
 # broken image cannot break it. Portable: MicroPython (this file is /main.py on the ESP32) and CPython
-# (emulated boards: hil/cli_board.py calls boot()). See docs/ota.md.
+# (emulated boards: hil/cli/board.py calls boot()). See docs/ota.md.
 #
 # Flash (the HAL's flash_root): ota.json holds {active, pending, tries, ...} (shared with
 # firmware/ota/service.py); app/a and app/b hold the slots; 'factory' is the application the board was

@@ -8,6 +8,7 @@
 
 import asyncio
 import json
+import sys
 import time
 
 import machine
@@ -286,11 +287,7 @@ class Esp32Hal:
     # OTA (firmware/ota): what images this board takes, its flash space, the watchdog, why it booted
     hw_rev = 1
     ota_flavor = 'mpy'
-
-    @property
-    def mpy_abi(self):
-        import sys
-        return sys.implementation._mpy & 0xFFFF
+    mpy_abi = getattr(sys.implementation, '_mpy', 6) & 0xFFFF
 
     def flash_free(self):
         import os

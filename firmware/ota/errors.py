@@ -7,6 +7,3 @@ class OtaError(Exception):
         self.status = status
         self.message = message
         self.phase = phase
-
-    def __str__(self):
-        return self.message

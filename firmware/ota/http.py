@@ -7,6 +7,7 @@
 # the client gets the answer instead of a reset connection.
 import asyncio
 
+from firmware.ota import service
 from firmware.ota.service import CHUNK
 
 YES = ('1', 'true', 'yes', 'on')
@@ -34,7 +35,7 @@ async def handle_update(svc, request):
                 continue
             status, doc = await svc.upload(value.read, allow)
             if status != 200:
-                await _drain(value.read, svc.stall_s())
+                await _drain(value.read, service.BOOT.get('stall_s', service.STALL_S))
             return status, doc
         return 400, {'error': 'POST /update: multipart form without a file: expected the image in a file '
                               'field (the page\'s "update" field)'}
@@ -52,5 +53,5 @@ async def handle_update(svc, request):
         return data
     status, doc = await svc.upload(read, allow)
     if status != 200:
-        await _drain(read, svc.stall_s())
+        await _drain(read, service.BOOT.get('stall_s', service.STALL_S))
     return status, doc

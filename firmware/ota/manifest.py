@@ -3,6 +3,7 @@
 # the rest 0xFF), a 4 KiB Secure Boot v2 signature sector over the manifest sector, then the payload.
 #
 #   m = parse(sector)                        -> Manifest; OtaError(400) says which field is wrong
+#   (the host writes manifests: hil/image/container.py pack_manifest)
 #   refusal(m, device) -> None | OtaError    the first policy check that fails (409/413/507), in order:
 #                                            module, hardware, ABI, size, free space, counter, version
 #   version_text(v)                          (1, 2, 3, 4) -> '1.2.3+4'
@@ -49,17 +50,6 @@ def hexlify(b):
 
 def version_text(v):
     return '%d.%d.%d+%d' % (v[0], v[1], v[2], v[3])
-
-
-def pack(m):
-    """The manifest sector (SECTOR bytes) of a Manifest; used by the host builder and the tests."""
-    mod = m.module.encode()
-    if not mod or len(mod) > 16:
-        raise ValueError('module %r: expected 1..16 ASCII characters' % m.module)
-    body = struct.pack(LAYOUT, MAGIC, FORMAT_VERSION, MANIFEST_LEN, mod, m.hw_min, m.hw_max, m.counter,
-                       m.version[0], m.version[1], m.version[2], m.version[3], m.kind, m.flags, m.abi,
-                       m.payload_len, m.payload_sha256, m.min_runtime, m.commit)
-    return body + b'\xff' * (SECTOR - MANIFEST_LEN)
 
 
 def parse(sector):

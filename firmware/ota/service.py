@@ -16,6 +16,7 @@ import os
 
 from firmware.ota import manifest as mf
 from firmware.ota.errors import OtaError
+from firmware.ota.untar import makedirs
 from firmware.ota.update import Update
 from firmware.storage import Store
 
@@ -27,9 +28,11 @@ MAX_PAYLOAD = 1024 * 1024       # a slot holds at most this much payload
 HEALTH_S = 30                   # a trial boot must run this long (main loop ticks) before it confirms
 FEED_S = 1                      # the watchdog is fed this often
 
-DEFAULT_STATE = {'active': 'factory', 'previous': '', 'pending': '', 'tries': 0, 'floor': 0,
-                 'state': 'confirmed', 'rolled_back_from': '', 'reason': '', 'trial_error': '',
-                 'last_error': '', 'updates': 0, 'refused': 0, 'boots': 0, 'slots': {}}
+def default_state():
+    # a function, not a module-level dict: the dict lives only while a state is loaded (heap budget)
+    return {'active': 'factory', 'previous': '', 'pending': '', 'tries': 0, 'floor': 0,
+            'state': 'confirmed', 'rolled_back_from': '', 'reason': '', 'trial_error': '',
+            'last_error': '', 'updates': 0, 'refused': 0, 'boots': 0, 'slots': {}}
 
 # Filled by the loader before the application is imported: which slot runs, whether it is on trial, the
 # watchdog it armed. Empty when an app is started without the loader (unit tests).
@@ -45,9 +48,15 @@ def for_device(dev):
     for s in _services:
         if s.hal is hal:
             return s
-    s = OtaService(hal, getattr(dev, 'log', print))
+    s = OtaService(hal, getattr(dev, 'log', print), getattr(dev, 'store', None))
     _services.append(s)
     return s
+
+
+def feed_wdt():
+    w = BOOT.get('wdt')
+    if w is not None:
+        w.feed()
 
 
 def rmtree(path):
@@ -67,31 +76,21 @@ def rmtree(path):
         pass
 
 
-def other_slot(active):
-    return 'b' if active == 'a' else 'a'
-
-
 class OtaService:
-    def __init__(self, hal, log=print):
+    def __init__(self, hal, log=print, store=None):
         self.hal = hal
         self.log = log
-        self.store = Store(hal.flash_root, log)
+        self.store = store or Store(hal.flash_root, log)  # the app's own when it has one (heap budget)
         self.busy = False
         self.progress = None        # {'phase', 'received', 'expected'} while an upload runs
         self.health = 'not on trial'
         self.reset_pending = False
         for s in ('a', 'b'):  # an upload cut by a power loss leaves a partial staging folder
-            rmtree(self.path('app/%s.new' % s))
+            rmtree(self.store.path('app/%s.new' % s))
 
     # ---- what this board is ---------------------------------------------------------------------------
-    def path(self, name):
-        return self.store.path(name)
-
     def state(self):
-        return self.store.load(STATE_FILE, DEFAULT_STATE)
-
-    def stall_s(self):
-        return BOOT.get('stall_s', STALL_S)
+        return self.store.load(STATE_FILE, default_state())
 
     def running(self):
         return BOOT.get('slot') or self.state()['active']
@@ -103,7 +102,7 @@ class OtaService:
     def trusted(self):
         out = []
         try:
-            with open(self.path(TRUSTED_FILE)) as f:
+            with open(self.store.path(TRUSTED_FILE)) as f:
                 for line in f:
                     line = line.strip()
                     if len(line) == 64:
@@ -134,8 +133,8 @@ class OtaService:
             return 409, {'error': 'slot %s is still on trial (boot %d): wait until it is confirmed or rolled '
                          'back; nothing was changed' % (st['pending'], st['tries'])}
         self.busy = True
-        slot = other_slot(st['active'])
-        slot_dir = self.path('app/' + slot)
+        slot = 'b' if st['active'] == 'a' else 'a'
+        slot_dir = self.store.path('app/' + slot)
         staging = slot_dir + '.new'   # the old inactive slot stays intact until the new image verified
         wrote = [False]
         running = self.running_meta()
@@ -147,7 +146,7 @@ class OtaService:
                                % (m.module, mf.version_text(m.version)))
             wrote[0] = True
             rmtree(staging)
-            _mkdirs(staging)
+            makedirs(staging)
             return staging
 
         u = Update(self.device(allow_downgrade), self.trusted(), prepare, getattr(self.hal, 'ota_flavor', 'py'))
@@ -156,9 +155,9 @@ class OtaService:
         try:
             while True:
                 try:
-                    chunk = await asyncio.wait_for(read(CHUNK), self.stall_s())
+                    chunk = await asyncio.wait_for(read(CHUNK), BOOT.get('stall_s', STALL_S))
                 except asyncio.TimeoutError:
-                    raise OtaError(408, 'upload stalled: no data for %d s after %d bytes' % (self.stall_s(),
+                    raise OtaError(408, 'upload stalled: no data for %d s after %d bytes' % (BOOT.get('stall_s', STALL_S),
                                                                                        u.received), u.phase)
                 if not chunk:
                     break
@@ -166,7 +165,7 @@ class OtaService:
                 self.progress['phase'] = u.phase
                 self.progress['received'] = u.received
                 self.progress['expected'] = u.expected_len() if u.manifest else None
-                self._feed_wdt()
+                feed_wdt()
             identity = u.finish()
         except OtaError as e:
             u.abort()
@@ -216,10 +215,6 @@ class OtaService:
         self.log('ota: refused (%s, %d bytes): %s' % (e.phase, u.received, e.message))
         return e.status, {'error': e.message, 'phase': e.phase, 'received': u.received}
 
-    async def reset_soon(self, delay_s=0.3):
-        await asyncio.sleep(delay_s)
-        self.hal.reset()
-
     # ---- GET /api/ota -------------------------------------------------------------------------------------
     def status(self):
         st = self.state()
@@ -253,11 +248,6 @@ class OtaService:
         return rows
 
     # ---- health check and confirmation -------------------------------------------------------------------
-    def _feed_wdt(self):
-        w = BOOT.get('wdt')
-        if w is not None:
-            w.feed()
-
     def confirm(self):
         st = self.state()
         slot = st['pending']
@@ -286,16 +276,6 @@ class OtaService:
         self.log('ota: health check failed on trial boot %d: %s; resetting' % (st['tries'], reason))
         self.hal.reset()
 
-    async def _self_get(self, port):
-        r, w = await asyncio.open_connection('127.0.0.1', port)
-        try:
-            w.write(b'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n')
-            await w.drain()
-            line = await asyncio.wait_for(r.readline(), 10)
-            return line.decode().strip()
-        finally:
-            w.close()
-
     async def health_check(self, port, ticks):
         """None when healthy, else the reason."""
         from firmware.apps.common import boot as appboot
@@ -304,7 +284,13 @@ class OtaService:
         if self.store.errors:
             return 'settings did not load: %s' % self.store.last_error
         try:
-            line = await self._self_get(port)
+            r, w = await asyncio.open_connection('127.0.0.1', port)
+            try:
+                w.write(b'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n')
+                await w.drain()
+                line = (await asyncio.wait_for(r.readline(), 10)).decode().strip()
+            finally:
+                w.close()
         except Exception as e:
             return 'web server did not answer GET /: %r' % (e,)
         if ' 200 ' not in line + ' ':
@@ -318,10 +304,11 @@ class OtaService:
         if BOOT.get('trial'):
             self.health = 'checking: %d s to go' % health_s
         while True:
-            self._feed_wdt()
+            feed_wdt()
             if self.reset_pending and not self.busy:
                 self.reset_pending = False
-                await self.reset_soon()
+                await asyncio.sleep(0.3)  # the answer to the upload is out by now
+                self.hal.reset()
             if BOOT.get('trial'):
                 ticks += 1
                 if ticks >= health_s:
@@ -334,7 +321,3 @@ class OtaService:
                     self.health = 'checking: %d s to go' % (health_s - ticks)
             await asyncio.sleep(FEED_S)
 
-
-def _mkdirs(path):
-    from firmware.ota.untar import makedirs
-    makedirs(path)

@@ -14,10 +14,7 @@ import struct
 from firmware.ota import rsapss
 from firmware.ota.errors import OtaError
 
-try:
-    from binascii import crc32
-except ImportError:  # pragma: no cover - CPython has both
-    from zlib import crc32
+from binascii import crc32
 
 BLOCK = 1216
 MAX_BLOCKS = 3
@@ -29,6 +26,9 @@ KEY_LEN = 384
 def _valid(blk):
     if blk[0] != MAGIC or blk[1] != VERSION_RSA:
         return False
+    for i in range(1200, BLOCK):  # the 16 pad bytes after the CRC are zero as espsecure writes them
+        if blk[i]:
+            return False
     return struct.unpack('<I', blk[1196:1200])[0] == crc32(blk[0:1196]) & 0xFFFFFFFF
 
 

@@ -10,6 +10,7 @@ from hil.cli.lab import lab_app, rig_export_cmd
 from hil.cli.p1 import p1_app
 from hil.cli.rig import rig_app
 from hil.cli.sim import sim_app
+from hil.flash_cli import flash_cmd
 from hil.image.cli import build_cmd, image_app
 from hil.release_cli import release_cmd
 
@@ -32,6 +33,7 @@ rig_app.command("export")(rig_export_cmd)
 app.add_typer(image_app, name="image")
 app.command("build")(build_cmd)
 app.command("release")(release_cmd)
+app.command("flash")(flash_cmd)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from firmware.ota import manifest as mf
 
 from . import payload as pl
 from . import sbv2
-from .container import Image
+from .container import Image, pack_manifest
 
 MODULES = ("smartmeter", "smartplug")
 
@@ -54,4 +54,4 @@ def build(root: Path, spec: BuildSpec, commit: bytes | None = None) -> Image:
     m = mf.Manifest(spec.module, spec.hw_min, spec.hw_max, spec.security_counter, spec.version,
                     mf.KIND_MPY_TAR, 0, pl.mpy_abi(), len(payload), hashlib.sha256(payload).digest(), 0,
                     commit if commit is not None else source_commit(root))
-    return Image(mf.pack(m), sbv2.sector([]), payload)
+    return Image(pack_manifest(m), sbv2.sector([]), payload)

@@ -8,6 +8,7 @@ to the signature sector) does not change it, so a certification record names the
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,17 @@ from firmware.ota import manifest as mf
 from . import sbv2
 
 SECTOR = mf.SECTOR
+
+
+def pack_manifest(m: mf.Manifest) -> bytes:
+    """Return the manifest sector (SECTOR bytes) of a Manifest, in the layout the device parses."""
+    mod = m.module.encode()
+    if not mod or len(mod) > 16:
+        raise ValueError(f"module {m.module!r}: expected 1..16 ASCII characters")
+    body = struct.pack(mf.LAYOUT, mf.MAGIC, mf.FORMAT_VERSION, mf.MANIFEST_LEN, mod, m.hw_min, m.hw_max,
+                       m.counter, *m.version, m.kind, m.flags, m.abi, m.payload_len, m.payload_sha256,
+                       m.min_runtime, m.commit)
+    return body + b"\xff" * (SECTOR - mf.MANIFEST_LEN)
 
 
 class ImageError(ValueError):

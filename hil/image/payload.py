@@ -1,11 +1,12 @@
 """The payload of an image: the firmware's modules compiled for the ESP32 plus their sources.
 
-`image_files()` is the one place that says which files an image carries (the loader, firmware/main.py and
-firmware/boot.py, is not among them: it is never updated over the air). The payload is a deterministic
-ustar (sorted members, mtime 0, uid/gid 0, mode 0644) with two folders:
+Which files an image carries is said once, by the module's image manifest (`firmware/manifest_<module>.py`,
+micropython-lib style, read by `hil.manifest`); the loader (`manifest_loader.py`: boot.py, main.py) is in
+no image: it is never updated over the air. The payload is a deterministic ustar (sorted members, mtime 0,
+uid/gid 0, mode 0644) with two folders:
 
-- `mpy/`: every module compiled with `mpy-cross -march=xtensawin` (what an ESP32 installs), plus the
-  microdot modules the web server needs;
+- `mpy/`: every file of the manifest compiled with `mpy-cross -march=xtensawin` (what an ESP32 installs),
+  microdot's device modules included;
 - `py/`: the same modules as source (what an emulated board installs and runs under CPython).
 """
 
@@ -20,35 +21,20 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-LOADER = frozenset({"firmware/main.py", "firmware/boot.py"})
-MICRODOT = ("__init__.py", "microdot.py", "helpers.py", "multipart.py")
-SKIP_PARTS = frozenset({"__pycache__"})
 
+def image_files(root: Path, module: str) -> list[tuple[str, Path, str]]:
+    """Return (path inside the image, source file, origin) of every file of module's image, sorted.
 
-def image_files(root: Path, module: str) -> list[tuple[str, Path]]:
-    """Return (path inside the image, file) of every firmware source file of module's image, sorted.
-
-    Today both modules carry the whole firmware tree (shared code); per-module manifests can narrow it.
+    The image is described once, by its micropython-lib style manifest (`firmware/manifest_<module>.py`,
+    read by `hil.manifest`); root is the checkout (or a copy of it) whose manifest is evaluated. origin is
+    "firmware" or a required package ("microdot").
     """
+    from hil.manifest import load
+
     fw = root / "firmware"
     if not fw.is_dir():
         raise FileNotFoundError(f"image of {module}: expected the firmware folder at {fw}, found none")
-    out = []
-    for p in fw.rglob("*.py"):
-        rel = p.relative_to(root).as_posix()
-        parts = p.relative_to(root).parts
-        if rel in LOADER or any(part in SKIP_PARTS or part.startswith(".") for part in parts):
-            continue
-        out.append((rel, p))
-    return sorted(out)
-
-
-def microdot_files() -> list[tuple[str, Path]]:
-    """Return (path inside the image, file) of the microdot modules the device needs."""
-    import microdot
-
-    pkg = Path(microdot.__file__).parent
-    return [(f"microdot/{n}", pkg / n) for n in MICRODOT]
+    return [(f.dest, f.src, f.origin) for f in load(module, fw / f"manifest_{module}.py").files]
 
 
 def mpy_cross() -> list[str]:
@@ -110,12 +96,14 @@ def ustar(members: list[tuple[str, bytes]]) -> bytes:
 def build_payload(root: Path, module: str, compile: bool = True) -> bytes:
     """Return the payload tar of module's image from the tree at root.
 
-    compile=False leaves out the mpy/ folder: only for test images meant for emulated boards.
+    mpy/ holds every file of the image compiled (what an ESP32 runs); py/ the firmware's own sources
+    (emulated boards run them; their microdot is the host's, the same release). compile=False leaves out
+    the mpy/ folder: only for test images meant for emulated boards.
     """
     files = image_files(root, module)
-    compiled = compile_mpy(files + microdot_files()) if compile else {}
+    compiled = compile_mpy([(dest, src) for dest, src, _ in files]) if compile else {}
     members = [(f"mpy/{name}", data) for name, data in sorted(compiled.items())]
-    members += [(f"py/{rel}", src.read_bytes()) for rel, src in files]
+    members += [(f"py/{dest}", src.read_bytes()) for dest, src, origin in files if origin == "firmware"]
     return ustar(members)
 
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from firmware.ota import manifest as mf
 from hil.image import keys, payload, sbv2
-from hil.image.container import Image
+from hil.image.container import Image, pack_manifest
 
 ABI = 0x306
 
@@ -32,7 +32,7 @@ def make(module: str = "smartmeter", *, counter: int = 1, version=(1, 0, 0, 0), 
     pay = raw_payload if raw_payload is not None else payload.ustar(files if files is not None else members())
     m = mf.Manifest(module, hw[0], hw[1], counter, version, mf.KIND_MPY_TAR, 0, abi, len(pay),
                     hashlib.sha256(pay).digest(), 0, b"\x42" * 20)
-    img = Image(mf.pack(m), sbv2.sector([]), pay)
+    img = Image(pack_manifest(m), sbv2.sector([]), pay)
     return img.signed(key or rig_key())
 
 

@@ -17,7 +17,7 @@ from firmware.ota import manifest as mf
 from hil.board_process import BoardProcess
 from hil.image import payload as pl
 from hil.image import sbv2
-from hil.image.container import Image
+from hil.image.container import Image, pack_manifest
 
 from . import images
 
@@ -37,7 +37,7 @@ def image(module: str = "smartmeter", version=(1, 1, 0, 0), counter: int = 2, pa
     pay = payload if payload is not None else checkout_payload(module)
     m = mf.Manifest(module, hw[0], hw[1], counter, version, mf.KIND_MPY_TAR, 0, abi, len(pay),
                     hashlib.sha256(pay).digest(), 0, b"\x42" * 20)
-    return Image(mf.pack(m), sbv2.sector([]), pay).signed(key or images.rig_key())
+    return Image(pack_manifest(m), sbv2.sector([]), pay).signed(key or images.rig_key())
 
 
 def altered_payload(tmp: Path, module: str, edits: dict[str, tuple[str, str]]) -> bytes:

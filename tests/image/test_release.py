@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from firmware.ota import manifest as mf
 from hil.cli import app
 from hil.image import keys, sbv2
-from hil.image.container import Image, read
+from hil.image.container import Image, pack_manifest, read
 from hil.release import Policy, check, release
 
 COMMIT = "ab" * 20
@@ -29,7 +29,7 @@ def make_image(counter: int = 5, version=(1, 2, 0, 0), module: str = "smartmeter
     pay = b"payload of the test image"
     m = mf.Manifest(module, 1, 1, counter, version, mf.KIND_MPY_TAR, 0, 0x306, len(pay),
                     hashlib.sha256(pay).digest(), 0, bytes.fromhex(COMMIT))
-    return Image(mf.pack(m), sbv2.sector([]), pay).signed(keys.rig_key())
+    return Image(pack_manifest(m), sbv2.sector([]), pay).signed(keys.rig_key())
 
 
 def make_record(img: Image, **over) -> dict:

@@ -42,7 +42,6 @@ from firmware.apps.common import entities as ents
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.page import login_page, states_chunks, states_page
 from firmware.ota import service as ota_service
-from firmware.ota.http import handle_update
 
 API_MAX_BODY = 1024             # bytes: every JSON/form request of the apps fits in far less
 OTA_MAX_BODY = 0x1F0000         # an ESP32 app partition (1.9 MiB): the largest body /update may announce
@@ -428,6 +427,7 @@ class Web:
         async def update(request):
             if web.ota is None:
                 return error_response(503, 'OTA is not available on this board (no flash): nothing was changed')
+            from firmware.ota.http import handle_update  # imported on the first update only
             status, doc = await handle_update(web.ota, request)
             return json_response(doc, status)
 
