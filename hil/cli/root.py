@@ -5,14 +5,14 @@ import typer
 from hil.cli.board import board_app
 from hil.cli.certify import certify_cmd
 from hil.cli.cse7766 import cse7766_app
+from hil.cli.flash import flash_cmd
 from hil.cli.fuzz import fuzz_app
+from hil.cli.image import build_cmd, image_app
 from hil.cli.lab import lab_app, rig_export_cmd
 from hil.cli.p1 import p1_app
+from hil.cli.release import release_cmd
 from hil.cli.rig import rig_app
 from hil.cli.sim import sim_app
-from hil.cli.flash import flash_cmd
-from hil.cli.image import build_cmd, image_app
-from hil.cli.release import release_cmd
 
 app = typer.Typer(
     help="bChain SmartHome hardware-in-the-loop rig: P1 emulator, boards, simulator, fuzzing, certification.",
