@@ -215,7 +215,7 @@ class VirtualClock:
 
     def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
                  poll_s: float = 1.0, what: str = "condition") -> T:
-        """Evaluate ``fn()`` every ``poll_s`` rig seconds until ``ok(value)``; AssertionError at ``timeout``."""
+        """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``)."""
         return wait_for(self, fn, ok, timeout, poll_s, what)
 
     def jump(self, seconds: float) -> float:

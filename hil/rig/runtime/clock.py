@@ -88,7 +88,7 @@ class RigClock:
 
     def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
                  poll_s: float = 1.0, what: str = "condition") -> T:
-        """Evaluate ``fn()`` every ``poll_s`` rig seconds until ``ok(value)``; AssertionError at ``timeout``."""
+        """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``)."""
         from hil.rig.clock.virtual import wait_for
 
         return wait_for(self, fn, ok, timeout, poll_s, what)
