@@ -130,12 +130,15 @@ class VirtualClock:
         self.errors: list[str] = []
         self.actors: list[Actor] = []
         self.quiet: list[tuple[str, Callable[[], bool]]] = []
+        self.traffic: list[Callable[[], int]] = []
         self._remotes: dict[int, Remote] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._waiters: list[tuple[int, int, threading.Event]] = []
         self._seq = itertools.count()
         self._jump_to: int | None = None
+        self._dirty = True            # something may have happened that the clock did not see
+        self._traffic_seen = -1
         self._failure: ClockError | None = None
         self._closed = False
         self._sel = selectors.DefaultSelector()
@@ -165,9 +168,15 @@ class VirtualClock:
         """Let ``actor`` act at its deadlines (actors act in the order they were added)."""
         self.actors.append(actor)
 
-    def add_quiet(self, name: str, fn: Callable[[], bool]) -> None:
-        """Hold time back while ``fn()`` says something is in flight."""
+    def add_quiet(self, name: str, fn: Callable[[], bool], traffic: Callable[[], int] | None = None) -> None:
+        """Hold time back while ``fn()`` says something is in flight.
+
+        traffic: a count that changes whenever bytes went between two boards through this part (a LAN
+        link): the boards are then probed before time moves.
+        """
         self.quiet.append((name, fn))
+        if traffic is not None:
+            self.traffic.append(traffic)
 
     def expect(self, name: str, lines: list[LineTap], alive: Callable[[], bool],
                ticks_start_ms: int = 0) -> dict[str, str]:
@@ -196,6 +205,7 @@ class VirtualClock:
             if t_us <= self.now_us:
                 return
             heapq.heappush(self._waiters, (t_us, next(self._seq), ev))
+            self._dirty = True   # the waiter may have acted on the rig since the last round
             self._lock.notify_all()
         while not ev.wait(1.0):
             if self._closed:
@@ -399,7 +409,7 @@ class VirtualClock:
         return True
 
     def _busy(self) -> str | None:
-        """Return what keeps time from moving (None: everything idle, as last reported)."""
+        """Return what keeps time from moving as last reported (None: every board idle, nothing in flight)."""
         for r in list(self._remotes.values()):
             if r.state == "connecting":
                 if not r.alive():
@@ -411,35 +421,63 @@ class VirtualClock:
         for name, fn in self.quiet:
             if not fn():
                 return f"{name} has bytes in flight"
+        return None
+
+    def _unbalanced(self) -> str | None:
         for r in self._remotes.values():
             if not self._balanced(r):
                 return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx})"
         return None
 
+    def _traffic(self) -> int:
+        """Return a number that changes whenever bytes went between boards (the LAN links' counters)."""
+        return sum(fn() for fn in self.traffic)
+
     def _settle(self) -> None:
+        """Return once every board is idle and nothing is in flight.
+
+        A probe round (every board asked whether anything became readable since it said idle) is made when
+        something outside the clock's view may have happened: a new waiter (the test acted on the rig),
+        bytes through a LAN link, or a serial line whose count does not add up.
+        """
         t0 = time.monotonic()
+        unbalanced_since: float | None = None
         while True:
             if self._closed:
                 raise ClockError("rig clock closed")
             self._service(0)
             why = self._busy()
-            if why is None:
-                self.probes += 1
-                n = self.probes
-                remotes = [r for r in self._remotes.values() if r.sock is not None]
-                for r in remotes:
-                    r.probed = None
-                    self._send(r, PROBE, n)
-                while any(r.probed is None and r.sock is not None for r in remotes):
-                    self._service(0.2)
-                    self._stalled(t0, "waiting for probe answers")
-                if all(r.probed is None or (r.probed[0] == n and r.probed[2] == 1) for r in remotes):
-                    why = self._busy()
-                    if why is None:
-                        return
+            if why is not None:
+                self._stalled(t0, why)
+                self._service(0.001 if "flight" in why else 0.2)
                 continue
-            self._stalled(t0, why)
-            self._service(0.001 if "flight" in why or "serial" in why else 0.2)
+            traffic = self._traffic()
+            need = self._dirty or traffic != self._traffic_seen
+            why = self._unbalanced()
+            if why is not None:
+                now = time.monotonic()
+                unbalanced_since = unbalanced_since or now
+                self._stalled(t0, why)
+                if now - unbalanced_since < 0.002:
+                    self._service(0.001)
+                    continue
+                need = True   # the counts may be stale: ask for fresh ones
+                unbalanced_since = None
+            if not need:
+                return
+            self._dirty = False
+            self._traffic_seen = traffic
+            self.probes += 1
+            n = self.probes
+            remotes = [r for r in self._remotes.values() if r.sock is not None]
+            for r in remotes:
+                r.probed = None
+                self._send(r, PROBE, n)
+            while any(r.probed is None and r.sock is not None for r in remotes):
+                self._service(0.2)
+                self._stalled(t0, "waiting for probe answers")
+            if not all(r.probed is None or (r.probed[0] == n and r.probed[2] == 1) for r in remotes):
+                self._dirty = True   # someone was busy: look again once it is idle
 
     def _stalled(self, t0: float, why: str) -> None:
         if time.monotonic() - t0 > self.stall_s:

@@ -69,6 +69,10 @@ class LanLink:
         for c in conns:
             _shutdown(c)
 
+    def traffic(self) -> int:
+        """Return a number that changes with every connection and every byte forwarded."""
+        return self.counters["connections"] + self.counters["refused"] + self.counters["bytes"]
+
     def quiet(self) -> bool:
         """Whether nothing is in flight: no connection waiting, no bytes waiting or being forwarded."""
         with self._lock:

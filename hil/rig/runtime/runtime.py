@@ -313,7 +313,7 @@ class RigRuntime:
             clock.add_quiet(f"{plug} metering line",
                             SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
         for plug, link in self.links.items():
-            clock.add_quiet(f"LAN link {plug}", link.quiet)
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic)
 
     def _board_clock(self, name: str, pair: PtyPair | None, uart: str) -> dict[str, Any]:
         """Return the keyword arguments that put an emulated board on the rig's clock (virtual mode)."""
