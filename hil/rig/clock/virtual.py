@@ -58,7 +58,7 @@ from hil.rig.clock.shared import (
 
 log = logging.getLogger("hil.rig.clock")
 T = TypeVar("T")
-JUMP_STRIDE_S = 20.0      # below the plugs' 30 s Disconnected: a jump never disconnects them
+JUMP_STRIDE_S = 25.0      # below the plugs' 30 s Disconnected: a jump never disconnects them
 STALL_S = 60.0            # host seconds a round may take before the clock gives up and says who is busy
 
 
