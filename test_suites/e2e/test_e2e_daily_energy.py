@@ -39,8 +39,8 @@ def test_daily_energy_restarts_at_local_midnight_on_the_meters_clock(
                 docs=f"{expected_wh:.1f} Wh expected; within one rig second of 2 kW: the plug's chip and "
                      "the rig count the same seconds")
     with step("the meter's clock passes midnight: Daily Energy restarts from zero"):
-        s = wait_until(plug.status, lambda s: s["daily_day"] == day_before + 1, 30, "a new local day on the plug",
-                       [plug])
+        s = wait_until(plug.status, lambda s: s["daily_day"] == day_before + 1, 30,
+                       "a new local day on the plug", [plug])
         assert s["meter_reading"][0] >= midnight
         measure("Daily Energy just after midnight", s["daily_mwh"] / 1000, "Wh", low=0,
                 high=2000 * 7 / 3600, docs="restarted from 0 at 00:00 local: at most a poll and a tick since")
