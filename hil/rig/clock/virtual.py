@@ -12,11 +12,15 @@ Its participants:
 - *waiters*: threads that wait in rig time (:meth:`sleep`, :meth:`wait_for`). Time runs only while some
   thread waits for it; between two waits a test acts on a rig whose time stands still.
 
-One round: settle (every board idle, nothing in flight, confirmed by a probe round), pick the next instant
-(the earliest deadline, board deadlines rounded up to the ``quantum`` grid), let the actors emit what is
-due by then (the world steps, chips and the meter write their bytes; boards read them), settle, publish the
-new time in the time page and wake the boards whose deadline came, settle again, wake the waiters that are
-due. Host load changes how long a round takes, never what happens in it.
+One round: settle (every board idle, nothing in flight, confirmed by a probe round when something outside
+the clock's view happened), pick the next instant (the earliest deadline, board deadlines rounded up to
+the ``quantum`` grid), let the *step* actors integrate up to it (the world, with the relays as the boards
+left them; the analyzers), publish the new time in the time page, wake the boards whose deadline came and
+settle (their timers run: a plug's poll reads the telegram of the instant before), then let the *io*
+actors write the bytes of this instant (chips, the meter's telegram) and settle (the boards read them, no
+timer of theirs being due any more), and wake the waiters that are due. Every board does one kind of thing
+at a time, in an order fixed by the round, so host load changes how long a round takes, never what
+happens in it.
 
 :meth:`jump` moves through a stretch of time in strides of at most ``JUMP_STRIDE_S``: every part runs
 once per stride (a board's timers fire once, the meter sends one telegram covering the stride, the world
@@ -67,9 +71,14 @@ class ClockError(RuntimeError):
 
 
 class Actor(Protocol):
-    """A part of the rig process that acts at instants of rig time."""
+    """A part of the rig process that acts at instants of rig time.
+
+    ``phase``: "step" (integrates up to the instant before the boards act: the world) or "io" (writes
+    bytes to the boards after their timers ran: chips, the meter).
+    """
 
     name: str
+    phase: str
 
     def deadline_us(self) -> int | None:
         """Return the next rig time (UTC us) at which it must act (None: no wish)."""
@@ -296,13 +305,7 @@ class VirtualClock:
                     cands.append(d)
             nxt = max(min(cands), now)
         if nxt > now:
-            for a in self.actors:
-                try:
-                    a.emit(nxt)
-                except Exception as exc:  # noqa: BLE001 - a broken part fails the test that runs
-                    self.errors.append(f"{a.name} at {nxt / US:.3f}: {type(exc).__name__}: {exc}")
-                    log.exception("rig clock: actor %s failed", a.name)
-            self._settle()
+            self._emit("step", nxt)     # the world over [now, nxt), with the relays as the boards left them
             self.now_us = nxt
             self.page.now_us = nxt
             self.page.write()
@@ -314,7 +317,23 @@ class VirtualClock:
                 r.state = "busy"
                 woken = True
         if woken:
-            self._settle()
+            self._settle()              # the boards' timers first (a plug's poll reads the last telegram)
+        if self._emit("io", nxt):
+            self._settle()              # then the bytes of this instant (no board timer is due any more)
+
+    def _emit(self, phase: str, until_us: int) -> bool:
+        """Let the actors of ``phase`` act up to ``until_us``; return whether any did."""
+        acted = False
+        for a in self.actors:
+            if getattr(a, "phase", "io") != phase:
+                continue
+            try:
+                a.emit(until_us)
+                acted = True
+            except Exception as exc:  # noqa: BLE001 - a broken part fails the test that runs
+                self.errors.append(f"{a.name} at {until_us / US:.3f}: {type(exc).__name__}: {exc}")
+                log.exception("rig clock: actor %s failed", a.name)
+        return acted
 
     def _send(self, r: Remote, kind: int, a: int = 0) -> None:
         assert r.sock is not None

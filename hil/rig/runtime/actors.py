@@ -1,14 +1,14 @@
 """The rig-process parts on a virtual clock: each acts at instants of rig time when the clock asks.
 
-A :class:`hil.rig.clock.virtual.VirtualClock` calls ``emit(until_us)`` on every actor, in this order,
-just before rig time moves to ``until_us``:
+A :class:`hil.rig.clock.virtual.VirtualClock` calls ``emit(until_us)`` on every actor at each instant:
+the *step* actors before the boards' timers run, the *io* actors after (see the clock's round):
 
-- :class:`WorldActor` steps the world to ``until_us`` (household, PV, each plug's branch; the relay states
-  are those the boards left at the previous instant) and hands each plug's metering chip its load;
-- :class:`ChipActor` sends the CSE7766 frames due by then (nothing while its plug is off);
-- :class:`P1Actor` sends the telegram due by then (a telegram every period, on the period grid; over a
-  jump one telegram covers the stride, as the world's energy does);
-- :class:`AnalyzerActor` updates each emulated power analyzer (held value, integrator).
+- :class:`WorldActor` (step) steps the world to ``until_us`` (household, PV, each plug's branch; the relay
+  states are those the boards left at the previous instant) and hands each plug's chip its load;
+- :class:`AnalyzerActor` (step) updates each emulated power analyzer (held value, integrator);
+- :class:`ChipActor` (io) sends the CSE7766 frames due by then (nothing while its plug is off);
+- :class:`P1Actor` (io) sends the telegram due by then (a telegram every period, on the period grid;
+  over a jump one telegram covers the stride, as the world's energy does).
 
 The world and the chips integrate exactly: the world's energy is the sum of power x step, the chip's CF
 pulses are counted in integer microjoules, the analyzer's integrator takes the same samples over the
@@ -33,6 +33,7 @@ class WorldActor:
     """Steps the world and gives each chip the load through its plug's relay."""
 
     name = "world"
+    phase = "step"
 
     def __init__(self, world: World, chips: dict[str, Cse7766Emulator], counters: dict[str, int]) -> None:
         """Drive ``world`` and feed ``chips`` (by plug)."""
@@ -56,6 +57,8 @@ class WorldActor:
 class ChipActor:
     """One plug's metering chip on rig time."""
 
+    phase = "io"
+
     def __init__(self, plug: str, chips: dict[str, Cse7766Emulator], powered: Callable[[], bool]) -> None:
         """Drive the chip of ``plug`` (looked up each time: a power cycle replaces it)."""
         self.name = f"cse7766 {plug}"
@@ -76,6 +79,7 @@ class P1Actor:
     """The P1 emulator on rig time: telegram k at ``start + first_at + k * period``."""
 
     name = "p1"
+    phase = "io"
 
     def __init__(self, writer: P1Writer, start_us: int) -> None:
         """Send ``writer``'s telegrams from rig time ``start_us`` on."""
@@ -108,6 +112,8 @@ class P1Actor:
 
 class AnalyzerActor:
     """An emulated power analyzer updated at every instant (its display and integrator)."""
+
+    phase = "step"
 
     def __init__(self, name: str, device: PowerAnalyzerDevice) -> None:
         """Update ``device``."""
