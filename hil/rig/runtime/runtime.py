@@ -275,7 +275,7 @@ class RigRuntime:
         self._outlets_on()
 
         # the meter starts now, on the rig's clock
-        meter_start = int(self.clock.now())
+        meter_start = math.ceil(self.clock.now()) if self.virtual else int(self.clock.now())
         self.source.meter = new_meter(profile, meter_start, import_wh=MANUAL_IMPORT_WH,
                                       export_wh=MANUAL_EXPORT_WH, voltage_v=self.world.volts)
         self.world.t = float(meter_start)
@@ -299,8 +299,8 @@ class RigRuntime:
         for plug in self.chips:
             board = self.boards[plug]
             clock.add_actor(ChipActor(plug, self.chips, lambda b=board: bool(b.powered and b.proc.alive)))
-        first = -(-clock.now_us // US) * US   # telegrams on whole seconds, from the next one on
-        clock.add_actor(P1Actor(self.writer, first))
+        # telegram k stamped meter_start + k periods goes out at that rig instant: one clock
+        clock.add_actor(P1Actor(self.writer, meter_start * US))
         if self.emulated is not None:
             for name, spec in self.rig.instruments.items():
                 if spec.kind == POWER_ANALYZER and spec.emulated:
