@@ -39,6 +39,7 @@ import selectors
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -153,8 +154,11 @@ class VirtualClock:
         self._sel = selectors.DefaultSelector()
         path = self.folder / "sock"
         path.unlink(missing_ok=True)
+        # a Unix socket path holds at most 107 bytes: deep run folders get an abstract (Linux) name
+        address = str(path) if len(str(path)) < 100 else f"\0hil-rig-clock-{os.getpid()}-{uuid.uuid4().hex}"
+        (self.folder / "address").write_text(address.replace("\0", "@", 1), encoding="utf-8")
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(path))
+        self._listener.bind(address)
         self._listener.listen(64)
         self._listener.setblocking(False)
         self._sel.register(self._listener, selectors.EVENT_READ, None)

@@ -281,6 +281,10 @@ class RigRuntime:
         self.world.t = float(meter_start)
         if self.virtual:
             self._clock_parts(meter_start)
+            # ready means telegrams flow: the SmartMeter serves a fresh reading (rig time runs meanwhile)
+            meter = self.boards[rig.smartmeter.name]
+            self.clock.wait_for(lambda: meter.http.get_json("/api/plug/v1/reading", timeout=5.0)[0],
+                                lambda status: status == 200, 30.0, 1.0, "the SmartMeter's first reading")
         else:
             self.writer.start()
             for chip in self.chips.values():
