@@ -106,7 +106,7 @@ def test_a_boards_ticks_ms_wraps_as_on_the_esp32(tmp_path: Path) -> None:
                          sleep=clock.sleep, log_path=tmp_path / "console.log")
     box.append(board)
     (tmp_path / "flash").mkdir()
-    (tmp_path / "flash" / "wifi.json").write_text('{"ssid": "lan", "password": "lan-password"}')  # joins (0.2 s)
+    (tmp_path / "flash" / "wifi.json").write_text('{"ssid": "lan", "password": "lan-password"}')
     try:
         board.start(timeout=60)
         clock.sleep(5)
