@@ -62,7 +62,7 @@ from hil.rig.clock.shared import US
 from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.instruments import open_instruments
 from hil.rig.model import DIRECT, ApplianceSpec, Rig
-from hil.rig.runtime.actors import AnalyzerActor, ChipActor, P1Actor, SerialQuiet, WorldActor
+from hil.rig.runtime.actors import AnalyzerActor, ChipActor, Injected, P1Actor, SerialQuiet, WorldActor
 from hil.rig.runtime.boards import RIG_PASSWORD, RIG_SSID, EmulatedBoard, RealBoard, RigBoard
 from hil.rig.runtime.branches import (
     AcLoadBranch,
@@ -326,14 +326,19 @@ class RigRuntime:
                 if spec.kind == POWER_ANALYZER and spec.emulated:
                     device = self.emulated.device(name)
                     clock.add_actor(AnalyzerActor(name, device))  # type: ignore[arg-type]
+        # the clocked senders write straight to the boards' ends (no bridge thread between)
         if self.writer.pair is not None:
+            self.writer.serial.close()
+            self.writer.serial = Injected(self.writer.pair)  # type: ignore[assignment]
             writer = self.writer
             clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent))
         for plug, pair in self.chip_lines.items():
+            self.chips[plug].port.close()
+            self.chips[plug].port = Injected(pair)  # type: ignore[assignment]
             clock.add_quiet(f"{plug} metering line",
                             SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
         for plug, link in self.links.items():
-            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic)
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic, (plug, self.rig.smartmeter.name))
 
     def _board_clock(self, name: str, pair: PtyPair | None, uart: str) -> dict[str, Any]:
         """Return the keyword arguments that put an emulated board on the rig's clock (virtual mode)."""
