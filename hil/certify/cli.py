@@ -71,6 +71,10 @@ def certify_cmd(
             raise typer.Exit(2) from None
     color = "green" if result.verdict == "PASS" else "red"
     out.print(f"[{color}]{result.line()}[/{color}]", soft_wrap=True, highlight=False)
+    rig_s = result.record.get("rig_seconds")
+    if rig_s:
+        out.print(f"rig time simulated: {rig_s:.0f} s (the tests' own, setup and boot not counted)",
+                  highlight=False)
     out.print(f"record {result.out / 'record.json'}; JUnit {result.out / 'junit.xml'}; "
               f"pytest log {result.out / 'pytest.log'}", soft_wrap=True, highlight=False)
     if result.verdict != "PASS":
@@ -104,7 +108,9 @@ def _repeat(n: int, rig: Path | None, image: Path | None, out_dir: Path, workers
     verdicts = summary["verdicts"]
     out.print(f"REPEAT {n}: verdicts {verdicts.count('PASS')} PASS of {n}; "
               f"{summary['identical_measurements']} of {len(summary['measurements'])} measurements identical "
-              f"in every run; wall {min(summary['wall_s'])}..{max(summary['wall_s'])} s; "
+              f"in every run; wall {min(summary['wall_s'])}..{max(summary['wall_s'])} s for "
+              f"{max(summary['rig_seconds']):.0f} rig s ({min(summary['rig_s_per_wall_s'] or [0])}.."
+              f"{max(summary['rig_s_per_wall_s'] or [0])} rig s per wall s); "
               f"summary {out_dir / 'repeat.json'}", soft_wrap=True, highlight=False)
     if not summary["same_verdict"] or verdicts[0] != "PASS":
         raise typer.Exit(1)

@@ -52,8 +52,12 @@ def summarize(records: list[dict[str, Any]], walls: list[float]) -> dict[str, An
     for i, r in enumerate(records):
         for phase in r.get("phases", []):
             tests.setdefault(phase["name"], ["-"] * len(records))[i] = phase["outcome"]
+    rig_s = [float(r.get("rig_seconds") or 0.0) for r in records]
     return {"runs": len(records), "verdicts": verdicts, "same_verdict": len(set(verdicts)) == 1,
-            "wall_s": [round(w, 1) for w in walls], "tests": tests, "measurements": table,
+            "wall_s": [round(w, 1) for w in walls], "rig_seconds": rig_s,
+            "rig_s_per_wall_s": [round(r / w, 1) if w else None
+                                 for r, w in zip(rig_s, walls, strict=True)],
+            "tests": tests, "measurements": table,
             "identical_measurements": sum(1 for m in table.values() if m["identical"]),
             "differing_measurements": [n for n, m in table.items() if not m["identical"]]}
 
