@@ -729,6 +729,19 @@ class RigRuntime:
             if spec.kind == AC_LOAD:
                 self.instruments[spec.name].reset()
 
+    def align(self, grid_s: float = 60.0) -> None:
+        """Virtual clock: go to the next multiple of ``grid_s`` rig seconds with the chips' frames in phase.
+
+        A test that starts there sees the same phases (telegrams, chip frames, polls, ticks) whatever ran
+        before it on this rig, so its measurements do not depend on the order of the tests. Nothing in
+        realtime mode (phases there are the host's).
+        """
+        if not isinstance(self.clock, VirtualClock):
+            return
+        for emu in self.chips.values():
+            emu.rephase()
+        self.clock.sleep_until(math.floor(self.clock.now() / grid_s + 1) * grid_s)
+
     def ensure_powered(self) -> None:
         """Power every board that is off and wait until all answer."""
         for name, board in self.boards.items():
