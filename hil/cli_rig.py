@@ -140,6 +140,9 @@ def up(
         min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
     keep: Annotated[bool, typer.Option(
         help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
+    clock: Annotated[str, typer.Option(
+        help="realtime (people watching: the rig file's time scale) or virtual (as fast as the events "
+        "allow; docs/rig-clock.md).")] = "realtime",
 ) -> None:
     """Bring the rig up (world, P1 emulator, instruments, boards) and keep it running until Ctrl-C."""
     import time
@@ -150,7 +153,9 @@ def up(
     from hil.rig.runtime.state import remove_state, write_state
 
     rig = _load(path)
-    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
+    if clock not in ("realtime", "virtual"):
+        raise typer.BadParameter(f"--clock {clock!r}: expected realtime or virtual")
+    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep, clock=clock))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
     try:
@@ -164,7 +169,10 @@ def up(
                     table.add_row(t)
                 table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
                 live.update(table)
-                time.sleep(1.0)
+                if runtime.virtual:
+                    runtime.clock.sleep(1.0)   # virtual time runs while someone waits for it
+                else:
+                    time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:
