@@ -249,10 +249,15 @@ class RigRuntime:
         for name, spec in rig.powerdetectors.items():
             self.detectors[name] = LivePowerDetector(powerdetector_for(spec), self.clock)
         branches = [self._branch(app) for app in rig.appliances.values()]
+        for branch in branches:
+            branch.faults = self.faults  # type: ignore[union-attr]   # its errors fail the running test
         live = {b.name: self._live_reader(b.name) for b in rig.smartplugs}
         self.world = World(self.site, branches, live, self.clock.now())
 
         self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock.now, clocked=self.virtual)
+        for name, spec in rig.instruments.items():
+            if spec.kind == POWER_ANALYZER and spec.emulated:   # its world errors fail the running test
+                self.emulated.device(name).on_error = self.faults.append  # type: ignore[attr-defined]
         self._on_stop("instruments", self.emulated.close)
         self.resources = self.emulated.resources
         for app in rig.appliances.values():
@@ -702,6 +707,7 @@ class RigRuntime:
             branch.load = old.load
         if isinstance(branch, MeasuredBranch) and isinstance(old, MeasuredBranch):
             branch.analyzer = old.analyzer
+        branch.faults = self.faults  # type: ignore[union-attr]
         self.world.replace(branch)
         return branch
 
