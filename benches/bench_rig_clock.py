@@ -27,15 +27,18 @@ def rig():
 def test_quarter_hour_of_rig_time_on_the_virtual_clock(benchmark, rig):
     loads = iter(range(200, 20_000, 350))
     walls: list[float] = []
+    rounds: list[int] = []
 
     def quarter() -> None:
         rig.world.set_base(float(next(loads)))
+        r0 = rig.clock.rounds
         t0 = time.perf_counter()
         rig.clock.sleep(QUARTER_S)
         walls.append(time.perf_counter() - t0)
+        rounds.append(rig.clock.rounds - r0)
 
     benchmark.pedantic(quarter, rounds=3, iterations=1)
     best = min(walls)
     benchmark.extra_info["rig_s_per_wall_s"] = round(QUARTER_S / best, 1)
-    benchmark.extra_info["rounds_per_quarter"] = rig.clock.rounds / (len(walls) + 1)
+    benchmark.extra_info["clock_rounds_per_quarter"] = max(rounds)
     assert rig.all_faults() == []
