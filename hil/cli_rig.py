@@ -137,7 +137,8 @@ def up(
     time_scale: Annotated[float | None, typer.Option(
         min=0.001, help="Rig seconds per host second (emulated rigs only; default: the rig file's).")] = None,
     seconds: Annotated[float | None, typer.Option(
-        min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
+        min=0.1, help="Stop after this long (host seconds; rig seconds on a virtual clock; default: Ctrl-C).")
+    ] = None,
     keep: Annotated[bool, typer.Option(
         help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
     clock: Annotated[str, typer.Option(
@@ -159,9 +160,11 @@ def up(
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
     try:
-        deadline = None if seconds is None else time.monotonic() + seconds
+        # --seconds: host seconds on a realtime clock, rig seconds on a virtual one
+        now = runtime.now if runtime.virtual else time.monotonic
+        deadline = None if seconds is None else now() + seconds
         with Live(console=out, refresh_per_second=2) as live:
-            while deadline is None or time.monotonic() < deadline:
+            while deadline is None or now() < deadline:
                 status = runtime.status()
                 write_state(rig.name, status)
                 table = Table.grid()
