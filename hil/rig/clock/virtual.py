@@ -262,7 +262,7 @@ class VirtualClock:
             self._closed = True
             self._lock.notify_all()
         self._thread.join(5)
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.sock is not None:
                 r.sock.close()
         self._listener.close()
@@ -283,10 +283,14 @@ class VirtualClock:
                 jump_to = self._jump_to
             try:
                 self._round(target, jump_to)
-            except ClockError as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure ends rig time with a reason
+                if not isinstance(exc, ClockError):
+                    log.exception("rig clock: round failed")
+                    at = self.now_us / US
+                    exc = ClockError(f"rig clock failed at {at:.3f}: {type(exc).__name__}: {exc}")
                 log.error("rig clock: %s", exc)
                 with self._lock:
-                    self._failure = exc
+                    self._failure = exc  # type: ignore[assignment]
                     waiters, self._waiters = self._waiters, []
                 for _, _, ev in waiters:
                     ev.set()
@@ -303,7 +307,7 @@ class VirtualClock:
         else:
             q = self.quantum_us
             cands = [target]
-            cands += [-(-r.deadline // q) * q for r in self._remotes.values() if r.deadline >= 0]
+            cands += [-(-r.deadline // q) * q for r in self._all() if r.deadline >= 0]
             for a in self.actors:
                 d = a.deadline_us()
                 if d is not None:
@@ -316,7 +320,7 @@ class VirtualClock:
             self.page.write()
             self.rounds += 1
         woken = False
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.state == "idle" and 0 <= r.deadline <= nxt and r.sock is not None:
                 self._send(r, WAKE)
                 r.state = "busy"
@@ -432,9 +436,14 @@ class VirtualClock:
                 return False
         return True
 
+    def _all(self) -> list[Remote]:
+        """Return the board processes taking part (a copy: other threads announce new ones)."""
+        with self._lock:
+            return list(self._remotes.values())
+
     def _busy(self) -> str | None:
         """Return what keeps time from moving as last reported (None: every board idle, nothing in flight)."""
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.state == "connecting":
                 if not r.alive():
                     self._drop(r)
@@ -448,7 +457,7 @@ class VirtualClock:
         return None
 
     def _unbalanced(self) -> str | None:
-        for r in self._remotes.values():
+        for r in self._all():
             if not self._balanced(r):
                 return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx})"
         return None
@@ -483,7 +492,7 @@ class VirtualClock:
                 self._stalled(t0, why)
                 self._service(0.001 if "flight" in why else 0.2)
                 continue
-            remotes = [r for r in self._remotes.values() if r.sock is not None]
+            remotes = [r for r in self._all() if r.sock is not None]
             changed = self._traffic() if not self._dirty else None
             need = self._dirty or changed is None or bool(changed)
             if not self._dirty and changed:
