@@ -4,9 +4,7 @@
   boiler's energy. Over a simulated hour (a day with ``-m soak``) the meter's registers, plug1's own
   energy counter (its CSE7766's CF pulses), the chip emulator's pulse count and the power analyzer's
   integrator agree to the watt-hour: one rig, one time, whatever the host's load.
-- A jump to 23:59:50 local reaches every part at once: the rig, the world, the meter emulator's clock,
-  the SmartMeter board's own clock (its reading is 0 s old), the plugs (still Connected: their own clocks
-  never saw a gap); ten seconds later every part is in the new day.
+- A jump to 23:59:50 reaching every part at once: test_e2e_daily_energy.py (one simulated midnight).
 """
 
 from __future__ import annotations
@@ -15,8 +13,6 @@ import math
 
 import pytest
 
-from firmware.timebase import local_day
-from hil.fixtures.devices import wait_until
 from hil.fixtures.record import Declared
 
 pytestmark = [pytest.mark.e2e, pytest.mark.needs_analyzer]
@@ -70,31 +66,3 @@ def test_plug_chip_meter_and_analyzer_agree_on_an_appliances_energy(
     measure("plug1 energy - meter energy", plug_wh - meter_wh, docs=f"meter {meter_wh} Wh")
     measure("analyzer energy - meter energy", analyzer_wh - meter_wh, docs=f"analyzer {analyzer_wh:.2f} Wh")
     measure("chip emulator energy - analyzer energy", chip_wh - analyzer_wh, docs=f"chip {chip_wh:.2f} Wh")
-
-
-def test_a_jump_to_2359_50_reaches_every_part_at_once(rig, smartmeter, smartplugs, p1, world, measure, step):
-    if rig.clock_mode != "virtual":
-        pytest.skip("realtime boards see a jump within 50 ms, not at one instant")
-    with step("jump to 23:59:50 local"):
-        target = p1.jump_to_local(23, 59, 50)
-    with step("at that instant: rig, world, meter emulator and the SmartMeter board agree"):
-        assert rig.now() == target
-        assert world.status()["t"] == target
-        assert p1.meter_time() == target
-        status, reading = smartmeter.reading()
-        assert status == 200 and reading["meter_ts"] == target, reading
-        measure("SmartMeter reading age at the jump's end", reading["age_s"], "s", low=0.0, high=0.0,
-                kind="consistency", docs="the board's own ticks_ms is the rig's clock")
-    with step("the plugs went through the jump Connected and follow the meter's day"):
-        for plug in smartplugs.values():
-            s = wait_until(plug.status, lambda s: s["meter_reading"] and s["meter_reading"][0] >= target,
-                           6.0, f"{plug.name} reads the meter at 23:59:50", [plug])
-            assert s["connected"] is True and s["failsafe"] is False, s
-            assert s["daily_day"] == local_day(target), s
-    with step("ten seconds later every part is in the new day"):
-        rig.clock.sleep(15)
-        assert local_day(int(rig.now())) == local_day(target) + 1
-        assert local_day(p1.meter_time()) == local_day(target) + 1
-        for plug in smartplugs.values():
-            wait_until(lambda p=plug: p.status()["daily_day"], lambda d: d == local_day(target) + 1, 6.0,
-                       f"{plug.name} in the new day", [plug])
