@@ -40,7 +40,8 @@ def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
         on = plug.wait_decision(switch, decision_timeout(rig, 3), "that switches")
         assert on["relay"] is True, trace(plug.decisions)
         wait_until(contact.closed, bool, 2.0, "PowerDetector contact closed after the relay went on", [plug])
-        measure("contact resistance, closed", contact.resistance(), "ohm", low=0.0, high=0.1)
+        measure("contact resistance, closed", contact.resistance(), "ohm", low=0.0, high=0.1,
+                kind="consistency", docs="the emulated contact's constant resistance, read through the DMM")
 
     with step("the heat pump runs on its own supply: the meter sees it, the plug sees only the coil"):
         world_hp = wait_until(lambda: world.status()["plugs"]["plug2"], lambda s: s["watts"] > 2000, 5.0,
