@@ -116,7 +116,7 @@ class BoardProcess:
         """Return the board's address, http://127.0.0.1:PORT."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> BoardProcess:
+    def start(self, timeout: float = 20.0, env: dict[str, str] | None = None) -> BoardProcess:
         """Start the process and return once its web server answers (BoardError otherwise).
 
         The first start lets the board pick a free port (the OS binds port 0: no race with other boards
@@ -129,10 +129,13 @@ class BoardProcess:
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
+        extra = env
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = None   # "starting" until Popen returns (a rig's clock asks alive_or_starting())
-        if self.env_hook is not None:
+        if extra is not None:
+            env.update(extra)          # computed by the caller (a rig's clock: when the start was asked)
+        elif self.env_hook is not None:
             env.update(self.env_hook())
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,

@@ -203,6 +203,14 @@ class VirtualClock:
             self._remotes[ident] = Remote(ident, name, lines, alive)
         return {ENV_DIR: str(self.folder), ENV_ID: str(ident), ENV_TICKS: str(int(ticks_start_ms))}
 
+    def forget(self, env: dict[str, str]) -> None:
+        """Withdraw an announcement (:meth:`expect`'s environment) whose process will not start after all."""
+        ident = int(env.get(ENV_ID, "0"))
+        with self._lock:
+            r = self._remotes.get(ident)
+            if r is not None and r.sock is None:
+                self._remotes.pop(ident, None)
+
     def remote_status(self) -> dict[str, Any]:
         """Return the board processes taking part and their state (for reports)."""
         with self._lock:

@@ -55,9 +55,13 @@ class EmulatedBoard:
         self.set_wifi(True)
         env: Any = None
         sleep: Any = time.sleep
+        self._starting = False
+        self._clock = clock
+        self._clock_env: Any = None
         if clock is not None:
             def env() -> dict[str, str]:
-                return clock.expect(spec.name, list(lines or []), self.proc.alive_or_starting, ticks_start_ms)
+                return clock.expect(spec.name, list(lines or []), self._alive_or_starting, ticks_start_ms)
+            self._clock_env = env
             sleep = clock.sleep
         elif clock_env:
             env = lambda: dict(clock_env)  # noqa: E731
@@ -105,21 +109,37 @@ class EmulatedBoard:
         self.power_on_async(timeout).result()
 
     def power_on_async(self, timeout: float = 20.0) -> concurrent.futures.Future[None]:
-        """Start the process on the board's own thread; the future ends when its web server answers."""
-        self.powered = True
-        return self._starter.submit(self._power_on, timeout)
+        """Start the process on the board's own thread; the future ends when its web server answers.
 
-    def _power_on(self, timeout: float) -> None:
+        On a virtual clock the board is announced to the clock here, before this returns: rig time waits
+        for it from the instant the start was asked, whichever thread then runs it.
+        """
+        self.powered = True
+        env = None
+        if self._clock_env is not None and not self.proc.alive:
+            self._starting = True
+            env = self._clock_env()
+        return self._starter.submit(self._power_on, timeout, env)
+
+    def _alive_or_starting(self) -> bool:
+        return self._starting or self.proc.alive
+
+    def _power_on(self, timeout: float, env: dict[str, str] | None = None) -> None:
         with self.lock:
             if self.proc.alive:
                 self.powered = True
+                self._starting = False
+                if env is not None and self._clock is not None:
+                    self._clock.forget(env)   # announced, but it runs already: nothing will join
                 return
             try:
-                self.proc.start(timeout)
+                self.proc.start(timeout, env)
             except BoardError as exc:
                 self.last_error = str(exc)
                 self.proc.kill()
                 raise
+            finally:
+                self._starting = False
             self.powered = True
             pid = self.proc.proc.pid if self.proc.proc else "?"
             log.info("board %s powered on (pid %s, %s)", self.name, pid, self.proc.base_url)
