@@ -165,7 +165,9 @@ class BoardProcess:
                 continue
             self.port = port
             try:
-                self.get("/", timeout=1.0)
+                # on a rig's clock the board answers in no rig time: only a refusal means "not yet", so
+                # a slow host must not turn into an extra look (and an extra instant of rig time)
+                self.get("/", timeout=1.0 if self.sleep is time.sleep else 30.0)
                 return
             except OSError as e:
                 last = e

@@ -68,7 +68,9 @@ class EmulatedBoard:
         self.proc = BoardProcess(spec.role, self.flash, p1=p1, metering=metering, port=port, mac=spec.mac,
                                  networks=self.networks_file, mdns=False, log_path=self.log_path, env=env,
                                  sleep=sleep)
-        self._http = BoardHttp(self.proc.base_url, spec.name)
+        # on a virtual clock a board answers in no rig time: a host-time timeout would only measure the host
+        self._http_timeout = 30.0 if clock is not None else 5.0
+        self._http = BoardHttp(self.proc.base_url, spec.name, self._http_timeout)
         self.powered = False
         self.wifi_up = True
         self.lock = threading.Lock()
@@ -86,7 +88,7 @@ class EmulatedBoard:
     def http(self) -> BoardHttp:
         """Return the HTTP client of its web server."""
         if self._http.base_url != self.proc.base_url:
-            self._http = BoardHttp(self.proc.base_url, self.name)
+            self._http = BoardHttp(self.proc.base_url, self.name, self._http_timeout)
         return self._http
 
     def provision(self, files: dict[str, Any], overwrite: bool = False) -> None:

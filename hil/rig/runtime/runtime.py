@@ -641,7 +641,8 @@ class RigRuntime:
         b = self.boards[board]
         timeout = timeout if timeout is not None else self.options.boot_timeout_s
         t0 = time.monotonic()
-        while not b.http.alive(timeout=1.0):
+        # virtual clock: a board answers in no rig time; only a refused connection means "not up yet"
+        while not b.http.alive(timeout=30.0 if self.virtual else 1.0):
             if time.monotonic() - t0 > timeout:
                 tail = "\n".join(b.log_text().splitlines()[-30:])
                 raise RigRuntimeError(f"{board}: no HTTP answer at {b.http.base_url} within {timeout} s; "
