@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -58,11 +58,16 @@ class BoardProcess:
                  host: str = "127.0.0.1", port: int | None = None, mac: str | None = None,
                  networks: dict[str, str] | Path | None = None, mdns: bool = False, mdns_suffix: str = "",
                  extra: Sequence[str] = (), log_path: Path | str | None = None,
-                 rig_token: bool = True) -> None:
+                 rig_token: bool = True,
+                 env: Callable[[], dict[str, str]] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         """Describe the board; nothing runs before start(). port None: a free one is picked.
 
         rig_token: put the rig's user into the flash before each start (hil/board/auth.py) and send its
         token with every request (`request(..., auth=False)` sends none); False: a factory-fresh board.
+        env: called at every start for extra environment (a rig's clock: ``hil.board.rigloop``); sleep:
+        how to wait between looks at a starting board (a rig's clock: rig time, so the board's own
+        timers can run while it boots).
         """
         if host != "127.0.0.1":
             raise ValueError(f"host {host!r}: emulated boards listen on 127.0.0.1 only")
@@ -83,6 +88,8 @@ class BoardProcess:
         self.starts = 0
         self.rig_token = rig_token
         self.token: str | None = None
+        self.env_hook = env
+        self.sleep = sleep
 
     # ---- the process -----------------------------------------------------------------------------------
     def command(self) -> list[str]:
@@ -108,12 +115,16 @@ class BoardProcess:
         """Whether the process is running."""
         return self.proc is not None and self.proc.poll() is None
 
+    def alive_or_starting(self) -> bool:
+        """Whether the process runs or is being started right now."""
+        return self.proc is None or self.proc.poll() is None
+
     @property
     def base_url(self) -> str:
         """Return the board's address, http://127.0.0.1:PORT."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> BoardProcess:
+    def start(self, timeout: float = 20.0, env: dict[str, str] | None = None) -> BoardProcess:
         """Start the process and return once its web server answers (BoardError otherwise).
 
         The first start lets the board pick a free port (the OS binds port 0: no race with other boards
@@ -128,8 +139,14 @@ class BoardProcess:
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
+        extra = env
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = None   # "starting" until Popen returns (a rig's clock asks alive_or_starting())
+        if extra is not None:
+            env.update(extra)          # computed by the caller (a rig's clock: when the start was asked)
+        elif self.env_hook is not None:
+            env.update(self.env_hook())
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -154,15 +171,17 @@ class BoardProcess:
                                  f"\n{self.log_tail()}")
             port = self._listening_port()  # written by this process once it listens: not another board
             if port is None:
-                time.sleep(0.02)
+                self.sleep(0.02)
                 continue
             self.port = port
             try:
-                self.get("/", timeout=1.0)
+                # on a rig's clock the board answers in no rig time: only a refusal means "not yet", so
+                # a slow host must not turn into an extra look (and an extra instant of rig time)
+                self.get("/", timeout=1.0 if self.sleep is time.sleep else 30.0)
                 return
             except OSError as e:
                 last = e
-            time.sleep(0.05)
+            self.sleep(0.05)
         raise BoardError(f"{self.kind} board: no HTTP answer on {self.base_url}/ within {timeout} s "
                          f"(last error: {last!r})\n{self.log_tail()}")
 

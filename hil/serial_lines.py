@@ -51,6 +51,7 @@ class PtyPair:
         self.names: tuple[str, str] = (os.ttyname(self._slaves[0]), os.ttyname(self._slaves[1]))
         self.dropped = 0
         self.copied = 0
+        self.moved = [0, 0]     # bytes taken from end i and passed on (copied or dropped) to the other end
         self._busy = False
         self._stalled: set[int] = set()
         self._idle = threading.Condition()
@@ -117,6 +118,35 @@ class PtyPair:
             if n:
                 empty_since = time.monotonic()
             left = n
+    def idle(self) -> bool:
+        """Whether the bridge holds nothing (no end has bytes waiting for it, no copy under way)."""
+        pending, _, _ = select.select(self._masters, [], [], 0)
+        return not pending and not self._busy
+
+    def inject(self, end: int, data: bytes) -> int:
+        """Put ``data`` on the line towards ``end`` as if it came from the other end, bypassing the bridge.
+
+        For a sender driven by a rig's clock: one hop less. What does not fit the end's receive buffer
+        (nobody reads it) is dropped and counted, as the bridge does. Returns the bytes taken.
+        """
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self._masters[end], view)
+            except BlockingIOError:
+                self.dropped += len(view)
+                break
+            self.copied += n
+            view = view[n:]
+        self.moved[1 - end] += len(data)
+        return len(data)
+
+    def discard_unread(self, end: int) -> None:
+        """Throw away what waits unread at ``end`` (its reader is off, as on a line nobody listens to)."""
+        try:
+            termios.tcflush(self._slaves[end], termios.TCIFLUSH)
+        except (OSError, termios.error):
+            pass
 
     def close(self) -> None:
         """Stop the bridge and close both ptys (ends still open elsewhere then see EOF)."""
@@ -153,6 +183,7 @@ class PtyPair:
                 try:
                     data = os.read(fd, 65536)
                     self._send(peer[fd], data)
+                    self.moved[0 if fd == a else 1] += len(data)
                 except OSError as e:
                     if e.errno not in (errno.EAGAIN, errno.EIO):
                         raise

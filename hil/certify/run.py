@@ -127,8 +127,8 @@ def pytest_command(rig_path: Path, out: Path, suites: list[str], workers: int, e
            "-m", "not soak", "-q", "-rfEs", "--junitxml", str(out / "junit.xml"),
            "--alluredir", str(out / "allure-results"), "--clean-alluredir",
            "--hil-record", str(out / "record.pytest.json"), "--hil-progress", str(out / "progress.jsonl")]
-    if workers > 1:
-        cmd += ["-n", str(workers)]
+    if workers > 1:   # fixed shares per worker: the same tests on the same rig in the same order each run
+        cmd += ["-n", str(workers), "--dist", "loadgroup"]
     return cmd + extra
 
 

@@ -148,7 +148,8 @@ def up(
     time_scale: Annotated[float | None, typer.Option(
         min=0.001, help="Rig seconds per host second (emulated rigs only; default: the rig file's).")] = None,
     seconds: Annotated[float | None, typer.Option(
-        min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
+        min=0.1, help="Stop after this long (host seconds; rig seconds on a virtual clock; default: Ctrl-C).")
+    ] = None,
     keep: Annotated[bool, typer.Option(
         help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
     export: Annotated[Path | None, typer.Option(
@@ -161,6 +162,9 @@ def up(
     = None,
     tag: Annotated[list[str] | None, typer.Option(help="With --export: a place tag key=value (repeatable).")]
     = None,
+    clock: Annotated[str, typer.Option(
+        help="realtime (people watching: the rig file's time scale) or virtual (as fast as the events "
+        "allow; docs/rig-clock.md).")] = "realtime",
 ) -> None:
     """Bring the rig up (world, P1 emulator, instruments, boards) and keep it running until Ctrl-C."""
     import time
@@ -171,9 +175,15 @@ def up(
     from hil.rig.runtime.state import remove_state, write_state
 
     rig = _load(path)
-    if export is not None and time_scale is None:
-        time_scale = 1.0    # through a place the boards are real boards: real time
-    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
+    if clock not in ("realtime", "virtual"):
+        raise typer.BadParameter(f"--clock {clock!r}: expected realtime or virtual")
+    if export is not None:
+        if clock == "virtual":
+            raise typer.BadParameter("--export runs the rig in real time (real boards may join it): "
+                                     "expected --clock realtime, got virtual")
+        if time_scale is None:
+            time_scale = 1.0    # through a place the boards are real boards: real time
+    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep, clock=clock))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
     unexport = None
@@ -184,9 +194,11 @@ def up(
             unexport = up_export(runtime, export, coordinator, exporter, place, tag)
         write_state(rig.name, runtime.status())
         _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
-        deadline = None if seconds is None else time.monotonic() + seconds
+        # --seconds: host seconds on a realtime clock, rig seconds on a virtual one
+        now = runtime.now if runtime.virtual else time.monotonic
+        deadline = None if seconds is None else now() + seconds
         with Live(console=out, refresh_per_second=2) as live:
-            while deadline is None or time.monotonic() < deadline:
+            while deadline is None or now() < deadline:
                 status = runtime.status()
                 write_state(rig.name, status)
                 table = Table.grid()
@@ -194,7 +206,10 @@ def up(
                     table.add_row(t)
                 table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
                 live.update(table)
-                time.sleep(1.0)
+                if runtime.virtual:
+                    runtime.clock.sleep(1.0)   # virtual time runs while someone waits for it
+                else:
+                    time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:

@@ -11,11 +11,13 @@ import concurrent.futures
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from hil.board.gpio import GpioFolder
 from hil.board_process import BoardError, BoardProcess
+from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.model import Board
 from hil.rig.runtime.console import ConsoleCapture
 from hil.rig.runtime.http import BoardHttp
@@ -31,8 +33,14 @@ class EmulatedBoard:
     emulated = True
 
     def __init__(self, spec: Board, folder: Path, *, p1: str | None = None, metering: str | None = None,
-                 port: int | None = None) -> None:
-        """Lay out ``folder`` for the board; nothing runs before :meth:`power_on`."""
+                 port: int | None = None, clock: VirtualClock | None = None,
+                 lines: list[LineTap] | None = None,
+                 ticks_start_ms: int = 0, clock_env: dict[str, str] | None = None) -> None:
+        """Lay out ``folder`` for the board; nothing runs before :meth:`power_on`.
+
+        clock: the rig's virtual clock (the board joins it at every start, its serial ``lines`` counted);
+        clock_env: the environment of a realtime clock's time page.
+        """
         self.spec = spec
         self.name = spec.name
         self.role = spec.role
@@ -45,9 +53,24 @@ class EmulatedBoard:
         self.flash.mkdir(exist_ok=True)
         self.gpio = GpioFolder(self.io_dir / "gpio")
         self.set_wifi(True)
+        env: Any = None
+        sleep: Any = time.sleep
+        self._starting = False
+        self._clock = clock
+        self._clock_env: Any = None
+        if clock is not None:
+            def env() -> dict[str, str]:
+                return clock.expect(spec.name, list(lines or []), self._alive_or_starting, ticks_start_ms)
+            self._clock_env = env
+            sleep = clock.sleep
+        elif clock_env:
+            env = lambda: dict(clock_env)  # noqa: E731
         self.proc = BoardProcess(spec.role, self.flash, p1=p1, metering=metering, port=port, mac=spec.mac,
-                                 networks=self.networks_file, mdns=False, log_path=self.log_path)
-        self._http = BoardHttp(self.proc.base_url, spec.name)
+                                 networks=self.networks_file, mdns=False, log_path=self.log_path, env=env,
+                                 sleep=sleep)
+        # on a virtual clock a board answers in no rig time: a host-time timeout would only measure the host
+        self._http_timeout = 30.0 if clock is not None else 5.0
+        self._http = BoardHttp(self.proc.base_url, spec.name, self._http_timeout)
         self.powered = False
         self.wifi_up = True
         self.lock = threading.Lock()
@@ -65,7 +88,7 @@ class EmulatedBoard:
     def http(self) -> BoardHttp:
         """Return the HTTP client of its web server."""
         if self._http.base_url != self.proc.base_url:
-            self._http = BoardHttp(self.proc.base_url, self.name)
+            self._http = BoardHttp(self.proc.base_url, self.name, self._http_timeout)
         self._http.token = self.proc.token
         return self._http
 
@@ -89,21 +112,37 @@ class EmulatedBoard:
         self.power_on_async(timeout).result()
 
     def power_on_async(self, timeout: float = 20.0) -> concurrent.futures.Future[None]:
-        """Start the process on the board's own thread; the future ends when its web server answers."""
-        self.powered = True
-        return self._starter.submit(self._power_on, timeout)
+        """Start the process on the board's own thread; the future ends when its web server answers.
 
-    def _power_on(self, timeout: float) -> None:
+        On a virtual clock the board is announced to the clock here, before this returns: rig time waits
+        for it from the instant the start was asked, whichever thread then runs it.
+        """
+        self.powered = True
+        env = None
+        if self._clock_env is not None and not self.proc.alive:
+            self._starting = True
+            env = self._clock_env()
+        return self._starter.submit(self._power_on, timeout, env)
+
+    def _alive_or_starting(self) -> bool:
+        return self._starting or self.proc.alive
+
+    def _power_on(self, timeout: float, env: dict[str, str] | None = None) -> None:
         with self.lock:
             if self.proc.alive:
                 self.powered = True
+                self._starting = False
+                if env is not None and self._clock is not None:
+                    self._clock.forget(env)   # announced, but it runs already: nothing will join
                 return
             try:
-                self.proc.start(timeout)
+                self.proc.start(timeout, env)
             except BoardError as exc:
                 self.last_error = str(exc)
                 self.proc.kill()
                 raise
+            finally:
+                self._starting = False
             self.powered = True
             pid = self.proc.proc.pid if self.proc.proc else "?"
             log.info("board %s powered on (pid %s, %s)", self.name, pid, self.proc.base_url)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import logging
 import math
 import shutil
@@ -57,8 +58,11 @@ from hil.emulators.powerdetector import LivePowerDetector
 from hil.emulators.world import Site, make_appliance
 from hil.instruments.base import ScpiInstrument
 from hil.instruments.models import AC_LOAD, DMM, PDU, POWER_ANALYZER
+from hil.rig.clock.shared import US
+from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.instruments import open_instruments
-from hil.rig.model import DIRECT, SMARTMETER, ApplianceSpec, Rig
+from hil.rig.model import DIRECT, ApplianceSpec, Rig
+from hil.rig.runtime.actors import AnalyzerActor, ChipActor, Injected, P1Actor, SerialQuiet, WorldActor
 from hil.rig.runtime.boards import RIG_PASSWORD, RIG_SSID, EmulatedBoard, RealBoard, RigBoard
 from hil.rig.runtime.branches import (
     AcLoadBranch,
@@ -70,6 +74,14 @@ from hil.rig.runtime.branches import (
     RatedBranch,
 )
 from hil.rig.runtime.clock import RigClock
+from hil.rig.runtime.drivers import (
+    EmulatedWifi,
+    NoPower,
+    P1Cable,
+    PduOutletPower,
+    PowerProtocol,
+    ProcessPower,
+)
 from hil.rig.runtime.lan import LanLink
 from hil.rig.runtime.p1line import RigLine, WorldSource
 from hil.rig.runtime.world import World
@@ -109,6 +121,9 @@ class RuntimeOptions:
     run_dir: Path | None = None
     keep_run_dir: bool = False
     boot_timeout_s: float = 30.0
+    clock: str | None = None            # 'virtual' | 'realtime' (None: the rig file's, see Rig.clock_mode)
+    quantum_s: float | None = None      # virtual: the boards' timer grid (None: the rig file's)
+    ticks_start_ms: int = 0             # what the emulated boards' ticks_ms() reads at boot (wrap tests)
 
 
 class RigRuntime:
@@ -122,12 +137,20 @@ class RigRuntime:
         if scale != 1 and not all(b.emulated for b in rig.boards.values()):
             raise RigRuntimeError(f"rig {rig.name}: time scale {scale}: expected 1 with real boards "
                                   "(their firmware runs in real time)")
-        self.time_scale = float(scale)
+        self.clock_mode = self.options.clock or rig.clock_mode
+        if self.clock_mode not in ("virtual", "realtime"):
+            raise RigRuntimeError(f"rig {rig.name}: clock {self.clock_mode!r}: expected virtual or realtime")
+        if self.clock_mode == "virtual" and not all(b.emulated for b in rig.boards.values()):
+            raise RigRuntimeError(f"rig {rig.name}: a virtual clock needs every board emulated (real boards "
+                                  "keep their own time): use clock: realtime")
+        self.virtual = self.clock_mode == "virtual"
+        self.time_scale = 1.0 if self.virtual else float(scale)
         self.started = False
         self.stopped = False
         self.run_dir: Path | None = None
         self._own_dir = False
-        self.clock = RigClock(self.options.start_utc, self.time_scale)
+        self.clock: RigClock | VirtualClock = RigClock(self.options.start_utc, self.time_scale)
+        self.faults: list[str] = []     # errors of the rig's own parts (world, emulators): fail the test
         self.site = Site(self.options.seed)
         self.world: World | None = None
         self.detectors: dict[str, LivePowerDetector] = {}
@@ -149,6 +172,7 @@ class RigRuntime:
         self._handler: logging.Handler | None = None
         self._outlets: dict[tuple[str, int], str] = {}
         self._stop_lock = threading.Lock()
+        self._stack = contextlib.ExitStack()   # what stop() undoes, last started first
 
     # ---- derived settings ----------------------------------------------------------------------------
     @property
@@ -157,6 +181,8 @@ class RigRuntime:
         if self.options.p1_period_s is not None:
             return self.options.p1_period_s
         profile = get_profile(self.rig.p1.profile)
+        if self.virtual:
+            return float(profile.period_s)
         return float(max(profile.period_s, math.ceil(self.time_scale / 2)))
 
     @property
@@ -164,7 +190,13 @@ class RigRuntime:
         """Host seconds between two SmartMeter polls of a plug."""
         if self.options.poll_s is not None:
             return self.options.poll_s
+        if self.virtual:
+            return 5.0
         return min(5.0, max(0.5, 5.0 / self.time_scale))
+
+    def all_faults(self) -> list[str]:
+        """Return every error of the rig's own parts so far (world loop, emulators, the clock's actors)."""
+        return [*self.faults, *getattr(self.clock, "errors", [])]
 
     @property
     def smartmeter(self) -> RigBoard:
@@ -204,16 +236,29 @@ class RigRuntime:
         logging.getLogger("hil").addHandler(self._handler)
         if log.getEffectiveLevel() > logging.INFO:
             log.setLevel(logging.INFO)
-        log.info("rig %s (%s, sha256 %s) starting in %s: time scale %g, seed %d", rig.name, rig.source,
-                 rig.sha256[:16], self.run_dir, self.time_scale, self.options.seed)
+        log.info("rig %s (%s, sha256 %s) starting in %s: %s clock, time scale %g, seed %d", rig.name,
+                 rig.source, rig.sha256[:16], self.run_dir, self.clock_mode, self.time_scale,
+                 self.options.seed)
+        if self.virtual:
+            quantum = self.options.quantum_s or rig.quantum_s
+            self.clock = VirtualClock(self.options.start_utc, self.run_dir / "clock", quantum)
+        else:
+            self.clock = RigClock(self.options.start_utc, self.time_scale, folder=self.run_dir / "clock")
+        self._on_stop("clock", self.clock.close)
 
         for name, spec in rig.powerdetectors.items():
             self.detectors[name] = LivePowerDetector(powerdetector_for(spec), self.clock)
         branches = [self._branch(app) for app in rig.appliances.values()]
+        for branch in branches:
+            branch.faults = self.faults  # type: ignore[union-attr]   # its errors fail the running test
         live = {b.name: self._live_reader(b.name) for b in rig.smartplugs}
         self.world = World(self.site, branches, live, self.clock.now())
 
-        self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock)
+        self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock.now, clocked=self.virtual)
+        for name, spec in rig.instruments.items():
+            if spec.kind == POWER_ANALYZER and spec.emulated:   # its world errors fail the running test
+                self.emulated.device(name).on_error = self.faults.append  # type: ignore[attr-defined]
+        self._on_stop("instruments", self.emulated.close)
         self.resources = self.emulated.resources
         for app in rig.appliances.values():
             branch = self.world.branches.get(app.name)
@@ -222,6 +267,8 @@ class RigRuntime:
                 assert isinstance(device, AcLoadDevice)
                 branch.attach(device)
         self.instruments = open_instruments(rig.with_resources(self.resources))
+        for name, driver in self.instruments.items():
+            self._on_stop(f"driver {name}", driver.close)
         for app in rig.appliances.values():   # models played by an AC load need its driver
             branch = self.world.branches.get(app.name)
             if isinstance(branch, PlayedBranch):
@@ -240,6 +287,7 @@ class RigRuntime:
         self.line = RigLine(line_format(self.source), crc=profile.crc, seed=self.options.seed)
         port = None if rig.p1.port == "auto" else rig.p1.port
         self.writer = P1Writer(self.source, port, injector=self.line, time_scale=1.0 / self.time_scale)
+        self._on_stop("p1 writer", self.writer.stop)
         log.info("rig %s: P1 emulator %s (%s) on %s, a telegram every %g meter s", rig.name, profile.key,
                  profile.line_settings, self.writer.port, self.period_s)
 
@@ -247,16 +295,64 @@ class RigRuntime:
         self._outlets_on()
 
         # the meter starts now, on the rig's clock
-        meter_start = int(self.clock.now())
+        meter_start = math.ceil(self.clock.now()) if self.virtual else int(self.clock.now())
         self.source.meter = new_meter(profile, meter_start, import_wh=MANUAL_IMPORT_WH,
                                       export_wh=MANUAL_EXPORT_WH, voltage_v=self.world.volts)
         self.world.t = float(meter_start)
-        self.writer.start()
-        self._halt.clear()
-        self._loop = threading.Thread(target=self._run_world, name=f"rig-{rig.name}-world", daemon=True)
-        self._loop.start()
+        if self.virtual:
+            self._clock_parts(meter_start)
+            # ready means telegrams flow: the SmartMeter serves a fresh reading (rig time runs meanwhile)
+            meter = self.boards[rig.smartmeter.name]
+            self.clock.wait_for(lambda: meter.http.get_json("/api/plug/v1/reading", timeout=5.0)[0],
+                                lambda status: status == 200, 30.0, 1.0, "the SmartMeter's first reading")
+        else:
+            self.writer.start()
+            for chip in self.chips.values():
+                chip.start()
+            self._halt.clear()
+            self._loop = threading.Thread(target=self._run_world, name=f"rig-{rig.name}-world", daemon=True)
+            self._loop.start()
+            self._on_stop("world", lambda: self._loop.join(5))  # type: ignore[union-attr]
         log.info("rig %s up in %.1f s: %s", rig.name, time.monotonic() - t0,
                  ", ".join(f"{n} {b.http.base_url}" for n, b in self.boards.items()))
+
+    def _clock_parts(self, meter_start: int) -> None:
+        """Virtual time: the world, chips, P1 and analyzers act when the clock moves; lines hold it back."""
+        clock = self.clock
+        assert isinstance(clock, VirtualClock) and self.world is not None and self.writer is not None
+        clock.add_actor(WorldActor(self.world, self.chips, self.counters))
+        for plug in self.chips:
+            board = self.boards[plug]
+            clock.add_actor(ChipActor(plug, self.chips, lambda b=board: bool(b.powered and b.proc.alive)))
+        # telegram k stamped meter_start + k periods goes out at that rig instant: one clock
+        clock.add_actor(P1Actor(self.writer, meter_start * US))
+        if self.emulated is not None:
+            for name, spec in self.rig.instruments.items():
+                if spec.kind == POWER_ANALYZER and spec.emulated:
+                    device = self.emulated.device(name)
+                    clock.add_actor(AnalyzerActor(name, device))  # type: ignore[arg-type]
+        # the clocked senders write straight to the boards' ends (no bridge thread between)
+        if self.writer.pair is not None:
+            self.writer.serial.close()
+            self.writer.serial = Injected(self.writer.pair)  # type: ignore[assignment]
+            writer = self.writer
+            clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent))
+        for plug, pair in self.chip_lines.items():
+            self.chips[plug].port.close()
+            self.chips[plug].port = Injected(pair)  # type: ignore[assignment]
+            clock.add_quiet(f"{plug} metering line",
+                            SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
+        for plug, link in self.links.items():
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic, (plug, self.rig.smartmeter.name))
+
+    def _board_clock(self, name: str, pair: PtyPair | None, uart: str) -> dict[str, Any]:
+        """Return the keyword arguments that put an emulated board on the rig's clock (virtual mode)."""
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            ticks = str(self.options.ticks_start_ms)
+            return {"clock_env": {**_realtime_env(clock), "HIL_TICKS_START_MS": ticks}}
+        lines = [] if pair is None else [LineTap(uart, lambda: pair.moved[0], lambda: pair.discard_unread(1))]
+        return {"clock": clock, "lines": lines, "ticks_start_ms": self.options.ticks_start_ms}
 
     def _branch(self, app: ApplianceSpec, params: dict[str, Any] | None = None) -> Branch:
         rig = self.rig
@@ -321,11 +417,13 @@ class RigRuntime:
         meter: RigBoard
         if meter_spec.emulated:
             meter = EmulatedBoard(meter_spec, self.run_dir / meter_spec.name, p1=self.writer.connect_to,
-                                  port=_port_of(meter_spec.http))
+                                  port=_port_of(meter_spec.http),
+                                  **self._board_clock(meter_spec.name, self.writer.pair, "p1"))
             meter.provision({"wifi.json": {"ssid": RIG_SSID, "password": RIG_PASSWORD}})
         else:
             meter = RealBoard(meter_spec, self.run_dir / meter_spec.name)
         self.boards[meter_spec.name] = meter
+        self._on_stop(f"board {meter_spec.name}", meter.stop)
         settings = Settings().to_dict()
         settings.update(self.options.plug_settings)
         plugs: list[EmulatedBoard] = []
@@ -335,16 +433,17 @@ class RigRuntime:
                 continue
             pair = PtyPair()
             self.chip_lines[spec.name] = pair
+            self._on_stop(f"pty {spec.name}", pair.close)
             self.chips[spec.name] = Cse7766Emulator(pair.names[0], Cse7766Chip(seed=len(self.chips) + 1))
+            self._on_stop(f"cse7766 {spec.name}", self.chips[spec.name].stop)
             board = EmulatedBoard(spec, self.run_dir / spec.name, metering=pair.names[1],
-                                  port=_port_of(spec.http))
+                                  port=_port_of(spec.http), **self._board_clock(spec.name, pair, "metering"))
             self.boards[spec.name] = board
+            self._on_stop(f"board {spec.name}", board.stop)
             plugs.append(board)
         for board in self.boards.values():
             if isinstance(board, RealBoard):
                 board.start()
-        for chip in self.chips.values():
-            chip.start()
         if isinstance(meter, EmulatedBoard):
             meter.power_on(timeout)
         for board in plugs:
@@ -352,6 +451,7 @@ class RigRuntime:
                 target = ("127.0.0.1", int(meter.proc.port or 0))
                 link = LanLink(target, f"{board.name}->{meter.name}").start()
                 self.links[board.name] = link
+                self._on_stop(f"lan {board.name}", link.stop)
                 address = link.address
             else:
                 address = meter_spec.http
@@ -421,9 +521,10 @@ class RigRuntime:
                 for plug, emu in self.chips.items():
                     s = world.chip_sample(plug)
                     emu.set_load(max(s.volts, 0.0), max(s.amps, 0.0), max(s.watts, 0.0))
-            except Exception as exc:  # noqa: BLE001 - the loop must go on; counted and logged
+            except Exception as exc:  # noqa: BLE001 - the loop goes on; the running test fails with it
                 self.counters["world_errors"] += 1
-                self.last_error = f"world step: {type(exc).__name__}: {exc}"
+                self.last_error = f"world step at {self.clock.now():.1f}: {type(exc).__name__}: {exc}"
+                self.faults.append(self.last_error)
                 log.exception("rig %s: world step failed", self.rig.name)
 
     # ---- tear down -----------------------------------------------------------------------------------
@@ -436,34 +537,22 @@ class RigRuntime:
         atexit.unregister(self.stop)
         t0 = time.monotonic()
         self._halt.set()
-        steps: list[tuple[str, Any]] = []
-        if self._loop is not None:
-            steps.append(("world", lambda: self._loop.join(5)))  # type: ignore[union-attr]
-        if self.writer is not None:
-            steps.append(("p1 writer", self.writer.stop))
-        for name, board in self.boards.items():
-            steps.append((f"board {name}", board.stop))
-        for name, chip in self.chips.items():
-            steps.append((f"cse7766 {name}", chip.stop))
-        for name, pair in self.chip_lines.items():
-            steps.append((f"pty {name}", pair.close))
-        for name, link in self.links.items():
-            steps.append((f"lan {name}", link.stop))
-        for name, driver in self.instruments.items():
-            steps.append((f"driver {name}", driver.close))
-        if self.emulated is not None:
-            steps.append(("instruments", self.emulated.close))
-        for what, fn in steps:
-            try:
-                fn()
-            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
-                log.warning("rig %s: stopping %s: %s", self.rig.name, what, exc)
+        self._stack.close()    # everything in the reverse order it was started
         log.info("rig %s stopped in %.1f s", self.rig.name, time.monotonic() - t0)
         if self._handler is not None:
             logging.getLogger("hil").removeHandler(self._handler)
             self._handler.close()
         if self._own_dir and not self.options.keep_run_dir and self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _on_stop(self, what: str, fn: Any) -> None:
+        """Have :meth:`stop` call ``fn`` (reverse order of registration; an error stops nothing else)."""
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
+                log.warning("rig %s: stopping %s: %s", self.rig.name, what, exc)
+        self._stack.callback(guarded)
 
     def __enter__(self) -> RigRuntime:
         return self.start()
@@ -491,13 +580,13 @@ class RigRuntime:
         assert self.line is not None
         self.counters["p1_pulls"] += 1
         log.info("rig %s: P1 cable pulled", self.rig.name)
-        self.line.pull()
+        P1Cable(self.line).pull()
 
     def p1_plug(self) -> None:
         """Plug the P1 cable back in."""
         assert self.line is not None
         log.info("rig %s: P1 cable plugged back", self.rig.name)
-        self.line.plug()
+        P1Cable(self.line).plug()
 
     def meter_reboot(self, seconds: float = 10.0) -> int:
         """Reboot the meter: P1 silent for ``seconds`` of meter time; returns the silent telegram periods."""
@@ -517,36 +606,34 @@ class RigRuntime:
         """Whether a PDU outlet powers ``board``."""
         return self.rig.outlet(board) is not None
 
+    def power(self, board: str) -> PowerProtocol:
+        """Return the driver of ``board``'s supply: its PDU outlet when it has one, else its process."""
+        outlet = self.rig.outlet(board)
+        if outlet is not None:
+            return PduOutletPower(self.instruments[outlet[0].name], outlet[1])
+        b = self.boards.get(board)
+        if isinstance(b, EmulatedBoard):
+            return ProcessPower(b, lambda: self._chip_power_on(board), self.options.boot_timeout_s)
+        self._need_emulated("power", board)
+        return NoPower(board)
+
     def power_off(self, board: str) -> None:
         """Cut a board's power (its PDU outlet when it has one; else an emulated board's process)."""
-        outlet = self.rig.outlet(board)
         log.info("rig %s: power off %s", self.rig.name, board)
-        if outlet is not None:
-            self.instruments[outlet[0].name].off(outlet[1])  # type: ignore[attr-defined]
-            return
-        b = self._need_emulated("power off", board)
-        assert b is not None
-        b.power_off()
+        self.power(board).off()
 
     def power_on(self, board: str, wait: bool = True) -> None:
         """Restore a board's power; with ``wait``, return once its web server answers."""
-        outlet = self.rig.outlet(board)
         log.info("rig %s: power on %s", self.rig.name, board)
-        if outlet is not None:
-            self.instruments[outlet[0].name].on(outlet[1])  # type: ignore[attr-defined]
-        else:
-            b = self._need_emulated("power on", board)
-            assert b is not None
-            self._chip_power_on(board)
-            b.power_on(self.options.boot_timeout_s)
+        self.power(board).on()
         if wait:
             self.wait_up(board)
 
     def power_cycle(self, board: str, off_s: float = 1.0) -> None:
-        """Power off, wait ``off_s`` host seconds (the point of the operation), power on and wait until up."""
+        """Power off, wait ``off_s`` rig seconds, power on and wait until up."""
         self.counters["power_cycles"] += 1
         self.power_off(board)
-        time.sleep(off_s)
+        self.clock.sleep(off_s)
         self.power_on(board)
 
     def wait_up(self, board: str, timeout: float | None = None) -> float:
@@ -554,12 +641,13 @@ class RigRuntime:
         b = self.boards[board]
         timeout = timeout if timeout is not None else self.options.boot_timeout_s
         t0 = time.monotonic()
-        while not b.http.alive(timeout=1.0):
+        # virtual clock: a board answers in no rig time; only a refused connection means "not up yet"
+        while not b.http.alive(timeout=30.0 if self.virtual else 1.0):
             if time.monotonic() - t0 > timeout:
                 tail = "\n".join(b.log_text().splitlines()[-30:])
                 raise RigRuntimeError(f"{board}: no HTTP answer at {b.http.base_url} within {timeout} s; "
                                       f"last error {self.last_error}; console:\n{tail}")
-            time.sleep(0.05)  # polling another process's server: nothing to wait on
+            self.clock.sleep(0.05)   # rig time: the board's own timers run meanwhile
         return time.monotonic() - t0
 
     def wifi_drop(self, board: str) -> None:
@@ -568,22 +656,14 @@ class RigRuntime:
         assert b is not None
         self.counters["wifi_drops"] += 1
         log.info("rig %s: WiFi drop at %s", self.rig.name, board)
-        b.set_wifi(False)
-        for plug, link in self.links.items():
-            if b.role == SMARTMETER or plug == board:
-                link.cut()
+        EmulatedWifi(b, self.boards, self.links).drop()
 
     def wifi_restore(self, board: str) -> None:
         """Give the WiFi back to an emulated board (it rejoins) and restore its LAN links."""
         b = self._need_emulated("wifi restore", board)
         assert b is not None
         log.info("rig %s: WiFi back at %s", self.rig.name, board)
-        b.set_wifi(True)
-        for plug, link in self.links.items():
-            if b.role == SMARTMETER or plug == board:
-                other = self.boards[plug] if b.role == SMARTMETER else self.smartmeter
-                if getattr(other, "wifi_up", True):
-                    link.restore()
+        EmulatedWifi(b, self.boards, self.links).restore()
 
     def mains(self, volts: float) -> None:
         """Set the mains voltage the meter, the plugs' chips, the analyzer and the loads see (a sag)."""
@@ -606,6 +686,10 @@ class RigRuntime:
             raise RigRuntimeError(f"jump: expected seconds >= 0 (time never runs back), got {seconds}")
         assert self.source is not None and self.world is not None
         self.counters["jumps"] += 1
+        if isinstance(self.clock, VirtualClock):
+            self.clock.jump(seconds)   # every part runs through it, in strides
+            log.info("rig %s: time jumped %.0f s", self.rig.name, seconds)
+            return
         with self.source.lock:
             self.clock.jump(seconds)
             self.world.step(self.clock.now())
@@ -624,6 +708,7 @@ class RigRuntime:
             branch.load = old.load
         if isinstance(branch, MeasuredBranch) and isinstance(old, MeasuredBranch):
             branch.analyzer = old.analyzer
+        branch.faults = self.faults  # type: ignore[union-attr]
         self.world.replace(branch)
         return branch
 
@@ -651,6 +736,19 @@ class RigRuntime:
             if spec.kind == AC_LOAD:
                 self.instruments[spec.name].reset()
 
+    def align(self, grid_s: float = 60.0) -> None:
+        """Virtual clock: go to the next multiple of ``grid_s`` rig seconds with the chips' frames in phase.
+
+        A test that starts there sees the same phases (telegrams, chip frames, polls, ticks) whatever ran
+        before it on this rig, so its measurements do not depend on the order of the tests. Nothing in
+        realtime mode (phases there are the host's).
+        """
+        if not isinstance(self.clock, VirtualClock):
+            return
+        for emu in self.chips.values():
+            emu.rephase()
+        self.clock.sleep_until(math.floor(self.clock.now() / grid_s + 1) * grid_s)
+
     def ensure_powered(self) -> None:
         """Power every board that is off and wait until all answer."""
         for name, board in self.boards.items():
@@ -669,6 +767,8 @@ class RigRuntime:
         return {
             "rig": self.rig.name, "source": self.rig.source, "sha256": self.rig.sha256,
             "run_dir": str(self.run_dir), "time_scale": self.time_scale, "rig_time": self.clock.now(),
+            "clock": {"mode": self.clock_mode, "rounds": getattr(self.clock, "rounds", None),
+                      "boards": self.clock.remote_status(), "faults": list(self.faults)},
             "meter_time": None if self.source is None else self.source.meter.t,
             "p1": {"port": None if self.writer is None else self.writer.port,
                    "board_end": None if self.writer is None else self.writer.connect_to,
@@ -711,6 +811,12 @@ class _NoLoad:
 
     def input_off(self) -> None:
         raise RigRuntimeError("AC load driver not open yet")
+
+
+def _realtime_env(clock: RigClock | VirtualClock) -> dict[str, str]:
+    """Return the environment that puts a board on a realtime clock's time page (none without a page)."""
+    page = getattr(clock, "page", None)
+    return {} if page is None else {"HIL_RIG_CLOCK": str(page.path.parent), "HIL_RIG_CLOCK_ID": "0"}
 
 
 def _port_of(http: str) -> int | None:
