@@ -6,7 +6,7 @@
 # would otherwise have ON (by hand or by SmartMeter Mode): relay = desired and not g.shed.
 #
 #   gs = GuardSettings()                      # defaults: off, cap auto (month's peak, >= 2.5 kW), ...
-#   gs.set('cap_w', 4000) -> None | reason    # bounds like firmware/control/settings.py; nothing changed on error
+#   gs.set('cap_w', 4000) -> None | reason    # bounds as in control/settings.py; unchanged on error
 #   g = PeakGuard(gs, plug_id='smartplug-a1b2c3', saved=None)
 #   g.on_plug_power(w)                         # the plug's own measured power (W), to learn the load
 #   ch = g.on_meter(t, import_wh, mono, desired, import_w=None, demand_w=None, peak_w=None, peers=None)
@@ -275,6 +275,11 @@ class PeakGuard:
             return s
         return self.learned_w if self.learned_w else UNKNOWN_LOAD_W
 
+    def unobservable(self):
+        """True when the plug cannot see its appliance draw (a heat pump behind a PowerDetector: the power
+        is given, the plug measures only the detector's coil)."""
+        return self.settings.load_w > 0 and self.draw_w <= LEARN_MIN_W
+
     def cap_w(self):
         c = self.settings.cap_w
         if c:
@@ -339,7 +344,14 @@ class PeakGuard:
         cap_ws = cap * QUARTER_S
         me_load = self.load_w()
         enabled = desired and not self.shed
-        margin_ws = MARGIN_WH * 3600 + (me_load * self.period_s if enabled else 0)
+        margin_ws = MARGIN_WH * 3600
+        if enabled:
+            if self.unobservable():
+                # a compressor behind a PowerDetector may start any moment and then runs its minimum time
+                run = self.settings.min_on_s if self.settings.min_on_s < rest else rest
+                margin_ws += me_load * (run if run > self.period_s else self.period_s)
+            else:
+                margin_ws += me_load * self.period_s
         alone = peers is None
         if not alone:
             for pe in peers:
@@ -375,8 +387,8 @@ class PeakGuard:
                         kw_text(proj_ws // QUARTER_S), kw_text(shed_at // QUARTER_S), before)
                 return None
             if alone:
-                why = ('projected %s kW > %s kW (cap %s kW - margin) unless shed now; priority %d, SmartMeter '
-                       'not reachable: deciding alone' % (kw_text(proj_ws // QUARTER_S),
+                why = ('projected %s kW > %s kW (cap %s kW - margin) unless shed now; priority %d, '
+                       'SmartMeter not reachable: deciding alone' % (kw_text(proj_ws // QUARTER_S),
                                                           kw_text(shed_at // QUARTER_S), kw_text(cap), prio))
             else:
                 why = ('projected %s kW > %s kW (cap %s kW - margin) unless shed now; priority %d: less '
@@ -389,14 +401,18 @@ class PeakGuard:
         chunk = self.settings.min_on_s
         if chunk < 3 * d:
             chunk = 3 * d
-        if chunk > rest:
-            chunk = rest
+        over = chunk - rest if chunk > rest else 0   # the minimum on time reaching into the next quarter
         add = me_load
         if not alone:
             add += restore_before(prio, self.plug_id, peers)
         room_ws = shed_at - me_load * d - RESTORE_HYST_WH * 3600
-        with_ws = proj_ws + add * chunk
+        with_ws = proj_ws + add * (chunk - over)
         if with_ws > room_ws:
+            return None
+        if over and p * QUARTER_S + add * over > room_ws:
+            if self.last is not None:
+                self.last['why'] = ('room in this quarter, but the minimum on time runs %d s into the next '
+                                    'one, where %d W now would leave none' % (over, p))
             return None
         why = ('room: projected %s kW with this %d W appliance for %d s%s <= %s kW (cap %s kW - margin); '
                'priority %d' % (kw_text(with_ws // QUARTER_S), me_load, chunk,
@@ -480,7 +496,8 @@ class PeakGuard:
         if not shed and since < s.min_off_s:
             self.counters['held_min_off'] += 1
             if self.last is not None:
-                self.last['why'] = 'room to restore; held: off for %d s of minimum %d s' % (since, s.min_off_s)
+                self.last['why'] = 'room to restore; held: off for %d s of minimum %d s' % (
+                    since, s.min_off_s)
             return None
         sw = [x for x in self._switches if mono - x < 3600]
         self._switches = sw
@@ -586,7 +603,8 @@ class PeakGuard:
             self.shed = d['shed']
         m = d.get('month')
         pk = d.get('month_peak_w')
-        if isinstance(m, list) and len(m) == 2 and _is_int(m[0]) and _is_int(m[1]) and _is_int(pk) and pk >= 0:
+        if (isinstance(m, list) and len(m) == 2 and _is_int(m[0]) and _is_int(m[1]) and _is_int(pk)
+                and pk >= 0):
             self.month = (m[0], m[1])
             self.month_peak_w = pk
         lw = d.get('learned_w')
@@ -635,7 +653,7 @@ class Table:
         out = []
         for k in list(self.rows):
             m, e = self.rows[k]
-            if mono - m > self.timeout_s:
+            if mono - m > self.timeout_s or mono < m:   # silent, or the clock wrapped
                 del self.rows[k]
                 continue
             out.append(e)

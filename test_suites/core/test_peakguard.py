@@ -3,8 +3,16 @@
 # Portable: runs under CPython (pytest) and MicroPython (mpy/run.mjs).
 from peakguard_world import Plug, World, guard_settings
 
-from firmware.control.peakguard import (FLOOR_W, LOG_MAX, QUARTER_S, GuardSettings, PeakGuard, Table,
-                                        check_peer, from_dict)
+from firmware.control.peakguard import (
+    FLOOR_W,
+    LOG_MAX,
+    QUARTER_S,
+    GuardSettings,
+    PeakGuard,
+    Table,
+    check_peer,
+    from_dict,
+)
 from firmware.timebase import local_to_utc
 
 T0 = local_to_utc(2025, 1, 15, 10, 0, 0)
@@ -56,7 +64,8 @@ def test_sheds_early_enough_and_the_quarter_stays_under_the_cap():
 
 
 def test_restores_when_the_household_peak_is_over():
-    spike = lambda t: 3000 if T0 + 300 <= t < T0 + 1500 else 300    # cooking from 10:05 to 10:25
+    def spike(t):  # cooking from 10:05 to 10:25
+        return 3000 if T0 + 300 <= t < T0 + 1500 else 300
     p = Plug('heater', 2000, guard_settings(cap_w=4000, min_on_s=0, min_off_s=0))
     w = World(T0, spike, [p])
     w.run_until(T0 + 3 * QUARTER_S)
@@ -103,7 +112,8 @@ def test_alone_the_least_important_sheds_first():
 
 
 def test_minimum_on_and_off_times_hold():
-    spike = lambda t: 4000 if (t // 120) % 2 else 200     # the household flips every 2 min
+    def spike(t):  # the household flips every 2 min
+        return 4000 if (t // 120) % 2 else 200
     p = Plug('hp', 2200, guard_settings(cap_w=4000, min_on_s=1200, min_off_s=600, max_sw_h=60))
     w = World(T0, spike, [p])
     w.run_until(T0 + 3 * 3600)
@@ -116,7 +126,8 @@ def test_minimum_on_and_off_times_hold():
 
 
 def test_switch_budget_per_hour():
-    spike = lambda t: 4000 if (t // 60) % 2 else 200
+    def spike(t):
+        return 4000 if (t // 60) % 2 else 200
     p = Plug('x', 2000, guard_settings(cap_w=4000, min_on_s=0, min_off_s=0, max_sw_h=4))
     w = World(T0, spike, [p])
     w.run_until(T0 + 2 * 3600)
@@ -162,7 +173,8 @@ def test_demand_register_meanings_are_learned():
 
 
 def test_decision_log_is_bounded_and_readable():
-    spike = lambda t: 4000 if (t // 300) % 2 else 200
+    def spike(t):
+        return 4000 if (t // 300) % 2 else 200
     p = Plug('x', 2000, guard_settings(cap_w=4000, min_on_s=0, min_off_s=0, max_sw_h=60))
     w = World(T0, spike, [p])
     w.run_until(T0 + 4 * 3600)
