@@ -49,6 +49,8 @@ ALONE_STEP_PPM = 4000   # alone: 0.4 % of the cap lower threshold per priority s
 UNKNOWN_LOAD_W = 3000   # an appliance not yet seen drawing is taken as 3 kW
 LEARN_MIN_W = 20        # plug power above this counts as the appliance drawing
 LOG_MAX = 12
+LATE_PCT = 100          # how much of the appliance's remaining draw shedding later may count on (100: the
+                        # last moment; less keeps a reserve for the household's own jumps)
 DELTA_S = 1             # a switch shows in the meter's power from the telegram after the next one
 PEER_MAX = 16
 
@@ -380,7 +382,7 @@ class PeakGuard:
             # plugs shed now) would leave no way to stay under the threshold
             me_draw = self.draw_w
             before = 0 if alone else cover_before(prio, self.plug_id, peers)
-            after_ws = proj_ws - before * rest - me_draw * later
+            after_ws = proj_ws - before * rest - me_draw * later * LATE_PCT // 100
             if after_ws <= shed_at:
                 if before and proj_ws > shed_at:
                     rec['why'] = 'projected %s kW > %s kW: less important plugs shed first (%d W)' % (

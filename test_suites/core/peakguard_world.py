@@ -44,6 +44,7 @@ class World:
         self.period = period
         self.table = Table() if coordinated else None
         self.silent = silent          # silent(t) -> True: no meter reading at t (stale meter)
+        self.failsafe_on = False      # the plug's fail-safe relay state
         self.imp_ws = 5000 * 3600 * 1000
         self.quarters = {}            # quarter start -> imported W*s
         self.base_q = {}              # quarter start -> base-only W*s
@@ -65,11 +66,12 @@ class World:
         t = self.t
         mono = t - self.t0
         if t % self.period == 0:
+            self.power = self._power(t)   # the telegram at t reports the power at t
             for p in self.plugs:
                 before = p.relay()
                 p.g.on_plug_power(p.draw(t))
                 if self.silent is not None and self.silent(t):
-                    p.g.tick(mono, p.desired, False)
+                    p.g.tick(mono, p.desired, self.failsafe_on)
                 else:
                     peers = self.table.entries(mono) if self.table is not None else None
                     p.g.on_meter(t, self.imp_ws // 3600000, mono, p.desired, import_w=self.power, peers=peers)
