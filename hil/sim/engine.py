@@ -51,6 +51,7 @@ class Trace:
     app_w: array = attrs.field(factory=lambda: array("f"))
     base_net_w: array = attrs.field(factory=lambda: array("f"))
     relay: bytearray = attrs.field(factory=bytearray)
+    pv_w: array = attrs.field(factory=lambda: array("f"))
 
     def times(self) -> range:
         """Return the UTC start of every step."""
@@ -155,6 +156,7 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     if trace is not None:
         tr_net, tr_app, tr_base, tr_relay = (trace.net_w.append, trace.app_w.append, trace.base_net_w.append,
                                              trace.relay.append)
+        tr_pv = trace.pv_w.append
     # registers and the plug's count integrate joules (W x s): exact for whole watts, so Wh and mWh come out
     # exactly (a float sum of 36.666 Wh steps would floor 550 Wh to 549)
     imp_j = float(start_import_wh) * 3600.0
@@ -239,6 +241,7 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                 tr_app(gw)
                 tr_base(base - pv)
                 tr_relay(1 if relay else 0)
+                tr_pv(pv)
             t += step_s
         if on_day is not None:
             on_day(-(-(t - t0) // 86400))

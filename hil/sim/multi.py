@@ -1,9 +1,10 @@
 """Several plugs on one meter: the simulator's loop with a list of appliances, each behind its own plug.
 
-The same loop as ``hil.sim.engine.simulate`` (read at the step's start, world moves, meter integrates), with
-every plug reading the same meter at the same moments in list order: a plug's relay change takes effect
-for the step it was decided at. Deciders with ``reads_now`` see the power of the telegram just after the
-step starts (the household's new minute, the appliances as they were), as in ``simulate``. With one appliance it gives exactly ``simulate``'s result (tested).
+The same loop as ``hil.sim.engine.simulate`` (read at the step's start, world moves, meter integrates),
+with every plug reading the same meter at the same moments in list order: a plug's relay change takes
+effect for the step it was decided at. Deciders with ``reads_now`` see the power of the telegram just
+after the step starts (the household's new minute, the appliances as they were), as in ``simulate``.
+With one appliance it gives exactly ``simulate``'s result (tested).
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ def simulate_multi(site: Site, appliances: Sequence[Appliance], deciders: Sequen
             trace.app_w.append(gw_sum)
             trace.base_net_w.append(base - pv)
             trace.relay.append(1 if any(relays) else 0)
+            trace.pv_w.append(pv)
             t += step_s
         if on_day is not None:
             on_day(-(-(t - t0) // 86400))

@@ -109,6 +109,8 @@ def _run_multi(sc: Scenario, seed: int, n_days: int, poll_s: int, wanted: tuple[
     for v in simulated:
         site, _ = build(sc, seed)
         apps = [make_appliance(ld.kind, ld.params, site) for ld in sc.loads]
+        for a, ld in zip(apps, sc.loads, strict=True):
+            a.name = ld.name
         table = Table(timeout_s=max(30, 2 * poll_s))
         deciders = [decider_for(v, sc, poll_s, ld.plug, ld.guard, table, plug_id="plug-%d" % i)
                     for i, ld in enumerate(sc.loads)]
