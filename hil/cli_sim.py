@@ -77,13 +77,13 @@ def _tables(run: ScenarioRun, console: Console) -> None:
     for name in f:
         for p in f[name].get("plugs", []):
             console.print("%s, %s: served %.1f kWh (%.3f of no control), deferred %.1f kWh, unmet %.1f kWh, "
-                          "%.2f switches/day" % (name, p["name"], p["served_kwh"], p["served_vs_no_control"] or 0,
-                                                 p["deferred_kwh"], p["unmet_kwh"], p["switches_per_day"]),
-                          highlight=False)
+                          "%.2f switches/day" % (name, p["name"], p["served_kwh"],
+                                                 p["served_vs_no_control"] or 0, p["deferred_kwh"],
+                                                 p["unmet_kwh"], p["switches_per_day"]), highlight=False)
     g = run.goal()
     if g is not None:
-        console.print("Peak Guard %.2f EUR/yr vs prescient bound %.2f EUR/yr: %+.1f %% (goal: within 5 %%: %s); "
-                      "served %.3f of no control, %.2f switches/day"
+        console.print("Peak Guard %.2f EUR/yr vs prescient bound %.2f EUR/yr: %+.1f %% (goal: within 5 %%: "
+                      "%s); served %.3f of no control, %.2f switches/day"
                       % (g["peakguard_eur"], g["prescient_eur"], 100 * (g["above_bound"] or 0),
                          "met" if g["within_5_percent"] else "NOT met", g["served_vs_no_control"] or 0,
                          g["switches_per_day"]), highlight=False)
