@@ -52,7 +52,7 @@ LOG_MAX = 12
 LATE_PCT = 100          # how much of the appliance's remaining draw shedding later may count on (100: the
                         # last moment; less keeps a reserve for the household's own jumps)
 DELTA_S = 1             # a switch shows in the meter's power from the telegram after the next one
-PEER_MAX = 16
+PEER_MAX = 8             # plugs in the SmartMeter's table (keeps its answer under the plug's 2 KiB read)
 
 # (key, default, label, lo, hi, unit). Order is the page's order.
 FIELDS = (
