@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,8 +54,15 @@ class BoardProcess:
     def __init__(self, kind: str, flash: Path | str, *, p1: str | None = None, metering: str | None = None,
                  host: str = "127.0.0.1", port: int | None = None, mac: str | None = None,
                  networks: dict[str, str] | Path | None = None, mdns: bool = False, mdns_suffix: str = "",
-                 extra: Sequence[str] = (), log_path: Path | str | None = None) -> None:
-        """Describe the board; nothing runs before start(). port None: a free one is picked."""
+                 extra: Sequence[str] = (), log_path: Path | str | None = None,
+                 env: Callable[[], dict[str, str]] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """Describe the board; nothing runs before start(). port None: a free one is picked.
+
+        env: called at every start for extra environment (a rig's clock: ``hil.board.rigloop``); sleep:
+        how to wait between looks at a starting board (a rig's clock: rig time, so the board's own
+        timers can run while it boots).
+        """
         if host != "127.0.0.1":
             raise ValueError(f"host {host!r}: emulated boards listen on 127.0.0.1 only")
         self.kind = kind
@@ -73,6 +80,8 @@ class BoardProcess:
         self.port_file = self.flash.with_name(self.flash.name + ".port")
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.env_hook = env
+        self.sleep = sleep
 
     # ---- the process -----------------------------------------------------------------------------------
     def command(self) -> list[str]:
@@ -98,6 +107,10 @@ class BoardProcess:
         """Whether the process is running."""
         return self.proc is not None and self.proc.poll() is None
 
+    def alive_or_starting(self) -> bool:
+        """Whether the process runs or is being started right now."""
+        return self.proc is None or self.proc.poll() is None
+
     @property
     def base_url(self) -> str:
         """Return the board's address, http://127.0.0.1:PORT."""
@@ -118,6 +131,9 @@ class BoardProcess:
             log.write(f"--- start {self.starts}: {' '.join(self.command())}\n".encode())
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = None   # "starting" until Popen returns (a rig's clock asks alive_or_starting())
+        if self.env_hook is not None:
+            env.update(self.env_hook())
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -142,7 +158,7 @@ class BoardProcess:
                                  f"\n{self.log_tail()}")
             port = self._listening_port()  # written by this process once it listens: not another board
             if port is None:
-                time.sleep(0.02)
+                self.sleep(0.02)
                 continue
             self.port = port
             try:
@@ -150,7 +166,7 @@ class BoardProcess:
                 return
             except OSError as e:
                 last = e
-            time.sleep(0.05)
+            self.sleep(0.05)
         raise BoardError(f"{self.kind} board: no HTTP answer on {self.base_url}/ within {timeout} s "
                          f"(last error: {last!r})\n{self.log_tail()}")
 

@@ -51,6 +51,7 @@ class PtyPair:
         self.names: tuple[str, str] = (os.ttyname(self._slaves[0]), os.ttyname(self._slaves[1]))
         self.dropped = 0
         self.copied = 0
+        self.moved = [0, 0]     # bytes taken from end i and passed on (copied or dropped) to the other end
         self._busy = False
         self._stalled: set[int] = set()
         self._idle = threading.Condition()
@@ -85,6 +86,18 @@ class PtyPair:
                 if left <= 0 or self._stop.is_set():
                     return False
                 self._idle.wait(min(left, 0.01))
+
+    def idle(self) -> bool:
+        """Whether the bridge holds nothing (no end has bytes waiting for it, no copy under way)."""
+        pending, _, _ = select.select(self._masters, [], [], 0)
+        return not pending and not self._busy
+
+    def discard_unread(self, end: int) -> None:
+        """Throw away what waits unread at ``end`` (its reader is off, as on a line nobody listens to)."""
+        try:
+            termios.tcflush(self._slaves[end], termios.TCIFLUSH)
+        except (OSError, termios.error):
+            pass
 
     def close(self) -> None:
         """Stop the bridge and close both ptys (ends still open elsewhere then see EOF)."""
@@ -121,6 +134,7 @@ class PtyPair:
                 try:
                     data = os.read(fd, 65536)
                     self._send(peer[fd], data)
+                    self.moved[0 if fd == a else 1] += len(data)
                 except OSError as e:
                     if e.errno not in (errno.EAGAIN, errno.EIO):
                         raise

@@ -18,6 +18,7 @@ from firmware.hal import TICKS_MAX, pin_direction, ticks_diff, uart_format
 from .config import BoardConfig
 from .gpio import GpioFolder, HostPin
 from .mdns import HostMdns
+from .rigloop import BoardClock, current
 from .uart import HostUart
 from .wifi import HostWifi
 
@@ -40,6 +41,7 @@ class HostHal:
         self.mdns = HostMdns(config.mdns_interface, config.sta_ip, config.mdns_suffix)
         self._uarts: dict[str, HostUart] = {}
         self._pins: dict[str, HostPin] = {}
+        self.clock: BoardClock | None = current()   # the rig's clock when a rig runs this board
         self._time_offset: float | None = 0.0 if config.wall_clock else None
 
     # identity
@@ -61,6 +63,8 @@ class HostHal:
                 raise ValueError(f"UART {name!r} of this {self.kind} is not wired: give its pyserial URL "
                                  f"in the board config (uarts: {{{name}: URL}})")
             self._uarts[name] = HostUart(url, baud, bits, parity, stop, rxbuf=self.config.rxbuf)
+            if self.clock is not None:
+                self.clock.uarts[name] = self._uarts[name]   # virtual time waits for bytes in flight
             if name == "p1":
                 self.pin("p1_request", 1)
         return self._uarts[name]
@@ -98,22 +102,28 @@ class HostHal:
 
     # time
     def ticks_ms(self) -> int:
-        """Return monotonic milliseconds, wrapping at 2**30 like MicroPython's."""
+        """Return monotonic milliseconds, wrapping at 2**30 like MicroPython's (rig time on a rig)."""
+        if self.clock is not None:
+            return self.clock.ticks_ms() & TICKS_MAX
         return int(time.monotonic() * 1000) & TICKS_MAX
 
     def ticks_diff(self, a: int, b: int) -> int:
         """Return a - b for wrapping ticks."""
         return ticks_diff(a, b)
 
+    def _wall(self) -> float:
+        """Return the host's (or the rig's) UTC seconds."""
+        return time.time() if self.clock is None else self.clock.now_us() / 1e6
+
     def time(self) -> int | None:
         """UTC epoch seconds, or None while the board does not know the time."""
         if self._time_offset is None:
             return None
-        return int(time.time() + self._time_offset)
+        return int(self._wall() + self._time_offset)
 
     def set_time(self, t: int) -> None:
         """Set the wall clock (e.g. from the meter's timestamp)."""
-        self._time_offset = t - time.time()
+        self._time_offset = t - self._wall()
 
     # lifecycle
     def reset(self) -> None:

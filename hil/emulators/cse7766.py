@@ -30,6 +30,7 @@ import attrs
 import serial
 
 FRAME_LEN = 24
+MAX_BURST = 12    # clocked mode: frames sent at once at most (the UART's 4 KB buffer holds 170)
 PERIOD_S = 0.105  # frame pace of real chips (Tasmota/ESPEasy captures: one frame every 101-109 ms)
 UART_SETTINGS = {"baudrate": 4800, "bytesize": serial.EIGHTBITS, "parity": serial.PARITY_EVEN,
                  "stopbits": serial.STOPBITS_ONE}
@@ -268,6 +269,8 @@ class Cse7766Emulator:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._clock_ms: int | None = None   # clocked mode: the chip's time (ms) and its next frame's
+        self._next_ms = 0
 
     def set_load(self, volts: float, amps: float, watts: float) -> None:
         """Change the load behind the plug (thread-safe; takes effect from the next frame on)."""
@@ -282,6 +285,39 @@ class Cse7766Emulator:
             return
         ld = self.load
         self.chip.set_load(ld.volts, ld.amps if live else 0.0, ld.watts if live else 0.0)
+
+    def clocked(self, until_ms: int, powered: bool = True) -> int:
+        """Clocked mode (a rig's virtual clock): send the frames due by ``until_ms``; return how many.
+
+        The first call sets the phase. Frames are due every ``period_s``; at most ``MAX_BURST`` go out at
+        once: after a long step (a jump) the first of them covers the time before, so the CF pulses (the
+        energy) stay exact. ``powered`` False: the chip has no supply (its plug is off): nothing is sent.
+        """
+        period = round(self.period_s * 1000)
+        if self._clock_ms is None:
+            self._clock_ms = self._next_ms = until_ms
+            self._next_ms += period
+            return 0
+        if until_ms < self._next_ms:
+            return 0
+        n = (until_ms - self._next_ms) // period + 1
+        last = self._next_ms + (n - 1) * period
+        times = [last - i * period for i in range(min(n, MAX_BURST) - 1, -1, -1)]
+        sent = 0
+        for t in times:
+            with self.lock:
+                if self.gate is not None:
+                    self._apply_gate()
+                data = self.chip.frame(t - self._clock_ms) if powered else b""
+            self._clock_ms = t
+            if data:
+                self.port.write(data)
+                self.sent_bytes += len(data)
+                self.sent_frames += 1
+                self.log.append((t / 1000, self.chip.pulses, self.chip.cf))
+                sent += 1
+        self._next_ms = last + period
+        return sent
 
     def start(self) -> Cse7766Emulator:
         """Start sending frames."""

@@ -71,7 +71,7 @@ def check_names(groups: dict[str, dict[str, Any]], out: Collector) -> None:
             owner.setdefault(obj_name, group)
 
 
-def check_boards(boards: dict[str, Board], time_scale: Any, out: Collector) -> None:
+def check_boards(boards: dict[str, Board], time_scale: Any, out: Collector, clock: Any = "auto") -> None:
     """Check the SmartMeter count, unique addresses, mDNS names and real time for real boards."""
     meters = [b.name for b in boards.values() if b.role == SMARTMETER]
     if len(meters) > 1 or (not meters and not out.broken):
@@ -110,6 +110,9 @@ def check_boards(boards: dict[str, Board], time_scale: Any, out: Collector) -> N
             time_scale,
             f"real boards: {', '.join(real)}",
         )
+    if real and clock == "virtual":
+        out.add(("clock",), "realtime or auto on a rig with real boards (their firmware keeps its own time)",
+                clock, f"real boards: {', '.join(real)}")
 
 
 def check_p1(p1: P1Emulator | None, boards: dict[str, Board], out: Collector) -> None:

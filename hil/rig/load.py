@@ -27,6 +27,8 @@ class _Header:
     version: int = attrs.field(validator=VERSION)
     description: str = attrs.field(default="", validator=text())
     time_scale: float = attrs.field(default=1.0, validator=number(0.001, 3600))
+    clock: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "virtual", "realtime")))
+    quantum_s: float = attrs.field(default=0.1, validator=number(0.001, 10))
     visa_backend: str = attrs.field(default="@py", validator=text())
 
 
@@ -85,7 +87,7 @@ def load_rig_text(text_: str, source: str = "<string>", raw: bytes | None = None
     crosscheck.check_names(
         {"boards": boards, "powerdetectors": pds, "appliances": appliances, "instruments": instruments}, out
     )
-    crosscheck.check_boards(boards, data.get("time_scale", 1.0), out)
+    crosscheck.check_boards(boards, data.get("time_scale", 1.0), out, data.get("clock", "auto"))
     crosscheck.check_p1(p1, boards, out)
     crosscheck.check_powerdetectors(pds, boards, out)
     crosscheck.check_instruments(instruments, out)
@@ -99,6 +101,8 @@ def load_rig_text(text_: str, source: str = "<string>", raw: bytes | None = None
         version=header.version,
         description=header.description,
         time_scale=float(header.time_scale),
+        clock=header.clock,
+        quantum_s=float(header.quantum_s),
         visa_backend=header.visa_backend,
         boards=boards,
         p1=p1,

@@ -120,6 +120,9 @@ class Rig:
     p1: P1Emulator
     description: str = attrs.field(default="", validator=text())
     time_scale: float = attrs.field(default=1.0, validator=number(0.001, 3600))
+    # virtual: discrete-event time (fully emulated rigs; "auto" picks it for them), realtime: scaled host time
+    clock: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "virtual", "realtime")))
+    quantum_s: float = attrs.field(default=0.1, validator=number(0.001, 10))   # virtual: timer grid
     visa_backend: str = attrs.field(default="@py", validator=text())
     appliances: dict[str, ApplianceSpec] = attrs.field(factory=dict)
     powerdetectors: dict[str, PowerDetectorSpec] = attrs.field(factory=dict)
@@ -129,6 +132,13 @@ class Rig:
     sha256: str = ""
 
     # --- questions the rig's users ask ---------------------------------------------------------------
+    @property
+    def clock_mode(self) -> str:
+        """Return 'virtual' or 'realtime' ("auto": virtual when every board is emulated)."""
+        if self.clock != "auto":
+            return self.clock
+        return "virtual" if all(b.emulated for b in self.boards.values()) else "realtime"
+
     @property
     def fully_emulated(self) -> bool:
         """Return whether every board and instrument is emulated (runs on any laptop)."""

@@ -1,41 +1,38 @@
 """Shared arithmetic and waiting for the end-to-end scenarios (written against the rig fixtures only).
 
-Intervals are 1 minute of meter time; on a time-scaled rig (``rig.time_scale`` = S rig seconds per
-host second) one interval takes 60 / S host seconds, and the boards' controller follows the meter's
-clock, so every threshold below is the manual's example scaled to a 1-minute interval
-(2.5 kW x 1/60 h = 0.042 kWh instead of x 1/4 h = 0.625 kWh).
-
-What does not scale: the SmartPlug's own clock (SmartMeter Status turns Disconnected 30 host seconds
-after the last fresh reading; the fail-safe counts host time) and its metering chip (energy per host
-second), so the plug's own energy over an interval (the C of the equal-threshold rule, Daily Energy)
-is 1/S of what the meter registers for the same power. The scenarios compute with that.
+Every number is the manual's own: 15-minute intervals, thresholds in kWh per quarter-hour (2.5 kW x 1/4 h
+= 0.625 kWh), SmartMeter Status Disconnected 30 s after the last fresh reading, the fail-safe after N
+intervals without data, Daily Energy restarting at local midnight. Times are rig seconds: every part of
+the rig (the meter, the plugs' own clocks and metering chips, the instruments) runs on the one rig clock,
+so a plug's energy over an interval is the same in its own counters as in the meter's registers. On the
+emulated rig the clock is virtual: a quarter-hour costs what its events cost, not 15 minutes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-INTERVAL_MIN = 1
+INTERVAL_MIN = 15
 
 
 def interval_s(rig: Any, minutes: int = INTERVAL_MIN) -> float:
-    """Return the host seconds one interval of ``minutes`` takes on this rig."""
-    return minutes * 60 / rig.time_scale
+    """Return the rig seconds one interval of ``minutes`` takes."""
+    return minutes * 60.0
 
 
 def wh_per_interval(watts: float, minutes: int = INTERVAL_MIN) -> float:
-    """Return the energy (Wh) that ``watts`` make over one interval of meter time."""
+    """Return the energy (Wh) that ``watts`` make over one interval."""
     return watts * minutes / 60
 
 
 def kwh(wh: float) -> str:
-    """Return a threshold as the page writes it: Wh -> kWh text with 3 decimals ('-0.033')."""
+    """Return a threshold as the page writes it: Wh -> kWh text with 3 decimals ('-0.500')."""
     return f"{round(wh) / 1000:.3f}"
 
 
-def decision_timeout(rig: Any, n: int) -> float:
-    """Return how long ``n`` more decisions may take: n intervals, one more to cross, and some slack."""
-    return (n + 1.5) * interval_s(rig) + 5.0
+def decision_timeout(rig: Any, n: int, minutes: int = INTERVAL_MIN) -> float:
+    """Return how long ``n`` more decisions may take (rig s): n intervals, one more to cross, a poll."""
+    return (n + 1) * interval_s(rig, minutes) + 60.0
 
 
 def trace(decisions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

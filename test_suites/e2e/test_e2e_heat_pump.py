@@ -3,7 +3,7 @@
 plug2 carries only the PowerDetector; the detector's contact releases the heat pump, which runs on its
 own supply. So the plug measures the detector's coil (a watt or two) while the meter sees the heat
 pump's 2.2 kW. Two different thresholds (the manual: the simplified configuration does not suit a
-PowerDetector): self-consumption, ON -0.037 kWh (2.2 kW x 1 min), OFF 0.000 kWh.
+PowerDetector): self-consumption, ON -0.550 kWh (2.2 kW x 1/4 h), OFF 0.000 kWh, 15-minute intervals.
 The contact is read through the DMM wired to it (pyvisa).
 """
 
@@ -27,14 +27,14 @@ def switch(d):
 def test_heat_pump_runs_on_surplus_through_the_powerdetector_contact(
         rig, smartplugs, smartmeter, world, contact, measure, step):
     plug = smartplugs["plug2"]
-    hp = world.rebuild("heatpump", min_run_s=0, min_off_s=0)   # no compressor delays in a 1-min scenario
+    hp = world.rebuild("heatpump", min_run_s=0, min_off_s=0)   # no compressor delays: the contact decides
     hp.zone.temp_c = 18.0                                       # a cold house: its thermostat calls
     world.base(BASE_W)
     world.pv(4000)
     assert not contact.closed()
     on_wh = -wh_per_interval(HEAT_PUMP_W)
-    with step(f"plug2: ON {kwh(on_wh)} kWh, OFF 0.000 kWh, 1 min, SmartMeter Mode on"):
-        plug.configure(kwh(on_wh), "0.000", 1, mode=True)
+    with step(f"plug2: ON {kwh(on_wh)} kWh, OFF 0.000 kWh, 15 min, SmartMeter Mode on"):
+        plug.configure(kwh(on_wh), "0.000", 15, mode=True)
 
     with step("3.7 kW injected: switch on; the contact closes and releases the heat pump"):
         on = plug.wait_decision(switch, decision_timeout(rig, 3), "that switches")

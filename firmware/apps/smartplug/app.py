@@ -86,7 +86,7 @@ class SmartPlugApp:
         self._saved_key = self.plug.state_key() if saved_st is not None else None
         self._state_saved_ms = self.now_ms()
         self.prov = Provisioner(hal, self.store, self.name, log=log, on_join=self._on_join)
-        self.hub = EventHub(max_clients=max_event_clients)
+        self.hub = EventHub(max_clients=max_event_clients, ticks_ms=hal.ticks_ms)
         self.dev = PlugDevice(self.plug, self.name, self.now_ms, self.sync, mac_text(hal.unique_id()),
                               version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter)
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log)

@@ -109,9 +109,12 @@ class EmulatedInstruments:
 
 
 def start_emulated(
-    rig: Rig, worlds: InstrumentWorlds | None = None, clock: Clock | None = None
+    rig: Rig, worlds: InstrumentWorlds | None = None, clock: Clock | None = None, clocked: bool = False
 ) -> EmulatedInstruments:
-    """Serve every emulated instrument of ``rig``; the analyzer integrates on ``clock`` (rig time)."""
+    """Serve every emulated instrument of ``rig``; the analyzer integrates on ``clock`` (rig time).
+
+    clocked: the rig's virtual clock updates the analyzers (``update(t)`` each round) instead of a ticker.
+    """
     worlds = worlds or InstrumentWorlds()
     clock = clock or scaled_clock(rig.time_scale)
     servers: dict[str, ScpiServer] = {}
@@ -119,6 +122,8 @@ def start_emulated(
         for spec in rig.instruments.values():
             if spec.emulated:
                 device = make_device(spec, worlds, clock)
+                if isinstance(device, PowerAnalyzerDevice):
+                    device.clocked = clocked
                 servers[spec.name] = ScpiServer(device, port=_port(spec.resource), name=spec.name).start()
     except BaseException:
         for server in servers.values():

@@ -41,6 +41,7 @@ class PowerAnalyzerDevice(ScpiDevice):
         self.world = world
         self.clock: Clock = clock or time.monotonic
         self._ticker: threading.Thread | None = None
+        self.clocked = False   # True: a rig's virtual clock calls update(t) each round (no ticker thread)
         self._halt = threading.Event()
         self.held = AcSample()
         self.updates = 0
@@ -89,8 +90,10 @@ class PowerAnalyzerDevice(ScpiDevice):
             self.updates += 1
 
     def start(self) -> None:
-        """Start the update-rate ticker (called by the server)."""
+        """Start the update-rate ticker (called by the server); none when the rig's clock drives updates."""
         self.update()
+        if self.clocked:
+            return
         self._halt.clear()
         self._ticker = threading.Thread(target=self._tick, name="wt310-ticker", daemon=True)
         self._ticker.start()

@@ -149,6 +149,25 @@ class P1Writer:
         """Stop the writer."""
         self.stop()
 
+    def send_period(self, at: float) -> Sent:
+        """Clocked mode (a rig's virtual clock paces the line): send the next telegram period whole now.
+
+        ``at``: its place in the schedule, in seconds since the start (recorded as when it went out).
+        """
+        tg = self.source.next()
+        tx = (self.injector.process(tg.index, tg.meter_ts, tg.data) if self.injector
+              else Transmission(tg.data))
+        if tx.data:
+            self.serial.write(tx.data)
+            self.bytes_sent += len(tx.data)
+        for rec in tx.records:
+            rec.sent_at = at
+        sent = Sent(tg.index, tg.meter_ts, len(tx.data), at, at + len(tx.data) * self.char_s, tx.records)
+        with self._cond:
+            self.sent.append(sent)
+            self._cond.notify_all()
+        return sent
+
     # -- the thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
         try:

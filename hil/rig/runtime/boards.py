@@ -11,11 +11,13 @@ import concurrent.futures
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from hil.board.gpio import GpioFolder
 from hil.board_process import BoardError, BoardProcess
+from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.model import Board
 from hil.rig.runtime.console import ConsoleCapture
 from hil.rig.runtime.http import BoardHttp
@@ -31,8 +33,14 @@ class EmulatedBoard:
     emulated = True
 
     def __init__(self, spec: Board, folder: Path, *, p1: str | None = None, metering: str | None = None,
-                 port: int | None = None) -> None:
-        """Lay out ``folder`` for the board; nothing runs before :meth:`power_on`."""
+                 port: int | None = None, clock: VirtualClock | None = None,
+                 lines: list[LineTap] | None = None,
+                 ticks_start_ms: int = 0, clock_env: dict[str, str] | None = None) -> None:
+        """Lay out ``folder`` for the board; nothing runs before :meth:`power_on`.
+
+        clock: the rig's virtual clock (the board joins it at every start, its serial ``lines`` counted);
+        clock_env: the environment of a realtime clock's time page.
+        """
         self.spec = spec
         self.name = spec.name
         self.role = spec.role
@@ -45,8 +53,17 @@ class EmulatedBoard:
         self.flash.mkdir(exist_ok=True)
         self.gpio = GpioFolder(self.io_dir / "gpio")
         self.set_wifi(True)
+        env: Any = None
+        sleep: Any = time.sleep
+        if clock is not None:
+            def env() -> dict[str, str]:
+                return clock.expect(spec.name, list(lines or []), self.proc.alive_or_starting, ticks_start_ms)
+            sleep = clock.sleep
+        elif clock_env:
+            env = lambda: dict(clock_env)  # noqa: E731
         self.proc = BoardProcess(spec.role, self.flash, p1=p1, metering=metering, port=port, mac=spec.mac,
-                                 networks=self.networks_file, mdns=False, log_path=self.log_path)
+                                 networks=self.networks_file, mdns=False, log_path=self.log_path, env=env,
+                                 sleep=sleep)
         self._http = BoardHttp(self.proc.base_url, spec.name)
         self.powered = False
         self.wifi_up = True

@@ -9,6 +9,7 @@ closed at once, as a peer that left the WiFi looks to a client); ``restore()`` f
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 from types import TracebackType
@@ -33,6 +34,8 @@ class LanLink:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.counters = {"connections": 0, "refused": 0, "bytes": 0}
+        self._busy = 0          # accepts and forwards under way (virtual time waits for them)
+        self._eof: set[socket.socket] = set()   # sockets whose end has been read: nothing more to come
         self.port = 0
 
     @property
@@ -66,6 +69,24 @@ class LanLink:
         for c in conns:
             _shutdown(c)
 
+    def traffic(self) -> int:
+        """Return a number that changes with every connection and every byte forwarded."""
+        return self.counters["connections"] + self.counters["refused"] + self.counters["bytes"]
+
+    def quiet(self) -> bool:
+        """Whether nothing is in flight: no connection waiting, no bytes waiting or being forwarded."""
+        with self._lock:
+            if self._busy:
+                return False
+            socks = [s for s in self._conns if s.fileno() >= 0 and s not in self._eof]
+        if self._listener is not None and self._listener.fileno() >= 0:
+            socks.append(self._listener)
+        try:
+            ready, _, _ = select.select(socks, [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not ready
+
     def restore(self) -> None:
         """Forward again."""
         self.cut_.clear()
@@ -91,47 +112,80 @@ class LanLink:
         assert self._listener is not None
         while not self._stop.is_set():
             try:
-                client, _ = self._listener.accept()
-            except OSError:
+                select.select([self._listener], [], [])
+                with self._lock:
+                    self._busy += 1
+                try:
+                    client, _ = self._listener.accept()
+                except OSError:
+                    with self._lock:
+                        self._busy -= 1
+                    if self._stop.is_set():
+                        return
+                    continue
+            except (OSError, ValueError):
                 return
-            if self.cut_.is_set():
-                self.counters["refused"] += 1
-                client.close()
-                continue
             try:
-                upstream = socket.create_connection(self.target, timeout=3.0)
-                upstream.settimeout(None)
-            except OSError as exc:
-                log.info("lan %s: %s unreachable: %s", self.name, self.target, exc)
-                self.counters["refused"] += 1
-                client.close()
-                continue
-            self.counters["connections"] += 1
-            with self._lock:
-                self._conns.update((client, upstream))
-            pair = _Pair(client, upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                t = threading.Thread(target=self._pipe, args=(pair, a, b), daemon=True,
-                                     name=f"lan-{self.name}-pipe")
-                t.start()
+                self._take(client)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+    def _take(self, client: socket.socket) -> None:
+        """Forward a new connection (or refuse it while cut)."""
+        if self.cut_.is_set():
+            self.counters["refused"] += 1
+            client.close()
+            return
+        try:
+            upstream = socket.create_connection(self.target, timeout=3.0)
+            upstream.settimeout(None)
+        except OSError as exc:
+            log.info("lan %s: %s unreachable: %s", self.name, self.target, exc)
+            self.counters["refused"] += 1
+            client.close()
+            return
+        self.counters["connections"] += 1
+        with self._lock:
+            self._conns.update((client, upstream))
+        pair = _Pair(client, upstream)
+        for a, b in ((client, upstream), (upstream, client)):
+            t = threading.Thread(target=self._pipe, args=(pair, a, b), daemon=True,
+                                 name=f"lan-{self.name}-pipe")
+            t.start()
 
     def _pipe(self, pair: _Pair, src: socket.socket, dst: socket.socket) -> None:
+        busy = False
         try:
             while not self.cut_.is_set():
+                select.select([src], [], [])
+                with self._lock:
+                    self._busy += 1
+                busy = True
                 data = src.recv(65536)
                 if not data:
+                    with self._lock:
+                        self._eof.add(src)
                     break
                 dst.sendall(data)
                 self.counters["bytes"] += len(data)
-        except OSError:
+                with self._lock:
+                    self._busy -= 1
+                busy = False
+        except (OSError, ValueError):
             pass
         _shutdown(dst, socket.SHUT_WR)
         if pair.done():
             with self._lock:
                 self._conns.discard(pair.a)
                 self._conns.discard(pair.b)
+                self._eof.discard(pair.a)
+                self._eof.discard(pair.b)
             pair.a.close()
             pair.b.close()
+        if busy:
+            with self._lock:
+                self._busy -= 1
 
 
 class _Pair:

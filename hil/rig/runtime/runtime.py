@@ -57,8 +57,11 @@ from hil.emulators.powerdetector import LivePowerDetector
 from hil.emulators.world import Site, make_appliance
 from hil.instruments.base import ScpiInstrument
 from hil.instruments.models import AC_LOAD, DMM, PDU, POWER_ANALYZER
+from hil.rig.clock.shared import US
+from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.instruments import open_instruments
 from hil.rig.model import DIRECT, SMARTMETER, ApplianceSpec, Rig
+from hil.rig.runtime.actors import AnalyzerActor, ChipActor, P1Actor, SerialQuiet, WorldActor
 from hil.rig.runtime.boards import RIG_PASSWORD, RIG_SSID, EmulatedBoard, RealBoard, RigBoard
 from hil.rig.runtime.branches import (
     AcLoadBranch,
@@ -109,6 +112,9 @@ class RuntimeOptions:
     run_dir: Path | None = None
     keep_run_dir: bool = False
     boot_timeout_s: float = 30.0
+    clock: str | None = None            # 'virtual' | 'realtime' (None: the rig file's, see Rig.clock_mode)
+    quantum_s: float | None = None      # virtual: the boards' timer grid (None: the rig file's)
+    ticks_start_ms: int = 0             # what the emulated boards' ticks_ms() reads at boot (wrap tests)
 
 
 class RigRuntime:
@@ -122,12 +128,20 @@ class RigRuntime:
         if scale != 1 and not all(b.emulated for b in rig.boards.values()):
             raise RigRuntimeError(f"rig {rig.name}: time scale {scale}: expected 1 with real boards "
                                   "(their firmware runs in real time)")
-        self.time_scale = float(scale)
+        self.clock_mode = self.options.clock or rig.clock_mode
+        if self.clock_mode not in ("virtual", "realtime"):
+            raise RigRuntimeError(f"rig {rig.name}: clock {self.clock_mode!r}: expected virtual or realtime")
+        if self.clock_mode == "virtual" and not all(b.emulated for b in rig.boards.values()):
+            raise RigRuntimeError(f"rig {rig.name}: a virtual clock needs every board emulated (real boards "
+                                  "keep their own time): use clock: realtime")
+        self.virtual = self.clock_mode == "virtual"
+        self.time_scale = 1.0 if self.virtual else float(scale)
         self.started = False
         self.stopped = False
         self.run_dir: Path | None = None
         self._own_dir = False
-        self.clock = RigClock(self.options.start_utc, self.time_scale)
+        self.clock: RigClock | VirtualClock = RigClock(self.options.start_utc, self.time_scale)
+        self.faults: list[str] = []     # errors of the rig's own parts (world, emulators): fail the test
         self.site = Site(self.options.seed)
         self.world: World | None = None
         self.detectors: dict[str, LivePowerDetector] = {}
@@ -157,6 +171,8 @@ class RigRuntime:
         if self.options.p1_period_s is not None:
             return self.options.p1_period_s
         profile = get_profile(self.rig.p1.profile)
+        if self.virtual:
+            return float(profile.period_s)
         return float(max(profile.period_s, math.ceil(self.time_scale / 2)))
 
     @property
@@ -164,7 +180,13 @@ class RigRuntime:
         """Host seconds between two SmartMeter polls of a plug."""
         if self.options.poll_s is not None:
             return self.options.poll_s
+        if self.virtual:
+            return 5.0
         return min(5.0, max(0.5, 5.0 / self.time_scale))
+
+    def all_faults(self) -> list[str]:
+        """Return every error of the rig's own parts so far (world loop, emulators, the clock's actors)."""
+        return [*self.faults, *getattr(self.clock, "errors", [])]
 
     @property
     def smartmeter(self) -> RigBoard:
@@ -204,8 +226,14 @@ class RigRuntime:
         logging.getLogger("hil").addHandler(self._handler)
         if log.getEffectiveLevel() > logging.INFO:
             log.setLevel(logging.INFO)
-        log.info("rig %s (%s, sha256 %s) starting in %s: time scale %g, seed %d", rig.name, rig.source,
-                 rig.sha256[:16], self.run_dir, self.time_scale, self.options.seed)
+        log.info("rig %s (%s, sha256 %s) starting in %s: %s clock, time scale %g, seed %d", rig.name,
+                 rig.source, rig.sha256[:16], self.run_dir, self.clock_mode, self.time_scale,
+                 self.options.seed)
+        if self.virtual:
+            quantum = self.options.quantum_s or rig.quantum_s
+            self.clock = VirtualClock(self.options.start_utc, self.run_dir / "clock", quantum)
+        else:
+            self.clock = RigClock(self.options.start_utc, self.time_scale, folder=self.run_dir / "clock")
 
         for name, spec in rig.powerdetectors.items():
             self.detectors[name] = LivePowerDetector(powerdetector_for(spec), self.clock)
@@ -213,7 +241,7 @@ class RigRuntime:
         live = {b.name: self._live_reader(b.name) for b in rig.smartplugs}
         self.world = World(self.site, branches, live, self.clock.now())
 
-        self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock)
+        self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock.now, clocked=self.virtual)
         self.resources = self.emulated.resources
         for app in rig.appliances.values():
             branch = self.world.branches.get(app.name)
@@ -247,16 +275,54 @@ class RigRuntime:
         self._outlets_on()
 
         # the meter starts now, on the rig's clock
-        meter_start = int(self.clock.now())
+        meter_start = math.ceil(self.clock.now()) if self.virtual else int(self.clock.now())
         self.source.meter = new_meter(profile, meter_start, import_wh=MANUAL_IMPORT_WH,
                                       export_wh=MANUAL_EXPORT_WH, voltage_v=self.world.volts)
         self.world.t = float(meter_start)
-        self.writer.start()
-        self._halt.clear()
-        self._loop = threading.Thread(target=self._run_world, name=f"rig-{rig.name}-world", daemon=True)
-        self._loop.start()
+        if self.virtual:
+            self._clock_parts(meter_start)
+        else:
+            self.writer.start()
+            for chip in self.chips.values():
+                chip.start()
+            self._halt.clear()
+            self._loop = threading.Thread(target=self._run_world, name=f"rig-{rig.name}-world", daemon=True)
+            self._loop.start()
         log.info("rig %s up in %.1f s: %s", rig.name, time.monotonic() - t0,
                  ", ".join(f"{n} {b.http.base_url}" for n, b in self.boards.items()))
+
+    def _clock_parts(self, meter_start: int) -> None:
+        """Virtual time: the world, chips, P1 and analyzers act when the clock moves; lines hold it back."""
+        clock = self.clock
+        assert isinstance(clock, VirtualClock) and self.world is not None and self.writer is not None
+        clock.add_actor(WorldActor(self.world, self.chips, self.counters))
+        for plug in self.chips:
+            board = self.boards[plug]
+            clock.add_actor(ChipActor(plug, self.chips, lambda b=board: bool(b.powered and b.proc.alive)))
+        # telegram k stamped meter_start + k periods goes out at that rig instant: one clock
+        clock.add_actor(P1Actor(self.writer, meter_start * US))
+        if self.emulated is not None:
+            for name, spec in self.rig.instruments.items():
+                if spec.kind == POWER_ANALYZER and spec.emulated:
+                    device = self.emulated.device(name)
+                    clock.add_actor(AnalyzerActor(name, device))  # type: ignore[arg-type]
+        if self.writer.pair is not None:
+            writer = self.writer
+            clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent))
+        for plug, pair in self.chip_lines.items():
+            clock.add_quiet(f"{plug} metering line",
+                            SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
+        for plug, link in self.links.items():
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic)
+
+    def _board_clock(self, name: str, pair: PtyPair | None, uart: str) -> dict[str, Any]:
+        """Return the keyword arguments that put an emulated board on the rig's clock (virtual mode)."""
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            ticks = str(self.options.ticks_start_ms)
+            return {"clock_env": {**_realtime_env(clock), "HIL_TICKS_START_MS": ticks}}
+        lines = [] if pair is None else [LineTap(uart, lambda: pair.moved[0], lambda: pair.discard_unread(1))]
+        return {"clock": clock, "lines": lines, "ticks_start_ms": self.options.ticks_start_ms}
 
     def _branch(self, app: ApplianceSpec, params: dict[str, Any] | None = None) -> Branch:
         rig = self.rig
@@ -321,7 +387,8 @@ class RigRuntime:
         meter: RigBoard
         if meter_spec.emulated:
             meter = EmulatedBoard(meter_spec, self.run_dir / meter_spec.name, p1=self.writer.connect_to,
-                                  port=_port_of(meter_spec.http))
+                                  port=_port_of(meter_spec.http),
+                                  **self._board_clock(meter_spec.name, self.writer.pair, "p1"))
             meter.provision({"wifi.json": {"ssid": RIG_SSID, "password": RIG_PASSWORD}})
         else:
             meter = RealBoard(meter_spec, self.run_dir / meter_spec.name)
@@ -337,14 +404,12 @@ class RigRuntime:
             self.chip_lines[spec.name] = pair
             self.chips[spec.name] = Cse7766Emulator(pair.names[0], Cse7766Chip(seed=len(self.chips) + 1))
             board = EmulatedBoard(spec, self.run_dir / spec.name, metering=pair.names[1],
-                                  port=_port_of(spec.http))
+                                  port=_port_of(spec.http), **self._board_clock(spec.name, pair, "metering"))
             self.boards[spec.name] = board
             plugs.append(board)
         for board in self.boards.values():
             if isinstance(board, RealBoard):
                 board.start()
-        for chip in self.chips.values():
-            chip.start()
         if isinstance(meter, EmulatedBoard):
             meter.power_on(timeout)
         for board in plugs:
@@ -421,9 +486,10 @@ class RigRuntime:
                 for plug, emu in self.chips.items():
                     s = world.chip_sample(plug)
                     emu.set_load(max(s.volts, 0.0), max(s.amps, 0.0), max(s.watts, 0.0))
-            except Exception as exc:  # noqa: BLE001 - the loop must go on; counted and logged
+            except Exception as exc:  # noqa: BLE001 - the loop goes on; the running test fails with it
                 self.counters["world_errors"] += 1
-                self.last_error = f"world step: {type(exc).__name__}: {exc}"
+                self.last_error = f"world step at {self.clock.now():.1f}: {type(exc).__name__}: {exc}"
+                self.faults.append(self.last_error)
                 log.exception("rig %s: world step failed", self.rig.name)
 
     # ---- tear down -----------------------------------------------------------------------------------
@@ -453,6 +519,7 @@ class RigRuntime:
             steps.append((f"driver {name}", driver.close))
         if self.emulated is not None:
             steps.append(("instruments", self.emulated.close))
+        steps.append(("clock", self.clock.close))
         for what, fn in steps:
             try:
                 fn()
@@ -543,10 +610,10 @@ class RigRuntime:
             self.wait_up(board)
 
     def power_cycle(self, board: str, off_s: float = 1.0) -> None:
-        """Power off, wait ``off_s`` host seconds (the point of the operation), power on and wait until up."""
+        """Power off, wait ``off_s`` rig seconds, power on and wait until up."""
         self.counters["power_cycles"] += 1
         self.power_off(board)
-        time.sleep(off_s)
+        self.clock.sleep(off_s)
         self.power_on(board)
 
     def wait_up(self, board: str, timeout: float | None = None) -> float:
@@ -559,7 +626,7 @@ class RigRuntime:
                 tail = "\n".join(b.log_text().splitlines()[-30:])
                 raise RigRuntimeError(f"{board}: no HTTP answer at {b.http.base_url} within {timeout} s; "
                                       f"last error {self.last_error}; console:\n{tail}")
-            time.sleep(0.05)  # polling another process's server: nothing to wait on
+            self.clock.sleep(0.05)   # rig time: the board's own timers run meanwhile
         return time.monotonic() - t0
 
     def wifi_drop(self, board: str) -> None:
@@ -606,6 +673,10 @@ class RigRuntime:
             raise RigRuntimeError(f"jump: expected seconds >= 0 (time never runs back), got {seconds}")
         assert self.source is not None and self.world is not None
         self.counters["jumps"] += 1
+        if isinstance(self.clock, VirtualClock):
+            self.clock.jump(seconds)   # every part runs through it, in strides
+            log.info("rig %s: time jumped %.0f s", self.rig.name, seconds)
+            return
         with self.source.lock:
             self.clock.jump(seconds)
             self.world.step(self.clock.now())
@@ -669,6 +740,8 @@ class RigRuntime:
         return {
             "rig": self.rig.name, "source": self.rig.source, "sha256": self.rig.sha256,
             "run_dir": str(self.run_dir), "time_scale": self.time_scale, "rig_time": self.clock.now(),
+            "clock": {"mode": self.clock_mode, "rounds": getattr(self.clock, "rounds", None),
+                      "boards": self.clock.remote_status(), "faults": list(self.faults)},
             "meter_time": None if self.source is None else self.source.meter.t,
             "p1": {"port": None if self.writer is None else self.writer.port,
                    "board_end": None if self.writer is None else self.writer.connect_to,
@@ -711,6 +784,12 @@ class _NoLoad:
 
     def input_off(self) -> None:
         raise RigRuntimeError("AC load driver not open yet")
+
+
+def _realtime_env(clock: RigClock | VirtualClock) -> dict[str, str]:
+    """Return the environment that puts a board on a realtime clock's time page (none without a page)."""
+    page = getattr(clock, "page", None)
+    return {} if page is None else {"HIL_RIG_CLOCK": str(page.path.parent), "HIL_RIG_CLOCK_ID": "0"}
 
 
 def _port_of(http: str) -> int | None:

@@ -1,0 +1,1 @@
+"""One clock for the whole rig: virtual (discrete-event) or realtime (scaled); see docs/rig-clock.md."""

@@ -1,0 +1,536 @@
+"""Virtual time for a fully emulated rig: time moves only when every part is idle up to its next deadline.
+
+:class:`VirtualClock` is a conservative discrete-event coordinator (as Renode synchronises emulated nodes).
+Its participants:
+
+- *board processes* (``hil.board.rigloop``): each tells the coordinator, over a Unix socket, when its
+  event loop has nothing to do before a deadline and how many bytes its UARTs received;
+- *actors* in the rig process (the world, the metering chips, the P1 emulator, the analyzer): each says
+  when it must act next (:meth:`Actor.deadline_us`) and acts when asked (:meth:`Actor.emit`);
+- *quiet checks*: bytes in flight between parts (a pty bridge, a LAN link) hold time back until they
+  arrived, so nothing is ever "late" because the host was slow;
+- *waiters*: threads that wait in rig time (:meth:`sleep`, :meth:`wait_for`). Time runs only while some
+  thread waits for it; between two waits a test acts on a rig whose time stands still.
+
+One round: settle (every board idle, nothing in flight, confirmed by a probe round when something outside
+the clock's view happened), pick the next instant (the earliest deadline, board deadlines rounded up to
+the ``quantum`` grid), let the *step* actors integrate up to it (the world, with the relays as the boards
+left them; the analyzers), publish the new time in the time page, wake the boards whose deadline came and
+settle (their timers run: a plug's poll reads the telegram of the instant before), then let the *io*
+actors write the bytes of this instant (chips, the meter's telegram) and settle (the boards read them, no
+timer of theirs being due any more), and wake the waiters that are due. Every board does one kind of thing
+at a time, in an order fixed by the round, so host load changes how long a round takes, never what
+happens in it.
+
+:meth:`jump` moves through a stretch of time in strides of at most ``JUMP_STRIDE_S``: every part runs
+once per stride (a board's timers fire once, the meter sends one telegram covering the stride, the world
+and the chips integrate it exactly), so energy stays consistent and the plugs never miss their meter for
+30 s.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import os
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from hil.rig.clock.shared import (
+    ENV_DIR,
+    ENV_ID,
+    ENV_TICKS,
+    HELLO,
+    IDLE,
+    MSG,
+    PROBE,
+    PROBED,
+    US,
+    VIRTUAL,
+    WAKE,
+    TimePage,
+)
+
+log = logging.getLogger("hil.rig.clock")
+T = TypeVar("T")
+JUMP_STRIDE_S = 25.0      # below the plugs' 30 s Disconnected: a jump never disconnects them
+STALL_S = 60.0            # host seconds a round may take before the clock gives up and says who is busy
+
+
+class ClockError(RuntimeError):
+    """The rig's clock cannot go on (a part never went idle, an actor failed); the message says which."""
+
+
+class Actor(Protocol):
+    """A part of the rig process that acts at instants of rig time.
+
+    ``phase``: "step" (integrates up to the instant before the boards act: the world) or "io" (writes
+    bytes to the boards after their timers ran: chips, the meter).
+    """
+
+    name: str
+    phase: str
+
+    def deadline_us(self) -> int | None:
+        """Return the next rig time (UTC us) at which it must act (None: no wish)."""
+
+    def emit(self, until_us: int) -> None:
+        """Act for everything due up to ``until_us`` (called just before time moves there)."""
+
+
+@attrs.define
+class LineTap:
+    """A serial line into a board: what the rig delivered to the board's end, and the UART that reads it."""
+
+    uart: str                              # 'p1' or 'metering'
+    delivered: Callable[[], int]           # bytes delivered to the board's end so far
+    discard: Callable[[], None]            # throw away what nobody reads (the board is off)
+
+
+@attrs.define(eq=False)
+class Remote:
+    """One board process taking part."""
+
+    ident: int
+    name: str
+    lines: list[LineTap]
+    alive: Callable[[], bool]
+    sock: socket.socket | None = None
+    state: str = "connecting"              # connecting | busy | idle
+    deadline: int = -1
+    rx: tuple[int, int] = (-1, -1)
+    baseline: dict[str, int] = attrs.field(factory=dict)
+    probed: tuple[int, ...] | None = None
+    buf: bytes = b""
+    pid: int = 0
+
+
+def _idx(uart: str) -> int:
+    return 0 if uart == "p1" else 1
+
+
+class VirtualClock:
+    """The rig's virtual clock and its coordinator thread."""
+
+    mode = "virtual"
+    scale = math.inf
+
+    def __init__(self, start_utc: float, folder: Path, quantum_s: float = 0.1,
+                 stall_s: float = STALL_S) -> None:
+        """Start a clock at ``start_utc``; its time page and socket live in ``folder``."""
+        if not quantum_s > 0:
+            raise ValueError(f"virtual clock: quantum: expected seconds > 0, got {quantum_s!r}")
+        self.folder = Path(folder)
+        self.quantum_us = round(quantum_s * US)
+        self.stall_s = stall_s
+        self.now_us = round(start_utc * US)
+        self.page = TimePage(self.folder, VIRTUAL, self.now_us)
+        self.rounds = 0
+        self.probes = 0
+        self.errors: list[str] = []
+        self.actors: list[Actor] = []
+        self.quiet: list[tuple[str, Callable[[], bool]]] = []
+        self.traffic: list[Callable[[], int]] = []
+        self._remotes: dict[int, Remote] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Condition()
+        self._waiters: list[tuple[int, int, threading.Event]] = []
+        self._seq = itertools.count()
+        self._jump_to: int | None = None
+        self._dirty = True            # something may have happened that the clock did not see
+        self._traffic_seen = -1
+        self._failure: ClockError | None = None
+        self._closed = False
+        self._sel = selectors.DefaultSelector()
+        path = self.folder / "sock"
+        path.unlink(missing_ok=True)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(path))
+        self._listener.listen(64)
+        self._listener.setblocking(False)
+        self._sel.register(self._listener, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name="rig-clock", daemon=True)
+        self._thread.start()
+
+    # ---- reading it -------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """Return rig time (UTC epoch seconds)."""
+        return self.now_us / US
+
+    __call__ = now
+
+    def host_seconds(self, rig_seconds: float) -> float:
+        """Virtual time has no fixed rate: 0 (a wait lasts what its events cost)."""
+        return 0.0
+
+    # ---- the parts ----------------------------------------------------------------------------------------
+    def add_actor(self, actor: Actor) -> None:
+        """Let ``actor`` act at its deadlines (actors act in the order they were added)."""
+        self.actors.append(actor)
+
+    def add_quiet(self, name: str, fn: Callable[[], bool], traffic: Callable[[], int] | None = None) -> None:
+        """Hold time back while ``fn()`` says something is in flight.
+
+        traffic: a count that changes whenever bytes went between two boards through this part (a LAN
+        link): the boards are then probed before time moves.
+        """
+        self.quiet.append((name, fn))
+        if traffic is not None:
+            self.traffic.append(traffic)
+
+    def expect(self, name: str, lines: list[LineTap], alive: Callable[[], bool],
+               ticks_start_ms: int = 0) -> dict[str, str]:
+        """Announce a board process about to start; return the environment it needs to join.
+
+        Until it says hello (or ``alive()`` turns false) time stands still: booting costs no rig time.
+        """
+        ident = next(self._ids)
+        with self._lock:
+            self._remotes[ident] = Remote(ident, name, lines, alive)
+        return {ENV_DIR: str(self.folder), ENV_ID: str(ident), ENV_TICKS: str(int(ticks_start_ms))}
+
+    def remote_status(self) -> dict[str, Any]:
+        """Return the board processes taking part and their state (for reports)."""
+        with self._lock:
+            return {f"{r.name}#{r.ident}": {"state": r.state, "deadline": r.deadline / US if r.deadline >= 0
+                                             else None, "rx": r.rx} for r in self._remotes.values()}
+
+    # ---- waiting in rig time -----------------------------------------------------------------------------
+    def sleep_until_us(self, t_us: int) -> None:
+        """Return once rig time reached ``t_us`` (time runs while someone waits); ClockError if it cannot."""
+        ev = threading.Event()
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if t_us <= self.now_us:
+                return
+            heapq.heappush(self._waiters, (t_us, next(self._seq), ev))
+            self._dirty = True   # the waiter may have acted on the rig since the last round
+            self._lock.notify_all()
+        while not ev.wait(1.0):
+            if self._closed:
+                raise ClockError("rig clock closed while waiting")
+        if self._failure is not None:
+            raise self._failure
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of rig time."""
+        if seconds < 0:
+            raise ValueError(f"rig clock: sleep: expected seconds >= 0, got {seconds!r}")
+        self.sleep_until_us(self.now_us + round(seconds * US))
+
+    def sleep_until(self, t: float) -> None:
+        """Wait until rig time ``t`` (UTC seconds)."""
+        self.sleep_until_us(round(t * US))
+
+    def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
+                 poll_s: float = 1.0, what: str = "condition") -> T:
+        """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``)."""
+        return wait_for(self, fn, ok, timeout, poll_s, what)
+
+    def jump(self, seconds: float) -> float:
+        """Run through ``seconds`` of rig time in strides (see the module); return the new rig time."""
+        if seconds < 0:
+            raise ValueError(f"rig clock: jump: expected seconds >= 0 (never back), got {seconds!r}")
+        target = self.now_us + round(seconds * US)
+        with self._lock:
+            self._jump_to = target
+        try:
+            self.sleep_until_us(target)
+        finally:
+            with self._lock:
+                self._jump_to = None
+        return self.now()
+
+    def close(self) -> None:
+        """Stop the coordinator (boards see their socket close and exit)."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        self._thread.join(5)
+        for r in list(self._remotes.values()):
+            if r.sock is not None:
+                r.sock.close()
+        self._listener.close()
+        self._sel.close()
+        self.page.close()
+
+    # ---- the coordinator thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiters and not self._closed:
+                    self._lock.wait(0.5)
+                    if not self._waiters:
+                        self._service(0)
+                if self._closed:
+                    return
+                target = self._waiters[0][0]
+                jump_to = self._jump_to
+            try:
+                self._round(target, jump_to)
+            except ClockError as exc:
+                log.error("rig clock: %s", exc)
+                with self._lock:
+                    self._failure = exc
+                    waiters, self._waiters = self._waiters, []
+                for _, _, ev in waiters:
+                    ev.set()
+                return
+            with self._lock:
+                while self._waiters and self._waiters[0][0] <= self.now_us:
+                    heapq.heappop(self._waiters)[2].set()
+
+    def _round(self, target: int, jump_to: int | None) -> None:
+        self._settle()
+        now = self.now_us
+        if jump_to is not None and jump_to > now:
+            nxt = min(now + round(JUMP_STRIDE_S * US), jump_to, target)
+        else:
+            q = self.quantum_us
+            cands = [target]
+            cands += [-(-r.deadline // q) * q for r in self._remotes.values() if r.deadline >= 0]
+            for a in self.actors:
+                d = a.deadline_us()
+                if d is not None:
+                    cands.append(d)
+            nxt = max(min(cands), now)
+        if nxt > now:
+            self._emit("step", nxt)     # the world over [now, nxt), with the relays as the boards left them
+            self.now_us = nxt
+            self.page.now_us = nxt
+            self.page.write()
+            self.rounds += 1
+        woken = False
+        for r in list(self._remotes.values()):
+            if r.state == "idle" and 0 <= r.deadline <= nxt and r.sock is not None:
+                self._send(r, WAKE)
+                r.state = "busy"
+                woken = True
+        if woken:
+            self._settle()              # the boards' timers first (a plug's poll reads the last telegram)
+        if self._emit("io", nxt):
+            self._settle()              # then the bytes of this instant (no board timer is due any more)
+
+    def _emit(self, phase: str, until_us: int) -> bool:
+        """Let the actors of ``phase`` act up to ``until_us``; return whether any did."""
+        acted = False
+        for a in self.actors:
+            if getattr(a, "phase", "io") != phase:
+                continue
+            try:
+                a.emit(until_us)
+                acted = True
+            except Exception as exc:  # noqa: BLE001 - a broken part fails the test that runs
+                self.errors.append(f"{a.name} at {until_us / US:.3f}: {type(exc).__name__}: {exc}")
+                log.exception("rig clock: actor %s failed", a.name)
+        return acted
+
+    def _send(self, r: Remote, kind: int, a: int = 0) -> None:
+        assert r.sock is not None
+        try:
+            r.sock.sendall(MSG.pack(kind, a, 0, 0, 0, 0))
+        except OSError:
+            self._drop(r)
+
+    def _drop(self, r: Remote) -> None:
+        with self._lock:
+            self._remotes.pop(r.ident, None)
+        if r.sock is not None:
+            try:
+                self._sel.unregister(r.sock)
+            except (KeyError, ValueError):
+                pass
+            r.sock.close()
+            r.sock = None
+
+    def _service(self, timeout: float) -> None:
+        """Take connections and messages for up to ``timeout`` host seconds."""
+        try:
+            events = self._sel.select(timeout)
+        except (OSError, ValueError):
+            return
+        for key, _ in events:
+            if key.data is None:
+                self._accept()
+            else:
+                self._read(key.data)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                s, _ = self._listener.accept()
+            except (BlockingIOError, OSError):
+                return
+            s.setblocking(True)
+            s.settimeout(5.0)
+            try:
+                hello = s.recv(MSG.size, socket.MSG_WAITALL)
+            except OSError:
+                s.close()
+                continue
+            if len(hello) != MSG.size or MSG.unpack(hello)[0] != HELLO:
+                s.close()
+                continue
+            _, ident, pid, *_ = MSG.unpack(hello)
+            r = self._remotes.get(ident)
+            if r is None or r.sock is not None:
+                s.close()   # a board nobody expected (or a second hello): not part of this rig's time
+                continue
+            s.settimeout(None)
+            s.setblocking(False)
+            r.sock, r.pid, r.state = s, pid, "busy"
+            for line in r.lines:
+                r.baseline[line.uart] = line.delivered()
+            self._sel.register(s, selectors.EVENT_READ, r)
+
+    def _read(self, r: Remote) -> None:
+        assert r.sock is not None
+        try:
+            data = r.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(r)   # the process ended (a power cut): it takes no more part
+            return
+        r.buf += data
+        n = len(r.buf) // MSG.size
+        for i in range(n):
+            kind, a, b, c, d, e = MSG.unpack_from(r.buf, i * MSG.size)
+            if kind == IDLE:
+                r.state, r.deadline, r.rx = "idle", b, (c, d)
+            elif kind == PROBED:
+                r.probed = (a, b, c, d, e)
+                r.rx = (d, e)
+                if c != 1:
+                    r.state = "busy"   # it will say IDLE again (that message comes after this one)
+        r.buf = r.buf[n * MSG.size:]
+
+    def _balanced(self, r: Remote) -> bool:
+        for line in r.lines:
+            got = r.rx[_idx(line.uart)]
+            if got < 0:
+                line.discard()   # the UART is not open: nobody reads that line
+                continue
+            if got < line.delivered() - r.baseline.get(line.uart, 0):
+                return False
+        return True
+
+    def _busy(self) -> str | None:
+        """Return what keeps time from moving as last reported (None: every board idle, nothing in flight)."""
+        for r in list(self._remotes.values()):
+            if r.state == "connecting":
+                if not r.alive():
+                    self._drop(r)
+                    continue
+                return f"board {r.name} starting"
+            if r.state != "idle":
+                return f"board {r.name} busy"
+        for name, fn in self.quiet:
+            if not fn():
+                return f"{name} has bytes in flight"
+        return None
+
+    def _unbalanced(self) -> str | None:
+        for r in self._remotes.values():
+            if not self._balanced(r):
+                return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx})"
+        return None
+
+    def _traffic(self) -> int:
+        """Return a number that changes whenever bytes went between boards (the LAN links' counters)."""
+        return sum(fn() for fn in self.traffic)
+
+    def _settle(self) -> None:
+        """Return once every board is idle and nothing is in flight.
+
+        A probe round (every board asked whether anything became readable since it said idle) is made when
+        something outside the clock's view may have happened: a new waiter (the test acted on the rig),
+        bytes through a LAN link, or a serial line whose count does not add up.
+        """
+        t0 = time.monotonic()
+        unbalanced_since: float | None = None
+        while True:
+            if self._closed:
+                raise ClockError("rig clock closed")
+            self._service(0)
+            why = self._busy()
+            if why is not None:
+                self._stalled(t0, why)
+                self._service(0.001 if "flight" in why else 0.2)
+                continue
+            traffic = self._traffic()
+            need = self._dirty or traffic != self._traffic_seen
+            why = self._unbalanced()
+            if why is not None:
+                now = time.monotonic()
+                unbalanced_since = unbalanced_since or now
+                self._stalled(t0, why)
+                if now - unbalanced_since < 0.002:
+                    self._service(0.001)
+                    continue
+                need = True   # the counts may be stale: ask for fresh ones
+                unbalanced_since = None
+            if not need:
+                return
+            self._dirty = False
+            self._traffic_seen = traffic
+            self.probes += 1
+            n = self.probes
+            remotes = [r for r in self._remotes.values() if r.sock is not None]
+            for r in remotes:
+                r.probed = None
+                self._send(r, PROBE, n)
+            while any(r.probed is None and r.sock is not None for r in remotes):
+                self._service(0.2)
+                self._stalled(t0, "waiting for probe answers")
+            if not all(r.probed is None or (r.probed[0] == n and r.probed[2] == 1) for r in remotes):
+                self._dirty = True   # someone was busy: look again once it is idle
+
+    def _stalled(self, t0: float, why: str) -> None:
+        if time.monotonic() - t0 > self.stall_s:
+            raise ClockError(f"rig time stands still at {self.now_us / US:.3f}: {why} for {self.stall_s:.0f} "
+                             f"host seconds; boards {self.remote_status()}")
+
+
+def wait_for(clock: Any, fn: Callable[[], T], ok: Callable[[T], bool], timeout: float, poll_s: float,
+             what: str) -> T:
+    """Evaluate ``fn()`` every ``poll_s`` rig seconds until ``ok(value)``; AssertionError after ``timeout``.
+
+    ``fn`` may raise OSError or ValueError (a board restarting): that counts as not yet.
+    """
+    end = clock.now() + timeout
+    last: Any = None
+    err: Exception | None = None
+    while True:
+        try:
+            last = fn()
+            err = None
+            if ok(last):
+                return last
+        except (OSError, ValueError) as exc:
+            err = exc
+        if clock.now() >= end:
+            got = f"last error {err!r}" if err is not None else f"last value {last!r}"
+            raise AssertionError(f"{what}: not reached within {timeout:g} rig seconds; {got}")
+        clock.sleep(min(poll_s, max(end - clock.now(), 0.0)) or poll_s)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process exists."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
