@@ -1,0 +1,114 @@
+"""Peak Guard on the rig: two plugs keep the running quarter under a 4 kW cap, shedding in priority order.
+
+plug1 switches the boiler model (1.8 kW, a cold tank: its thermostat calls), Peak Guard priority 9 (shed
+first); plug3 switches the AC electronic load (2 kW constant power), priority 1 (shed last). Both report
+to the SmartMeter's coordination endpoint. The household draws 1.5 kW: 5.3 kW with both appliances, over
+the cap; without the boiler 3.5 kW fits, so the boiler goes and the load stays. Then the household rises to
+2.5 kW: 4.5 kW with the load alone, over the cap, so the load goes too. A shed appliance comes back when
+the quarter has room for its minimum on time (each quarter starts with room), so the boiler runs part of
+every quarter and is shed in time. Throughout, the meter's monthly
+peak (1-0:1.6.0 in its telegrams) stays at or under the cap. Times are rig seconds (the one rig clock).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from firmware.timebase import local_fields, local_to_utc
+from hil.fixtures.devices import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load]
+
+CAP_W = 4000
+GUARD = {"on": True, "cap_w": CAP_W, "min_on_s": 60, "min_off_s": 60, "max_sw_h": 12}
+
+
+def peak_w(telegram: bytes) -> int:
+    """1-0:1.6.0 of a telegram in W (its second value: the kW with three decimals)."""
+    m = re.search(rb"1-0:1\.6\.0\([0-9]{12}[SW]\)\(([0-9.]+)\*kW\)", telegram)
+    assert m is not None, telegram[:400]
+    return round(float(m.group(1)) * 1000)
+
+
+def shed_at(plug: Any) -> int | None:
+    """Meter time of the plug's first shed in its Peak Guard log, None if none."""
+    log = plug.http.ok_json("GET", "/api/smartplug/v1/peakguard")["status"]["log"]
+    times = [e["t"] for e in log if e["kind"] == "shed"]
+    return min(times) if times else None
+
+
+@pytest.fixture
+def guarded(smartplugs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """plug1 and plug3 with Peak Guard on; off again afterwards (the rig's reset does not know it)."""
+    plugs = {"plug1": smartplugs["plug1"], "plug3": smartplugs["plug3"]}
+    yield plugs
+    for p in plugs.values():
+        p.http.ok_json("PUT", "/api/smartplug/v1/peakguard", {"on": False})
+
+
+def test_two_plugs_keep_the_quarter_under_the_cap_in_priority_order(
+        rig, guarded, smartmeter, instruments, world, p1, measure, step):
+    boiler_plug, load_plug = guarded["plug1"], guarded["plug3"]
+    boiler = world.rebuild("boiler", rated_w=1800)
+    boiler.tank_c = 40.0
+    load = instruments["load"]
+    load.set_mode("CP", 2000)
+    load.input_on()
+    world.pv(0)
+    world.base(1500)
+    wait_until(lambda: p1.last_telegrams(1), bool, 30, "a telegram from the meter")
+    peak_before = peak_w(p1.last_telegrams(1)[-1])
+    if peak_before > CAP_W:
+        with step("earlier tests set this month's peak above 4 kW: the meter's clock goes to the next month"):
+            t = p1.meter_time()
+            y, mo = local_fields(t)[:2]
+            p1.jump(local_to_utc(y + mo // 12, mo % 12 + 1, 1, 0, 0, 30) - t)
+            wait_until(lambda: peak_w(p1.last_telegrams(1)[-1]), lambda w: w <= CAP_W, 60,
+                       "the new month's 1-0:1.6.0")
+            peak_before = peak_w(p1.last_telegrams(1)[-1])
+    with step("Peak Guard on, cap 4 kW: plug1 (boiler) priority 9, plug3 (2 kW load) priority 1; relays on"):
+        boiler_plug.http.ok_json("PUT", "/api/smartplug/v1/peakguard", dict(GUARD, priority=9))
+        load_plug.http.ok_json("PUT", "/api/smartplug/v1/peakguard", dict(GUARD, priority=1))
+        boiler_plug.set_relay(True)
+        load_plug.set_relay(True)
+    start = p1.meter_time()
+
+    with step("1.5 kW house + 1.8 kW boiler + 2 kW load = 5.3 kW: the boiler is shed, the load runs on"):
+        wait_until(lambda: shed_at(boiler_plug), lambda t: t is not None, 900, "plug1 sheds the boiler",
+                   [boiler_plug, load_plug])
+        # the SmartMeter publishes both plugs, and the boiler's plug as shed at its next report
+        table = wait_until(lambda: smartmeter.http.ok_json("GET", "/api/peakguard/v1"), lambda d: d["shed"],
+                           30, "the SmartMeter's table shows a shed plug", [boiler_plug, load_plug])
+        assert {p["id"]: p["priority"] for p in table["plugs"]} == {
+            boiler_plug.status()["name"]: 9, load_plug.status()["name"]: 1}, table
+        assert table["shed"] == [boiler_plug.status()["name"]], table
+        # two whole quarters with the boiler shed and the load on
+        wait_until(p1.meter_time, lambda t: t >= start - start % 900 + 3 * 900, 3 * 900 + 60,
+                   "two whole quarters after the first", [boiler_plug])
+        assert shed_at(load_plug) is None and load_plug.output_live() is True
+        # the boiler gets what room each quarter leaves: on at the quarter's start, shed in time
+        sheds = boiler_plug.http.ok_json("GET", "/api/smartplug/v1/peakguard")["status"]["counters"]["sheds"]
+        assert sheds >= 2
+        pk = peak_w(p1.last_telegrams(1)[-1])
+        measure("monthly peak 1-0:1.6.0 with the boiler shed", pk, "W", high=CAP_W,
+                docs="the meter's own month peak: at or under the 4 kW cap")
+
+    with step("the house rises to 2.5 kW: 4.5 kW with the load alone, over the cap: plug3 sheds too"):
+        world.base(2500)
+        t_rise = p1.meter_time()
+        wait_until(lambda: shed_at(load_plug), lambda t: t is not None, 900, "plug3 sheds the load",
+                   [boiler_plug, load_plug])
+        assert shed_at(boiler_plug) < shed_at(load_plug)            # priority order: 9 before 1
+        wait_until(p1.meter_time, lambda t: t >= t_rise - t_rise % 900 + 2 * 900, 2 * 900 + 60,
+                   "the quarter after the rise closed", [load_plug])
+        pk = peak_w(p1.last_telegrams(1)[-1])
+        measure("monthly peak 1-0:1.6.0 after the household rose", pk, "W", high=CAP_W,
+                docs="both appliances shed in time: the month's peak stays at or under the cap")
+        assert pk <= CAP_W and peak_before <= pk
+    log = load_plug.http.ok_json("GET", "/api/smartplug/v1/peakguard")["status"]["log"]
+    why = [e["why"] for e in log if e["kind"] == "shed"][0]
+    assert "cap 4.000 kW" in why and "priority 1" in why, log
