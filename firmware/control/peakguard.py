@@ -27,8 +27,9 @@
 #   the larger of both until learned; without 1.4.0 from the current power x elapsed time.
 # - projection = E + P x rest of the quarter, P = the current import (1-0:1.7.0, else from the registers).
 # - margin = every guarded enabled load x one reading period (an idle appliance can start between two
-#   readings) + MARGIN_WH. Shed when the projection > cap - margin; with peers, only when the plugs less
-#   important than this one (higher priority number; ties by id) that are running cannot cover the excess.
+#   readings) + MARGIN_WH. Shed when the projection minus what shedding at the next reading would still
+#   save (LATE_PCT of it) > cap - margin; with peers, counting the plugs less important than this one
+#   (higher priority number; ties by id) that are running as shed now.
 #   Alone: the threshold is lowered by ALONE_STEP_PPM per priority step, so the least important sheds first.
 # - restore when projection + own load (+ the loads of more important shed plugs, with peers) fits under
 #   cap - margin - RESTORE_HYST_WH.
@@ -50,7 +51,7 @@ UNKNOWN_LOAD_W = 3000   # an appliance not yet seen drawing is taken as 3 kW
 LEARN_MIN_W = 20        # plug power above this counts as the appliance drawing
 LOG_MAX = 12
 LATE_PCT = 100          # how much of the appliance's remaining draw shedding later may count on (100: the
-                        # last moment; less keeps a reserve for the household's own jumps)
+                        # last moment; less keeps a reserve for the household's own jumps: docs/peak-guard.md)
 DELTA_S = 1             # a switch shows in the meter's power from the telegram after the next one
 PEER_MAX = 8             # plugs in the SmartMeter's table (keeps its answer under the plug's 2 KiB read)
 
