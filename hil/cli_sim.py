@@ -176,7 +176,14 @@ def list_scenarios(scenario_file: FileOpt = None) -> None:
         _fail(err, str(e))
     out = Console()
     for sc in known.values():
-        out.print("[bold]%s[/bold]  %s, ON %s kWh, OFF %s kWh, %d min, PV %s kWp, from %s for %d days"
-                  % (sc.name, sc.appliance, sc.plug.on_kwh, sc.plug.off_kwh, sc.plug.interval_min,
-                     sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
+        if sc.loads:
+            out.print("[bold]%s[/bold]  %d plugs: %s, PV %s kWp, from %s for %d days"
+                      % (sc.name, len(sc.loads), "; ".join(
+                          "%s (%s, ON %s / OFF %s kWh, Peak Guard priority %d)"
+                          % (ld.name, ld.kind, ld.plug.on_kwh, ld.plug.off_kwh, ld.guard.priority)
+                          for ld in sc.loads), sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
+        else:
+            out.print("[bold]%s[/bold]  %s, ON %s kWh, OFF %s kWh, %d min, PV %s kWp, from %s for %d days"
+                      % (sc.name, sc.appliance, sc.plug.on_kwh, sc.plug.off_kwh, sc.plug.interval_min,
+                         sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
         out.print("    %s" % sc.description, highlight=False)
