@@ -134,6 +134,7 @@ class MeterLink:
         self.source = 'config' if addr else 'mdns'
         self.poll_s = poll_s
         self._fails = 0
+        self.coord = None         # ask the (maybe new) SmartMeter for Peak Guard's coordination again
 
     def _error(self, key, text):
         self.counters[key] += 1
