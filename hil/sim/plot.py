@@ -129,7 +129,8 @@ def _month_bars(ax: Axes, run: ScenarioRun) -> None:
     ax.axhline(FLOOR_W / 1000.0, color="black", ls=":", lw=0.8)
     ax.set_xticks(range(len(months)), months, rotation=45 if len(months) > 6 else 0)
     ax.set_ylabel("monthly peak (kW)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12 if len(months) > 6 else -0.06),
+              ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -159,9 +160,9 @@ def peak_figure(run: ScenarioRun, window_days: float = 2.0) -> Figure:
                       [q.power_w / 1000.0 for q in qs] + [qs[-1].power_w / 1000.0],
                       drawstyle="steps-post", lw=_LW.get(name, 0.9), color=_COLORS.get(name),
                       alpha=1.0 if name in ("peakguard", "none") else 0.75, label=LEGEND.get(name, name))
-    lines = [("none", "--", "no-control monthly peak %.2f kW"),
-             ("plug", "-.", "plug's own monthly peak %.2f kW"),
-             ("peakguard", "-", "Peak Guard's monthly peak %.2f kW = its cap at the month's end (auto)"),
+    lines = [("none", "--", "no-control highest monthly peak %.2f kW"),
+             ("plug", "-.", "plug's own highest monthly peak %.2f kW"),
+             ("peakguard", "-", "Peak Guard's highest monthly peak %.2f kW (its auto cap then)"),
              ("prescient", ":", "prescient bound %.2f kW")]
     for name, ls, text in lines:
         v = _peak_of(run, name)
