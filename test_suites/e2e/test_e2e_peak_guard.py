@@ -21,7 +21,8 @@ import pytest
 from firmware.timebase import local_fields, local_to_utc
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_load]
+# about three quarter-hours of rig time: 50-90 s on the virtual clock alone, more beside other work
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.timeout(600)]
 
 CAP_W = 4000
 GUARD = {"on": True, "cap_w": CAP_W, "min_on_s": 60, "min_off_s": 60, "max_sw_h": 12}
@@ -75,7 +76,6 @@ def test_two_plugs_keep_the_quarter_under_the_cap_in_priority_order(
         load_plug.http.ok_json("PUT", "/api/smartplug/v1/peakguard", dict(GUARD, priority=1))
         boiler_plug.set_relay(True)
         load_plug.set_relay(True)
-    start = p1.meter_time()
 
     with step("1.5 kW house + 1.8 kW boiler + 2 kW load = 5.3 kW: the boiler is shed, the load runs on"):
         wait_until(lambda: shed_at(boiler_plug), lambda t: t is not None, 900, "plug1 sheds the boiler",
@@ -86,13 +86,13 @@ def test_two_plugs_keep_the_quarter_under_the_cap_in_priority_order(
         assert {p["id"]: p["priority"] for p in table["plugs"]} == {
             boiler_plug.status()["name"]: 9, load_plug.status()["name"]: 1}, table
         assert table["shed"] == [boiler_plug.status()["name"]], table
-        # two whole quarters with the boiler shed and the load on
-        wait_until(p1.meter_time, lambda t: t >= start - start % 900 + 3 * 900, 3 * 900 + 60,
-                   "two whole quarters after the first", [boiler_plug])
+        # the next whole quarter with Peak Guard at work: the load on, the boiler in the room that is left
+        first = shed_at(boiler_plug)
+        wait_until(p1.meter_time, lambda t: t >= first - first % 900 + 2 * 900 + 5, 2 * 900 + 60,
+                   "the next whole quarter closed", [boiler_plug])
         assert shed_at(load_plug) is None and load_plug.output_live() is True
-        # the boiler gets what room each quarter leaves: on at the quarter's start, shed in time
         sheds = boiler_plug.http.ok_json("GET", "/api/smartplug/v1/peakguard")["status"]["counters"]["sheds"]
-        assert sheds >= 2
+        assert sheds >= 2           # shed in the first quarter and again in the next, after running in it
         pk = peak_w(p1.last_telegrams(1)[-1])
         measure("monthly peak 1-0:1.6.0 with the boiler shed", pk, "W", high=CAP_W,
                 docs="the meter's own month peak: at or under the 4 kW cap")
@@ -103,8 +103,10 @@ def test_two_plugs_keep_the_quarter_under_the_cap_in_priority_order(
         wait_until(lambda: shed_at(load_plug), lambda t: t is not None, 900, "plug3 sheds the load",
                    [boiler_plug, load_plug])
         assert shed_at(boiler_plug) < shed_at(load_plug)            # priority order: 9 before 1
-        wait_until(p1.meter_time, lambda t: t >= t_rise - t_rise % 900 + 2 * 900, 2 * 900 + 60,
-                   "the quarter after the rise closed", [load_plug])
+        t_load = shed_at(load_plug)
+        assert t_load >= t_rise                                      # not before the household rose
+        wait_until(p1.meter_time, lambda t: t >= t_load - t_load % 900 + 900 + 5, 900 + 60,
+                   "the quarter of the load's shed closed", [load_plug])
         pk = peak_w(p1.last_telegrams(1)[-1])
         measure("monthly peak 1-0:1.6.0 after the household rose", pk, "W", high=CAP_W,
                 docs="both appliances shed in time: the month's peak stays at or under the cap")
