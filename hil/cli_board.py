@@ -108,9 +108,7 @@ def run(
     except (ValueError, TypeError) as e:
         raise typer.BadParameter(str(e)) from e
     from hil.board.hal import HostHal
-    from hil.board.rigloop import install
 
-    install()   # on a rig: asyncio, ticks_ms and time() follow the rig's clock (hil.board.rigloop)
     sys.stdout.reconfigure(line_buffering=True)  # the log survives a kill -9 line by line
     from rich.console import Console
 

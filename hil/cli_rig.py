@@ -137,9 +137,13 @@ def up(
     time_scale: Annotated[float | None, typer.Option(
         min=0.001, help="Rig seconds per host second (emulated rigs only; default: the rig file's).")] = None,
     seconds: Annotated[float | None, typer.Option(
-        min=0.1, help="Stop after this long (default: Ctrl-C).")] = None,
+        min=0.1, help="Stop after this long (host seconds; rig seconds on a virtual clock; default: Ctrl-C).")
+    ] = None,
     keep: Annotated[bool, typer.Option(
         help="Keep the run folder (flash, consoles, rig.log) after stopping.")] = False,
+    clock: Annotated[str, typer.Option(
+        help="realtime (people watching: the rig file's time scale) or virtual (as fast as the events "
+        "allow; docs/rig-clock.md).")] = "realtime",
 ) -> None:
     """Bring the rig up (world, P1 emulator, instruments, boards) and keep it running until Ctrl-C."""
     import time
@@ -150,13 +154,17 @@ def up(
     from hil.rig.runtime.state import remove_state, write_state
 
     rig = _load(path)
-    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep))
+    if clock not in ("realtime", "virtual"):
+        raise typer.BadParameter(f"--clock {clock!r}: expected realtime or virtual")
+    runtime = RigRuntime(rig, RuntimeOptions(time_scale=time_scale, keep_run_dir=keep, clock=clock))
     with console.status(f"starting rig {rig.name}"):
         runtime.start()
     try:
-        deadline = None if seconds is None else time.monotonic() + seconds
+        # --seconds: host seconds on a realtime clock, rig seconds on a virtual one
+        now = runtime.now if runtime.virtual else time.monotonic
+        deadline = None if seconds is None else now() + seconds
         with Live(console=out, refresh_per_second=2) as live:
-            while deadline is None or time.monotonic() < deadline:
+            while deadline is None or now() < deadline:
                 status = runtime.status()
                 write_state(rig.name, status)
                 table = Table.grid()
@@ -164,7 +172,10 @@ def up(
                     table.add_row(t)
                 table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
                 live.update(table)
-                time.sleep(1.0)
+                if runtime.virtual:
+                    runtime.clock.sleep(1.0)   # virtual time runs while someone waits for it
+                else:
+                    time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:

@@ -18,7 +18,7 @@ from firmware.hal import TICKS_MAX, pin_direction, ticks_diff, uart_format
 from .config import BoardConfig
 from .gpio import GpioFolder, HostPin
 from .mdns import HostMdns
-from .rigloop import BoardClock, current
+from .rigloop import BoardClock, current, install
 from .uart import HostUart
 from .wifi import HostWifi
 
@@ -41,7 +41,8 @@ class HostHal:
         self.mdns = HostMdns(config.mdns_interface, config.sta_ip, config.mdns_suffix)
         self._uarts: dict[str, HostUart] = {}
         self._pins: dict[str, HostPin] = {}
-        self.clock: BoardClock | None = current()   # the rig's clock when a rig runs this board
+        # on a rig (HIL_RIG_CLOCK in the environment): asyncio, ticks_ms and time() follow the rig's clock
+        self.clock: BoardClock | None = current() or install()
         self._time_offset: float | None = 0.0 if config.wall_clock else None
 
     # identity

@@ -66,7 +66,9 @@ class BoardClock:
         self._buf = b""
         if self.virtual:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(os.path.join(folder, "sock"))
+            with open(os.path.join(folder, "address"), encoding="utf-8") as f:
+                address = f.read()
+            s.connect("\0" + address[1:] if address.startswith("@") else address)
             s.sendall(MSG.pack(HELLO, ident, os.getpid(), 0, 0, 0))
             self.sock = s
 

@@ -28,9 +28,21 @@ def certify_cmd(
         min=1, help="pytest workers, one rig each (default: 2 on an all-emulated rig, else 1).")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="Suite path to run instead of test_suites/e2e (repeatable).")] = None,
+    repeat: Annotated[int, typer.Option(
+        min=1, help="Certify N times (OUT/run-NN each); print every run's verdict and each measurement's "
+        "spread across the runs (OUT/repeat.json).")] = 1,
+    clock: Annotated[str | None, typer.Option(
+        help="Run an emulated rig on this clock: virtual or realtime (default: the rig file's).")] = None,
 ) -> None:
     """Run the certification suites on the rig; write record.json, JUnit, allure results and a report."""
     from hil.certify.run import CertifyError, certify
+
+    extra = [] if clock is None else ["--rig-clock", clock]
+    if clock not in (None, "virtual", "realtime"):
+        raise typer.BadParameter(f"--clock {clock!r}: expected virtual or realtime")
+    if repeat > 1:
+        _repeat(repeat, rig, image, out_dir, workers, suite, extra)
+        return
 
     with Progress(TextColumn("[bold]certify[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[tally]}"), TimeElapsedColumn(), console=console) as progress:
@@ -52,13 +64,53 @@ def certify_cmd(
                 progress.console.print(f"[red]{outcome.upper()}[/red] {event['nodeid']}")
 
         try:
-            result = certify(rig, image, out_dir, workers=workers, suites=suite, on_event=on_event)
+            result = certify(rig, image, out_dir, workers=workers, suites=suite, on_event=on_event,
+                             extra=extra)
         except (CertifyError, RigError) as exc:
             console.print(f"[red]certify: {exc}[/red]", soft_wrap=True)
             raise typer.Exit(2) from None
     color = "green" if result.verdict == "PASS" else "red"
     out.print(f"[{color}]{result.line()}[/{color}]", soft_wrap=True, highlight=False)
+    rig_s = result.record.get("rig_seconds")
+    if rig_s:
+        out.print(f"rig time simulated: {rig_s:.0f} s (the tests' own, setup and boot not counted)",
+                  highlight=False)
     out.print(f"record {result.out / 'record.json'}; JUnit {result.out / 'junit.xml'}; "
               f"pytest log {result.out / 'pytest.log'}", soft_wrap=True, highlight=False)
     if result.verdict != "PASS":
+        raise typer.Exit(1)
+
+
+def _repeat(n: int, rig: Path | None, image: Path | None, out_dir: Path, workers: int | None,
+            suite: list[str] | None, extra: list[str]) -> None:
+    """Certify ``n`` times and print the verdicts and the measurements' spread."""
+    from rich.table import Table
+
+    from hil.certify.repeat import repeat
+    from hil.certify.run import CertifyError
+
+    def on_run(i: int, result: Any, wall: float) -> None:
+        color = "green" if result.verdict == "PASS" else "red"
+        console.print(f"run {i}/{n}: [{color}]{result.verdict}[/{color}] in {wall:.1f} s")
+
+    try:
+        summary = repeat(n, rig, image, out_dir, workers=workers, suites=suite, extra=extra, on_run=on_run)
+    except (CertifyError, RigError) as exc:
+        console.print(f"[red]certify: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = Table(title=f"{n} runs: verdicts {', '.join(sorted(set(summary['verdicts'])))}")
+    for col in ("measurement", "unit", "kind", "min", "max", "spread", "identical"):
+        table.add_column(col)
+    for name, m in summary["measurements"].items():
+        cells = [f"{m[k]:g}" if m[k] is not None else "-" for k in ("min", "max", "spread")]
+        table.add_row(name, m["unit"], m["kind"], *cells, "yes" if m["identical"] else "NO")
+    out.print(table)
+    verdicts = summary["verdicts"]
+    out.print(f"REPEAT {n}: verdicts {verdicts.count('PASS')} PASS of {n}; "
+              f"{summary['identical_measurements']} of {len(summary['measurements'])} measurements identical "
+              f"in every run; wall {min(summary['wall_s'])}..{max(summary['wall_s'])} s for "
+              f"{max(summary['rig_seconds']):.0f} rig s ({min(summary['rig_s_per_wall_s'] or [0])}.."
+              f"{max(summary['rig_s_per_wall_s'] or [0])} rig s per wall s); "
+              f"summary {out_dir / 'repeat.json'}", soft_wrap=True, highlight=False)
+    if not summary["same_verdict"] or verdicts[0] != "PASS":
         raise typer.Exit(1)

@@ -271,6 +271,7 @@ class Cse7766Emulator:
         self._thread: threading.Thread | None = None
         self._clock_ms: int | None = None   # clocked mode: the chip's time (ms) and its next frame's
         self._next_ms = 0
+        self._rephase = False
 
     def set_load(self, volts: float, amps: float, watts: float) -> None:
         """Change the load behind the plug (thread-safe; takes effect from the next frame on)."""
@@ -294,6 +295,10 @@ class Cse7766Emulator:
         energy) stay exact. ``powered`` False: the chip has no supply (its plug is off): nothing is sent.
         """
         period = round(self.period_s * 1000)
+        if self._rephase and self._clock_ms is not None and until_ms > self._clock_ms:
+            self._rephase = False
+            self._next_ms = until_ms
+            return self.clocked(until_ms, powered)
         if self._clock_ms is None:
             self._clock_ms = self._next_ms = until_ms
             self._next_ms += period
@@ -318,6 +323,14 @@ class Cse7766Emulator:
                 sent += 1
         self._next_ms = last + period
         return sent
+
+    def rephase(self) -> None:
+        """Clocked mode: restart the frame schedule at the next :meth:`clocked` call.
+
+        That call sends one frame with the energy since the last one (exact as ever) and the frames go on
+        every period from there: the same phase after every rephase at the same instant of a grid.
+        """
+        self._rephase = True
 
     def start(self) -> Cse7766Emulator:
         """Start sending frames."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from hil.emulators.instruments import integrator as integ
 from hil.emulators.instruments.scpi import (
@@ -42,6 +43,7 @@ class PowerAnalyzerDevice(ScpiDevice):
         self.clock: Clock = clock or time.monotonic
         self._ticker: threading.Thread | None = None
         self.clocked = False   # True: a rig's virtual clock calls update(t) each round (no ticker thread)
+        self.on_error: Callable[[str], None] | None = None   # also told of every world error (a rig)
         self._halt = threading.Event()
         self.held = AcSample()
         self.updates = 0
@@ -109,10 +111,11 @@ class PowerAnalyzerDevice(ScpiDevice):
             try:
                 self.update()
             except Exception as exc:  # a broken world must not stop the instrument: hold, queue, go on
+                text = f"update: world: {type(exc).__name__}: {exc}"
                 with self.lock:
-                    self.push_error(
-                        ScpiError(DEVICE_SPECIFIC_ERROR, f"update: world: {type(exc).__name__}: {exc}")
-                    )
+                    self.push_error(ScpiError(DEVICE_SPECIFIC_ERROR, text))
+                if self.on_error is not None:
+                    self.on_error(f"analyzer {text}")
 
     def _sample(self) -> AcSample:
         sample = self.world()

@@ -39,6 +39,7 @@ import selectors
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -139,7 +140,8 @@ class VirtualClock:
         self.errors: list[str] = []
         self.actors: list[Actor] = []
         self.quiet: list[tuple[str, Callable[[], bool]]] = []
-        self.traffic: list[Callable[[], int]] = []
+        self.traffic: list[tuple[Callable[[], int], tuple[str, ...]]] = []
+        self._traffic_seen: dict[int, int] = {}
         self._remotes: dict[int, Remote] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
@@ -147,14 +149,16 @@ class VirtualClock:
         self._seq = itertools.count()
         self._jump_to: int | None = None
         self._dirty = True            # something may have happened that the clock did not see
-        self._traffic_seen = -1
         self._failure: ClockError | None = None
         self._closed = False
         self._sel = selectors.DefaultSelector()
         path = self.folder / "sock"
         path.unlink(missing_ok=True)
+        # a Unix socket path holds at most 107 bytes: deep run folders get an abstract (Linux) name
+        address = str(path) if len(str(path)) < 100 else f"\0hil-rig-clock-{os.getpid()}-{uuid.uuid4().hex}"
+        (self.folder / "address").write_text(address.replace("\0", "@", 1), encoding="utf-8")
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(path))
+        self._listener.bind(address)
         self._listener.listen(64)
         self._listener.setblocking(False)
         self._sel.register(self._listener, selectors.EVENT_READ, None)
@@ -177,15 +181,16 @@ class VirtualClock:
         """Let ``actor`` act at its deadlines (actors act in the order they were added)."""
         self.actors.append(actor)
 
-    def add_quiet(self, name: str, fn: Callable[[], bool], traffic: Callable[[], int] | None = None) -> None:
+    def add_quiet(self, name: str, fn: Callable[[], bool], traffic: Callable[[], int] | None = None,
+                  boards: tuple[str, ...] = ()) -> None:
         """Hold time back while ``fn()`` says something is in flight.
 
         traffic: a count that changes whenever bytes went between two boards through this part (a LAN
-        link): the boards are then probed before time moves.
+        link): those ``boards`` (all when none are named) are then probed before time moves.
         """
         self.quiet.append((name, fn))
         if traffic is not None:
-            self.traffic.append(traffic)
+            self.traffic.append((traffic, boards))
 
     def expect(self, name: str, lines: list[LineTap], alive: Callable[[], bool],
                ticks_start_ms: int = 0) -> dict[str, str]:
@@ -257,7 +262,7 @@ class VirtualClock:
             self._closed = True
             self._lock.notify_all()
         self._thread.join(5)
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.sock is not None:
                 r.sock.close()
         self._listener.close()
@@ -278,10 +283,14 @@ class VirtualClock:
                 jump_to = self._jump_to
             try:
                 self._round(target, jump_to)
-            except ClockError as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure ends rig time with a reason
+                if not isinstance(exc, ClockError):
+                    log.exception("rig clock: round failed")
+                    at = self.now_us / US
+                    exc = ClockError(f"rig clock failed at {at:.3f}: {type(exc).__name__}: {exc}")
                 log.error("rig clock: %s", exc)
                 with self._lock:
-                    self._failure = exc
+                    self._failure = exc  # type: ignore[assignment]
                     waiters, self._waiters = self._waiters, []
                 for _, _, ev in waiters:
                     ev.set()
@@ -298,7 +307,7 @@ class VirtualClock:
         else:
             q = self.quantum_us
             cands = [target]
-            cands += [-(-r.deadline // q) * q for r in self._remotes.values() if r.deadline >= 0]
+            cands += [-(-r.deadline // q) * q for r in self._all() if r.deadline >= 0]
             for a in self.actors:
                 d = a.deadline_us()
                 if d is not None:
@@ -311,7 +320,7 @@ class VirtualClock:
             self.page.write()
             self.rounds += 1
         woken = False
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.state == "idle" and 0 <= r.deadline <= nxt and r.sock is not None:
                 self._send(r, WAKE)
                 r.state = "busy"
@@ -427,9 +436,14 @@ class VirtualClock:
                 return False
         return True
 
+    def _all(self) -> list[Remote]:
+        """Return the board processes taking part (a copy: other threads announce new ones)."""
+        with self._lock:
+            return list(self._remotes.values())
+
     def _busy(self) -> str | None:
         """Return what keeps time from moving as last reported (None: every board idle, nothing in flight)."""
-        for r in list(self._remotes.values()):
+        for r in self._all():
             if r.state == "connecting":
                 if not r.alive():
                     self._drop(r)
@@ -443,14 +457,22 @@ class VirtualClock:
         return None
 
     def _unbalanced(self) -> str | None:
-        for r in self._remotes.values():
+        for r in self._all():
             if not self._balanced(r):
                 return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx})"
         return None
 
-    def _traffic(self) -> int:
-        """Return a number that changes whenever bytes went between boards (the LAN links' counters)."""
-        return sum(fn() for fn in self.traffic)
+    def _traffic(self) -> set[str] | None:
+        """Return the boards at the ends of LAN links that carried bytes since the last look (None: all)."""
+        names: set[str] = set()
+        for i, (fn, boards) in enumerate(self.traffic):
+            n = fn()
+            if self._traffic_seen.get(i) != n:
+                self._traffic_seen[i] = n
+                if not boards:
+                    return None
+                names.update(boards)
+        return names
 
     def _settle(self) -> None:
         """Return once every board is idle and nothing is in flight.
@@ -470,25 +492,28 @@ class VirtualClock:
                 self._stalled(t0, why)
                 self._service(0.001 if "flight" in why else 0.2)
                 continue
-            traffic = self._traffic()
-            need = self._dirty or traffic != self._traffic_seen
+            remotes = [r for r in self._all() if r.sock is not None]
+            changed = self._traffic() if not self._dirty else None
+            need = self._dirty or changed is None or bool(changed)
+            if not self._dirty and changed:
+                remotes = [r for r in remotes if r.name in changed]   # only the ends of busy links
             why = self._unbalanced()
-            if why is not None:
+            if why is not None and not need:
                 now = time.monotonic()
                 unbalanced_since = unbalanced_since or now
                 self._stalled(t0, why)
-                if now - unbalanced_since < 0.002:
-                    self._service(0.001)
+                if now - unbalanced_since < 0.01:
+                    self._service(0.002)   # a board that reads its UART says IDLE again once it has
                     continue
-                need = True   # the counts may be stale: ask for fresh ones
+                # its count may be stale (bytes arrived while its app was not reading): ask it alone
+                remotes = [r for r in remotes if not self._balanced(r)]
                 unbalanced_since = None
-            if not need:
+            elif not need:
                 return
-            self._dirty = False
-            self._traffic_seen = traffic
+            else:
+                self._dirty = False
             self.probes += 1
             n = self.probes
-            remotes = [r for r in self._remotes.values() if r.sock is not None]
             for r in remotes:
                 r.probed = None
                 self._send(r, PROBE, n)

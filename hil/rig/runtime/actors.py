@@ -129,6 +129,21 @@ class AnalyzerActor:
         self.device.update(until_us / US)
 
 
+class Injected:
+    """A sender's port that writes straight to the board's end of a pty pair (no bridge thread between)."""
+
+    def __init__(self, pair: PtyPair) -> None:
+        """Write towards end 1 of ``pair``."""
+        self.pair = pair
+
+    def write(self, data: bytes) -> int:
+        """Put ``data`` on the line; return its length."""
+        return self.pair.inject(1, data)
+
+    def close(self) -> None:
+        """Nothing to close (the pair is closed by its owner)."""
+
+
 class SerialQuiet:
     """Whether a sender's bytes all went through a pty pair's bridge (from end 0 to end 1)."""
 

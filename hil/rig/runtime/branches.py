@@ -43,6 +43,13 @@ def sample(volts: float, watts: float) -> AcSample:
     return AcSample(volts=volts, amps=watts / volts if volts > 0 else 0.0, watts=watts)
 
 
+def report(branch: object, text: str) -> None:
+    """Hand a branch's error to the rig (its ``faults`` sink, set by the runtime): the running test fails."""
+    sink = getattr(branch, "faults", None)
+    if sink is not None:
+        sink.append(text)
+
+
 class Branch(Protocol):
     """The stepping contract every branch follows."""
 
@@ -194,7 +201,8 @@ class MeasuredBranch:
                 self.reads += 1
             except Exception as exc:  # noqa: BLE001 - a VISA/IO error must not stop the world
                 self.read_errors += 1
-                self.last_error = f"{self.plug} analyzer: {type(exc).__name__}: {exc}"
+                self.last_error = f"{self.plug} analyzer at {t + dt:.1f}: {type(exc).__name__}: {exc}"
+                report(self, self.last_error)
         return Flow(self.last.watts, self.last)
 
     def describe(self) -> dict[str, Any]:
@@ -268,9 +276,10 @@ class PlayedBranch:
                 else:
                     self.load.input_off()
                 self._set_w = grid
-            except Exception as exc:  # noqa: BLE001 - counted; the world goes on
+            except Exception as exc:  # noqa: BLE001 - counted; the world goes on, the running test fails
                 self.errors += 1
-                self.last_error = f"{self.name}: load: {type(exc).__name__}: {exc}"
+                self.last_error = f"{self.name}: load at {t:.1f}: {type(exc).__name__}: {exc}"
+                report(self, self.last_error)
         self.last_w = grid
         return Flow(grid, sample(volts, grid))
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import logging
 import math
 import shutil
@@ -60,8 +61,8 @@ from hil.instruments.models import AC_LOAD, DMM, PDU, POWER_ANALYZER
 from hil.rig.clock.shared import US
 from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.instruments import open_instruments
-from hil.rig.model import DIRECT, SMARTMETER, ApplianceSpec, Rig
-from hil.rig.runtime.actors import AnalyzerActor, ChipActor, P1Actor, SerialQuiet, WorldActor
+from hil.rig.model import DIRECT, ApplianceSpec, Rig
+from hil.rig.runtime.actors import AnalyzerActor, ChipActor, Injected, P1Actor, SerialQuiet, WorldActor
 from hil.rig.runtime.boards import RIG_PASSWORD, RIG_SSID, EmulatedBoard, RealBoard, RigBoard
 from hil.rig.runtime.branches import (
     AcLoadBranch,
@@ -73,6 +74,14 @@ from hil.rig.runtime.branches import (
     RatedBranch,
 )
 from hil.rig.runtime.clock import RigClock
+from hil.rig.runtime.drivers import (
+    EmulatedWifi,
+    NoPower,
+    P1Cable,
+    PduOutletPower,
+    PowerProtocol,
+    ProcessPower,
+)
 from hil.rig.runtime.lan import LanLink
 from hil.rig.runtime.p1line import RigLine, WorldSource
 from hil.rig.runtime.world import World
@@ -163,6 +172,7 @@ class RigRuntime:
         self._handler: logging.Handler | None = None
         self._outlets: dict[tuple[str, int], str] = {}
         self._stop_lock = threading.Lock()
+        self._stack = contextlib.ExitStack()   # what stop() undoes, last started first
 
     # ---- derived settings ----------------------------------------------------------------------------
     @property
@@ -234,14 +244,21 @@ class RigRuntime:
             self.clock = VirtualClock(self.options.start_utc, self.run_dir / "clock", quantum)
         else:
             self.clock = RigClock(self.options.start_utc, self.time_scale, folder=self.run_dir / "clock")
+        self._on_stop("clock", self.clock.close)
 
         for name, spec in rig.powerdetectors.items():
             self.detectors[name] = LivePowerDetector(powerdetector_for(spec), self.clock)
         branches = [self._branch(app) for app in rig.appliances.values()]
+        for branch in branches:
+            branch.faults = self.faults  # type: ignore[union-attr]   # its errors fail the running test
         live = {b.name: self._live_reader(b.name) for b in rig.smartplugs}
         self.world = World(self.site, branches, live, self.clock.now())
 
         self.emulated = start_emulated(rig, self._instrument_worlds(), self.clock.now, clocked=self.virtual)
+        for name, spec in rig.instruments.items():
+            if spec.kind == POWER_ANALYZER and spec.emulated:   # its world errors fail the running test
+                self.emulated.device(name).on_error = self.faults.append  # type: ignore[attr-defined]
+        self._on_stop("instruments", self.emulated.close)
         self.resources = self.emulated.resources
         for app in rig.appliances.values():
             branch = self.world.branches.get(app.name)
@@ -250,6 +267,8 @@ class RigRuntime:
                 assert isinstance(device, AcLoadDevice)
                 branch.attach(device)
         self.instruments = open_instruments(rig.with_resources(self.resources))
+        for name, driver in self.instruments.items():
+            self._on_stop(f"driver {name}", driver.close)
         for app in rig.appliances.values():   # models played by an AC load need its driver
             branch = self.world.branches.get(app.name)
             if isinstance(branch, PlayedBranch):
@@ -268,6 +287,7 @@ class RigRuntime:
         self.line = RigLine(line_format(self.source), crc=profile.crc, seed=self.options.seed)
         port = None if rig.p1.port == "auto" else rig.p1.port
         self.writer = P1Writer(self.source, port, injector=self.line, time_scale=1.0 / self.time_scale)
+        self._on_stop("p1 writer", self.writer.stop)
         log.info("rig %s: P1 emulator %s (%s) on %s, a telegram every %g meter s", rig.name, profile.key,
                  profile.line_settings, self.writer.port, self.period_s)
 
@@ -281,6 +301,10 @@ class RigRuntime:
         self.world.t = float(meter_start)
         if self.virtual:
             self._clock_parts(meter_start)
+            # ready means telegrams flow: the SmartMeter serves a fresh reading (rig time runs meanwhile)
+            meter = self.boards[rig.smartmeter.name]
+            self.clock.wait_for(lambda: meter.http.get_json("/api/plug/v1/reading", timeout=5.0)[0],
+                                lambda status: status == 200, 30.0, 1.0, "the SmartMeter's first reading")
         else:
             self.writer.start()
             for chip in self.chips.values():
@@ -288,6 +312,7 @@ class RigRuntime:
             self._halt.clear()
             self._loop = threading.Thread(target=self._run_world, name=f"rig-{rig.name}-world", daemon=True)
             self._loop.start()
+            self._on_stop("world", lambda: self._loop.join(5))  # type: ignore[union-attr]
         log.info("rig %s up in %.1f s: %s", rig.name, time.monotonic() - t0,
                  ", ".join(f"{n} {b.http.base_url}" for n, b in self.boards.items()))
 
@@ -306,14 +331,19 @@ class RigRuntime:
                 if spec.kind == POWER_ANALYZER and spec.emulated:
                     device = self.emulated.device(name)
                     clock.add_actor(AnalyzerActor(name, device))  # type: ignore[arg-type]
+        # the clocked senders write straight to the boards' ends (no bridge thread between)
         if self.writer.pair is not None:
+            self.writer.serial.close()
+            self.writer.serial = Injected(self.writer.pair)  # type: ignore[assignment]
             writer = self.writer
             clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent))
         for plug, pair in self.chip_lines.items():
+            self.chips[plug].port.close()
+            self.chips[plug].port = Injected(pair)  # type: ignore[assignment]
             clock.add_quiet(f"{plug} metering line",
                             SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
         for plug, link in self.links.items():
-            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic)
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic, (plug, self.rig.smartmeter.name))
 
     def _board_clock(self, name: str, pair: PtyPair | None, uart: str) -> dict[str, Any]:
         """Return the keyword arguments that put an emulated board on the rig's clock (virtual mode)."""
@@ -393,6 +423,7 @@ class RigRuntime:
         else:
             meter = RealBoard(meter_spec, self.run_dir / meter_spec.name)
         self.boards[meter_spec.name] = meter
+        self._on_stop(f"board {meter_spec.name}", meter.stop)
         settings = Settings().to_dict()
         settings.update(self.options.plug_settings)
         plugs: list[EmulatedBoard] = []
@@ -402,10 +433,13 @@ class RigRuntime:
                 continue
             pair = PtyPair()
             self.chip_lines[spec.name] = pair
+            self._on_stop(f"pty {spec.name}", pair.close)
             self.chips[spec.name] = Cse7766Emulator(pair.names[0], Cse7766Chip(seed=len(self.chips) + 1))
+            self._on_stop(f"cse7766 {spec.name}", self.chips[spec.name].stop)
             board = EmulatedBoard(spec, self.run_dir / spec.name, metering=pair.names[1],
                                   port=_port_of(spec.http), **self._board_clock(spec.name, pair, "metering"))
             self.boards[spec.name] = board
+            self._on_stop(f"board {spec.name}", board.stop)
             plugs.append(board)
         for board in self.boards.values():
             if isinstance(board, RealBoard):
@@ -417,6 +451,7 @@ class RigRuntime:
                 target = ("127.0.0.1", int(meter.proc.port or 0))
                 link = LanLink(target, f"{board.name}->{meter.name}").start()
                 self.links[board.name] = link
+                self._on_stop(f"lan {board.name}", link.stop)
                 address = link.address
             else:
                 address = meter_spec.http
@@ -502,35 +537,22 @@ class RigRuntime:
         atexit.unregister(self.stop)
         t0 = time.monotonic()
         self._halt.set()
-        steps: list[tuple[str, Any]] = []
-        if self._loop is not None:
-            steps.append(("world", lambda: self._loop.join(5)))  # type: ignore[union-attr]
-        if self.writer is not None:
-            steps.append(("p1 writer", self.writer.stop))
-        for name, board in self.boards.items():
-            steps.append((f"board {name}", board.stop))
-        for name, chip in self.chips.items():
-            steps.append((f"cse7766 {name}", chip.stop))
-        for name, pair in self.chip_lines.items():
-            steps.append((f"pty {name}", pair.close))
-        for name, link in self.links.items():
-            steps.append((f"lan {name}", link.stop))
-        for name, driver in self.instruments.items():
-            steps.append((f"driver {name}", driver.close))
-        if self.emulated is not None:
-            steps.append(("instruments", self.emulated.close))
-        steps.append(("clock", self.clock.close))
-        for what, fn in steps:
-            try:
-                fn()
-            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
-                log.warning("rig %s: stopping %s: %s", self.rig.name, what, exc)
+        self._stack.close()    # everything in the reverse order it was started
         log.info("rig %s stopped in %.1f s", self.rig.name, time.monotonic() - t0)
         if self._handler is not None:
             logging.getLogger("hil").removeHandler(self._handler)
             self._handler.close()
         if self._own_dir and not self.options.keep_run_dir and self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _on_stop(self, what: str, fn: Any) -> None:
+        """Have :meth:`stop` call ``fn`` (reverse order of registration; an error stops nothing else)."""
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
+                log.warning("rig %s: stopping %s: %s", self.rig.name, what, exc)
+        self._stack.callback(guarded)
 
     def __enter__(self) -> RigRuntime:
         return self.start()
@@ -558,13 +580,13 @@ class RigRuntime:
         assert self.line is not None
         self.counters["p1_pulls"] += 1
         log.info("rig %s: P1 cable pulled", self.rig.name)
-        self.line.pull()
+        P1Cable(self.line).pull()
 
     def p1_plug(self) -> None:
         """Plug the P1 cable back in."""
         assert self.line is not None
         log.info("rig %s: P1 cable plugged back", self.rig.name)
-        self.line.plug()
+        P1Cable(self.line).plug()
 
     def meter_reboot(self, seconds: float = 10.0) -> int:
         """Reboot the meter: P1 silent for ``seconds`` of meter time; returns the silent telegram periods."""
@@ -584,28 +606,26 @@ class RigRuntime:
         """Whether a PDU outlet powers ``board``."""
         return self.rig.outlet(board) is not None
 
+    def power(self, board: str) -> PowerProtocol:
+        """Return the driver of ``board``'s supply: its PDU outlet when it has one, else its process."""
+        outlet = self.rig.outlet(board)
+        if outlet is not None:
+            return PduOutletPower(self.instruments[outlet[0].name], outlet[1])
+        b = self.boards.get(board)
+        if isinstance(b, EmulatedBoard):
+            return ProcessPower(b, lambda: self._chip_power_on(board), self.options.boot_timeout_s)
+        self._need_emulated("power", board)
+        return NoPower(board)
+
     def power_off(self, board: str) -> None:
         """Cut a board's power (its PDU outlet when it has one; else an emulated board's process)."""
-        outlet = self.rig.outlet(board)
         log.info("rig %s: power off %s", self.rig.name, board)
-        if outlet is not None:
-            self.instruments[outlet[0].name].off(outlet[1])  # type: ignore[attr-defined]
-            return
-        b = self._need_emulated("power off", board)
-        assert b is not None
-        b.power_off()
+        self.power(board).off()
 
     def power_on(self, board: str, wait: bool = True) -> None:
         """Restore a board's power; with ``wait``, return once its web server answers."""
-        outlet = self.rig.outlet(board)
         log.info("rig %s: power on %s", self.rig.name, board)
-        if outlet is not None:
-            self.instruments[outlet[0].name].on(outlet[1])  # type: ignore[attr-defined]
-        else:
-            b = self._need_emulated("power on", board)
-            assert b is not None
-            self._chip_power_on(board)
-            b.power_on(self.options.boot_timeout_s)
+        self.power(board).on()
         if wait:
             self.wait_up(board)
 
@@ -635,22 +655,14 @@ class RigRuntime:
         assert b is not None
         self.counters["wifi_drops"] += 1
         log.info("rig %s: WiFi drop at %s", self.rig.name, board)
-        b.set_wifi(False)
-        for plug, link in self.links.items():
-            if b.role == SMARTMETER or plug == board:
-                link.cut()
+        EmulatedWifi(b, self.boards, self.links).drop()
 
     def wifi_restore(self, board: str) -> None:
         """Give the WiFi back to an emulated board (it rejoins) and restore its LAN links."""
         b = self._need_emulated("wifi restore", board)
         assert b is not None
         log.info("rig %s: WiFi back at %s", self.rig.name, board)
-        b.set_wifi(True)
-        for plug, link in self.links.items():
-            if b.role == SMARTMETER or plug == board:
-                other = self.boards[plug] if b.role == SMARTMETER else self.smartmeter
-                if getattr(other, "wifi_up", True):
-                    link.restore()
+        EmulatedWifi(b, self.boards, self.links).restore()
 
     def mains(self, volts: float) -> None:
         """Set the mains voltage the meter, the plugs' chips, the analyzer and the loads see (a sag)."""
@@ -695,6 +707,7 @@ class RigRuntime:
             branch.load = old.load
         if isinstance(branch, MeasuredBranch) and isinstance(old, MeasuredBranch):
             branch.analyzer = old.analyzer
+        branch.faults = self.faults  # type: ignore[union-attr]
         self.world.replace(branch)
         return branch
 
@@ -721,6 +734,19 @@ class RigRuntime:
         for spec in self.rig.instruments.values():
             if spec.kind == AC_LOAD:
                 self.instruments[spec.name].reset()
+
+    def align(self, grid_s: float = 60.0) -> None:
+        """Virtual clock: go to the next multiple of ``grid_s`` rig seconds with the chips' frames in phase.
+
+        A test that starts there sees the same phases (telegrams, chip frames, polls, ticks) whatever ran
+        before it on this rig, so its measurements do not depend on the order of the tests. Nothing in
+        realtime mode (phases there are the host's).
+        """
+        if not isinstance(self.clock, VirtualClock):
+            return
+        for emu in self.chips.values():
+            emu.rephase()
+        self.clock.sleep_until(math.floor(self.clock.now() / grid_s + 1) * grid_s)
 
     def ensure_powered(self) -> None:
         """Power every board that is off and wait until all answer."""

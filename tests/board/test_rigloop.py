@@ -1,0 +1,122 @@
+"""Boards on the rig's clock (hil.board.rigloop + hil.rig.clock.virtual): real processes, rig time only.
+
+A process that joins a virtual clock sleeps, times out and reads ``ticks_ms`` in rig time: the rig's
+time moves only while someone waits for it and the process is idle, so every instant below is exact,
+however busy the host is.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from firmware.hal import TICKS_MAX
+from hil.board_process import ROOT, BoardProcess
+from hil.rig.clock.virtual import ClockError, VirtualClock
+
+T0 = 1_705_309_080.0
+
+CHILD = textwrap.dedent("""
+    import asyncio
+    from hil.board.rigloop import install
+    clock = install()
+    async def main():
+        loop = asyncio.get_running_loop()
+        for _ in range(3):
+            await asyncio.sleep(1)
+            print("slept", round(loop.time(), 6), clock.now_us(), flush=True)
+        try:
+            await asyncio.wait_for(asyncio.sleep(100), 2.5)
+        except asyncio.TimeoutError:
+            print("timeout", round(loop.time(), 6), flush=True)
+        await asyncio.sleep(3600)
+    asyncio.run(main())
+""")
+
+
+def child(clock: VirtualClock, name: str) -> subprocess.Popen[str]:
+    proc: list[subprocess.Popen[str]] = []
+    env = {"PYTHONPATH": str(ROOT), **clock.expect(name, [], lambda: not proc or proc[0].poll() is None)}
+    proc.append(subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True,
+                                 cwd=ROOT))
+    return proc[0]
+
+
+def test_asyncio_sleeps_and_timeouts_run_on_rig_time_exactly(tmp_path: Path) -> None:
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1)
+    p = child(clock, "child")
+    try:
+        clock.sleep(10)
+        assert clock.now() == T0 + 10
+    finally:
+        p.kill()
+        out, _ = p.communicate(timeout=10)
+        clock.close()
+    lines = out.splitlines()
+    assert lines[:3] == [f"slept {k}.0 {int((T0 + k) * 1_000_000)}" for k in (1, 2, 3)], lines
+    assert lines[3] == "timeout 5.5", lines
+
+
+def test_two_processes_see_one_time_and_a_jump_reaches_both(tmp_path: Path) -> None:
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1)
+    a, b = child(clock, "a"), child(clock, "b")
+    try:
+        clock.sleep(2)
+        clock.jump(600)           # strides: each process's timers fire once per stride
+        assert clock.now() == T0 + 602
+    finally:
+        for p in (a, b):
+            p.kill()
+        outs = [p.communicate(timeout=10)[0].splitlines() for p in (a, b)]
+        clock.close()
+    assert outs[0][:3] == outs[1][:3]           # the same instants in both processes
+    assert outs[0][3] == outs[1][3]
+
+
+def test_a_process_that_never_goes_idle_stops_the_clock_with_a_message_naming_it(tmp_path: Path) -> None:
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1, stall_s=1.0)
+    busy = "from hil.board.rigloop import install\ninstall()\nwhile True: pass\n"
+    proc: list[subprocess.Popen[str]] = []
+    env = {"PYTHONPATH": str(ROOT), **clock.expect("spinner", [], lambda: not proc or proc[0].poll() is None)}
+    proc.append(subprocess.Popen([sys.executable, "-c", busy], env=env, cwd=ROOT))
+    try:
+        with pytest.raises(ClockError, match=r"board spinner (busy|starting)"):
+            clock.sleep(1)
+    finally:
+        proc[0].kill()
+        proc[0].wait(10)
+        clock.close()
+
+
+def test_a_boards_ticks_ms_wraps_as_on_the_esp32(tmp_path: Path) -> None:
+    """ticks_ms wraps at 2**30 (MicroPython): a plug that boots 100 ms before the wrap keeps running."""
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1)
+    start = TICKS_MAX + 1 - 100
+    box: list[BoardProcess] = []
+
+    def env() -> dict[str, str]:
+        return clock.expect("plug", [], box[0].alive_or_starting, ticks_start_ms=start)
+
+    board = BoardProcess("smartplug", tmp_path / "flash", networks={"lan": "lan-password"}, env=env,
+                         sleep=clock.sleep, log_path=tmp_path / "console.log")
+    box.append(board)
+    (tmp_path / "flash").mkdir()
+    (tmp_path / "flash" / "wifi.json").write_text('{"ssid": "lan", "password": "lan-password"}')
+    try:
+        board.start(timeout=60)
+        clock.sleep(5)
+        status, _ = board.get_json("/api/smartplug/v1/status")
+        assert status == 200
+    finally:
+        board.kill()
+        clock.close()
+    stamps = [int(m) for m in re.findall(r"^\[(\d+)\]", board.log_text(), re.M)]
+    assert stamps and stamps[0] >= start, stamps[:5]
+    wrapped = [s for s in stamps if s < 10_000]
+    assert wrapped, stamps            # lines printed after the wrap: small ticks again
+    assert stamps.index(wrapped[0]) > 0 and max(stamps) <= TICKS_MAX
