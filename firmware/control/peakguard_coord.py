@@ -14,7 +14,7 @@
 #       extra = {'import_w', 'demand_w', 'peak_w', 'peers'}; peers None when the table was unusable
 import json
 
-from firmware.control.peakguard import FLOOR_W, QUARTER_S, check_peer
+from firmware.control.peakguard_table import FLOOR_W, QUARTER_S, check_peer
 
 PATH = '/api/peakguard/v1'
 _INT_KEYS = ('priority', 'load_w', 'draw_w', 'delta_w', 'delta_t')

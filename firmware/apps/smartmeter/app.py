@@ -19,7 +19,7 @@ from firmware.apps.common.web import TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
 from firmware.apps.smartmeter import model
 from firmware.control import peakguard_coord
-from firmware.control.peakguard import Table
+from firmware.control.peakguard_table import Table
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
