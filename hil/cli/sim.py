@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hil.sim.run import FIDELITIES, ScenarioRun, run_scenario
+from hil.sim.run import FIDELITIES, SIMULATED, ScenarioRun, run_scenario
 from hil.sim.scenarios import BUILTIN, VARIANTS, Scenario, load_scenarios
 
 sim_app = typer.Typer(help="Virtual-time simulator: household, PV, an appliance behind a SmartPlug, the "
@@ -74,6 +74,19 @@ def _tables(run: ScenarioRun, console: Console) -> None:
         m.add_row(month, *["%.3f" % f[n]["months"][i]["peak_kw"] if i < len(f[n]["months"]) else "-"
                            for n in f])
     console.print(m)
+    for name in f:
+        for p in f[name].get("plugs", []):
+            console.print("%s, %s: served %.1f kWh (%.3f of no control), deferred %.1f kWh, unmet %.1f kWh, "
+                          "%.2f switches/day" % (name, p["name"], p["served_kwh"],
+                                                 p["served_vs_no_control"] or 0, p["deferred_kwh"],
+                                                 p["unmet_kwh"], p["switches_per_day"]), highlight=False)
+    g = run.goal()
+    if g is not None:
+        console.print("Peak Guard %.2f EUR/yr vs prescient bound %.2f EUR/yr: %+.1f %% (goal: within 5 %%: "
+                      "%s); served %.3f of no control, %.2f switches/day"
+                      % (g["peakguard_eur"], g["prescient_eur"], 100 * (g["above_bound"] or 0),
+                         "met" if g["within_5_percent"] else "NOT met", g["served_vs_no_control"] or 0,
+                         g["switches_per_day"]), highlight=False)
     for w in next((v.get("warnings") for v in f.values() if v.get("warnings")), []):
         console.print("[yellow]warning:[/yellow] %s" % escape(w), highlight=False, soft_wrap=True)
 
@@ -130,8 +143,7 @@ def sim(
         sc = attrs.evolve(sc, eur_per_kw_year=eur)
     n_days = days or sc.days
     wanted = chosen or sc.variants
-    simulated = [v for v in ("none", "plug", "naive")
-                 if v in wanted or (v == "none" and "prescient" in wanted)]
+    simulated = [v for v in SIMULATED if v in wanted or (v == "none" and "prescient" in wanted)]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
                   TimeElapsedColumn(), console=err, transient=json_out) as progress:
         tasks = {v: progress.add_task("%s %-6s" % (sc.name, v), total=n_days) for v in simulated}
@@ -164,7 +176,14 @@ def list_scenarios(scenario_file: FileOpt = None) -> None:
         _fail(err, str(e))
     out = Console()
     for sc in known.values():
-        out.print("[bold]%s[/bold]  %s, ON %s kWh, OFF %s kWh, %d min, PV %s kWp, from %s for %d days"
-                  % (sc.name, sc.appliance, sc.plug.on_kwh, sc.plug.off_kwh, sc.plug.interval_min,
-                     sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
+        if sc.loads:
+            out.print("[bold]%s[/bold]  %d plugs: %s, PV %s kWp, from %s for %d days"
+                      % (sc.name, len(sc.loads), "; ".join(
+                          "%s (%s, ON %s / OFF %s kWh, Peak Guard priority %d)"
+                          % (ld.name, ld.kind, ld.plug.on_kwh, ld.plug.off_kwh, ld.guard.priority)
+                          for ld in sc.loads), sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
+        else:
+            out.print("[bold]%s[/bold]  %s, ON %s kWh, OFF %s kWh, %d min, PV %s kWp, from %s for %d days"
+                      % (sc.name, sc.appliance, sc.plug.on_kwh, sc.plug.off_kwh, sc.plug.interval_min,
+                         sc.pv.get("kwp", 0), sc.start, sc.days), highlight=False)
         out.print("    %s" % sc.description, highlight=False)

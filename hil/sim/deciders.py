@@ -61,6 +61,7 @@ class Decider:
     name = "decider"
     relay = False
     uses_power = False
+    reads_now = False   # with uses_power: the power of the telegram at the step's start (see engine)
     static = False
 
     def plug(self, plug_mwh: int) -> None:

@@ -5,6 +5,9 @@ Each world step (``step_s``, 60 s by default) does, in order:
 1. the plug reads the meter at the step's start: the meter's timestamp, its cumulative import and export
    registers (integer Wh, summed over tariffs), its instantaneous power, and the plug's own cumulative
    energy (integer mWh); the decider returns the relay state for the step;
+   A decider with ``reads_now`` (Peak Guard, which reads 1-0:1.7.0 from a telegram every few seconds) gets
+   the power of the telegram just after the step starts: the household's new minute with the appliance
+   still as it was, instead of the last step's average;
 2. the world moves: base load and PV at ``t``, the appliance stepped with the relay's state; the net power
    (base + appliance - PV) is constant over the step;
 3. the plug reads again every ``poll_s`` inside the step (registers advance linearly), as a real plug
@@ -48,6 +51,7 @@ class Trace:
     app_w: array = attrs.field(factory=lambda: array("f"))
     base_net_w: array = attrs.field(factory=lambda: array("f"))
     relay: bytearray = attrs.field(factory=bytearray)
+    pv_w: array = attrs.field(factory=lambda: array("f"))
 
     def times(self) -> range:
         """Return the UTC start of every step."""
@@ -145,11 +149,14 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
     plug_report = decider.plug
     meter = decider.meter
     meter_power = decider.meter_power
+    reads_now = decider.reads_now
+    gw = 0.0
     tick = decider.tick
     trace = Trace(t0, step_s) if record else None
     if trace is not None:
         tr_net, tr_app, tr_base, tr_relay = (trace.net_w.append, trace.app_w.append, trace.base_net_w.append,
                                              trace.relay.append)
+        tr_pv = trace.pv_w.append
     # registers and the plug's count integrate joules (W x s): exact for whole watts, so Wh and mWh come out
     # exactly (a float sum of 36.666 Wh steps would floor 550 Wh to 549)
     imp_j = float(start_import_wh) * 3600.0
@@ -189,6 +196,9 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
             if not static and not silent:
                 imp = int(imp_j // 3600.0)
                 exp = int(exp_j // 3600.0)
+                if reads_now:   # the telegram just after the minute: the household's new minute, the
+                    m = (t - day * 86400) // 60   # appliance as it was (the device polls every 5 s)
+                    net = base_tab[m] - pv_tab[m] + gw
                 r = (meter_power(t, imp, exp, net, mono) if uses_power else meter(t, imp, exp, mono))
                 if r is not None and r != relay:
                     relay = r
@@ -231,6 +241,7 @@ def simulate(site: Site, appliance: Appliance, decider: Decider, t0: int, t1: in
                 tr_app(gw)
                 tr_base(base - pv)
                 tr_relay(1 if relay else 0)
+                tr_pv(pv)
             t += step_s
         if on_day is not None:
             on_day(-(-(t - t0) // 86400))

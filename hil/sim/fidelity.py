@@ -155,6 +155,7 @@ def simulate_telegrams(site: Site, appliance: Appliance, decider: Decider, t0: i
                 trace.app_w.append(gw)
                 trace.base_net_w.append(base - pv)
                 trace.relay.append(1 if relay else 0)
+                trace.pv_w.append(pv)
             t += 1
         if on_day is not None:
             on_day(-(-(t - t0) // 86400))

@@ -140,3 +140,87 @@ def prescient_peaks(t0: int, step_s: int, base_net_w: Sequence[float], app_w: Se
             if x > cur[0]:
                 cur[0], cur[1] = x, pa
     return [MonthPeak(k[0], k[1], v[0], v[1], v[2]) for k, v in sorted(best.items())]
+
+
+def _fits(g: object, quarters: set[int], net: dict[int, float], need_units: int, scale: float,
+          x: float) -> bool:
+    """Whether every window part gets its energy under cap ``x`` (W): a max-flow on ``g``."""
+    import networkx as nx
+
+    for q in quarters:
+        head = x / 4.0 - net.get(q, 0.0)
+        g.add_edge(("q", q), "t", capacity=int(head * scale) if head > 0 else 0)  # type: ignore[attr-defined]
+    return nx.maximum_flow_value(g, "s", "t") >= need_units
+
+
+def prescient_peaks_multi(t0: int, step_s: int, base_net_w: Sequence[float],
+                          loads: Sequence[tuple[Sequence[float], list[tuple[int, int]], float]],
+                          resolution_w: float = 5.0) -> list[MonthPeak]:
+    """Return per local month the lowest peak several appliances sharing each quarter's headroom reach.
+
+    ``loads``: per appliance (its per-step draw without control, its flex windows, its rated power). Under a
+    cap X quarter q holds at most ``X/4 - net_q`` of all appliances together and each appliance at most
+    ``P_i f_iq / 4``; every window part must get its energy (split at month boundaries as in
+    ``prescient_peaks``). Feasibility of X is a max-flow (source -> window part -> quarter -> sink,
+    networkx), the least feasible X is found by bisection to ``resolution_w``. Same assumptions as the
+    single-appliance bound: continuous modulation, no comfort or minimum run times, so a lower bound.
+    """
+    import networkx as nx
+
+    imp, net = _quarter_series(t0, step_s, base_net_w)
+    scale = 100.0                     # flow units: 0.01 Wh (integer capacities keep the max-flow exact)
+    months: dict[tuple[int, int], list] = {}
+    for q, e in imp.items():
+        k = month_of(q)
+        cur = months.setdefault(k, [0.0, q, 0, []])
+        cur[2] += 1
+        if 4.0 * e > cur[0]:
+            cur[0], cur[1] = 4.0 * e, q
+    for li, (app_w, windows, rated_w) in enumerate(loads):
+        for a, b in windows:
+            need = window_energy(t0, step_s, app_w, a, b)
+            for pa, pb in _month_bounds(a, b):
+                other = (b - a) - (pb - pa)
+                part_need = max(0.0, need - rated_w * other / 3600.0)
+                if part_need <= 1e-9:
+                    continue
+                qs = []
+                q = pa - pa % QUARTER_S
+                while q < pb:
+                    lo = max(q, pa)
+                    hi = min(q + QUARTER_S, pb)
+                    qs.append((q, rated_w * (hi - lo) / QUARTER_S / 4.0))
+                    q += QUARTER_S
+                months.setdefault(month_of(pa), [0.0, pa, 0, []])[3].append((li, pa, part_need, qs))
+    out = []
+    for k in sorted(months):
+        base_peak, at, nq, parts = months[k]
+        best = base_peak
+        if parts:
+            g = nx.DiGraph()
+            total = 0
+            quarters: set[int] = set()
+            for li, pa, need, qs in parts:
+                node = ("w", li, pa)
+                units = int(need * scale)
+                total += units
+                g.add_edge("s", node, capacity=units)
+                for q, cap in qs:
+                    g.add_edge(node, ("q", q), capacity=int(cap * scale) + 1)
+                    quarters.add(q)
+            lo = base_peak
+            need_units = total - len(parts)
+            if not _fits(g, quarters, net, need_units, scale, lo):
+                hi = max(4.0 * net.get(q, 0.0) for q in quarters) + 4.0 * sum(r for _, _, r in loads) + 1.0
+                while not _fits(g, quarters, net, need_units, scale, hi):
+                    hi *= 2
+                while hi - lo > resolution_w:
+                    mid = 0.5 * (lo + hi)
+                    if _fits(g, quarters, net, need_units, scale, mid):
+                        hi = mid
+                    else:
+                        lo = mid
+                best = hi
+                at = min(pa for _, pa, _, _ in parts)
+        out.append(MonthPeak(k[0], k[1], best, at, nq))
+    return out

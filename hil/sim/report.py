@@ -6,6 +6,7 @@ from typing import Any
 
 from hil.sim.capacity import FLOOR_W, MonthBill, MonthPeak, bill, monthly_peaks, yearly_cost_eur
 from hil.sim.engine import RunResult
+from hil.sim.multi import PlugRun
 
 
 def month_rows(bills: list[MonthBill]) -> list[dict[str, Any]]:
@@ -57,3 +58,18 @@ def run_figures(r: RunResult, eur_per_kw_year: float, served_none_wh: float | No
         "warnings": list(r.warnings),
     })
     return out
+
+
+def plug_figures(p: PlugRun, days: float, served_none_wh: float | None) -> dict[str, Any]:
+    """Return one plug's figures in a multi-plug run: its appliance's energy and its switching."""
+    a = p.appliance
+    return {
+        "name": p.name, "kind": p.kind,
+        "served_kwh": round(a["served_wh"] / 1000.0, 3),
+        "deferred_kwh": round(a["deferred_wh"] / 1000.0, 3),
+        "unmet_kwh": round(a["unmet_wh"] / 1000.0, 3),
+        "comfort_deficit_kh": round(a["comfort_kh"], 2),
+        "served_vs_no_control": round(a["served_wh"] / served_none_wh, 4) if served_none_wh else None,
+        "switches": len(p.switch_times),
+        "switches_per_day": round(len(p.switch_times) / days, 2),
+    }

@@ -30,8 +30,34 @@ from firmware.timebase import local_to_utc
 from hil.emulators.world.site import APPLIANCE_KINDS, climate_params, household_params, pv_params
 from hil.sim.capacity import DEFAULT_EUR_PER_KW_YEAR
 from hil.sim.deciders import PlugSettings
+from hil.sim.guard import GuardConfig, guard_config
 
-VARIANTS = ("none", "plug", "naive", "prescient")
+VARIANTS = ("none", "plug", "naive", "peakguard", "prescient")
+
+
+@attrs.frozen
+class Load:
+    """One appliance behind its own plug (multi-appliance scenarios): its manual settings and Peak Guard's."""
+
+    name: str
+    kind: str = attrs.field(validator=lambda i, a, v: _kind(i, a, v))
+    params: dict[str, Any] = attrs.field(factory=dict)
+    plug: PlugSettings = PlugSettings()
+    guard: GuardConfig = GuardConfig()
+
+
+def load_from_dict(data: Any) -> Load:
+    """Build a Load from a mapping {name, kind, params, plug, guard} (a scenario file's ``loads`` entry)."""
+    if not isinstance(data, dict) or "kind" not in data:
+        raise ValueError("loads: expected {name, kind, params, plug, guard}, got %r" % (data,))
+    unknown = sorted(set(data) - {"name", "kind", "params", "plug", "guard"})
+    if unknown:
+        raise ValueError("loads: unknown key(s) %s" % ", ".join(unknown))
+    plug = data.get("plug") or {}
+    return Load(name=str(data.get("name", data["kind"])), kind=data["kind"],
+                params=dict(data.get("params") or {}),
+                plug=PlugSettings(**{k: (str(v) if k.endswith("_kwh") else v) for k, v in plug.items()}),
+                guard=guard_config(data.get("guard")))
 
 
 def _date(v: Any) -> str:
@@ -71,10 +97,15 @@ class Scenario:
     days: int = attrs.field(default=31, validator=attrs.validators.gt(0))
     eur_per_kw_year: float = attrs.field(default=DEFAULT_EUR_PER_KW_YEAR, validator=attrs.validators.ge(0))
     variants: tuple[str, ...] = attrs.field(default=VARIANTS, converter=_variants)
+    guard: GuardConfig = GuardConfig()
+    loads: tuple[Load, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         """Check every part now, so a bad file fails when it is loaded, with the part named."""
         self.plug.firmware()
+        self.guard.firmware()
+        for ld in self.loads:
+            ld.plug.firmware()
         household_params(self.household)
         pv_params(self.pv)
         climate_params(self.climate)
@@ -90,6 +121,9 @@ def _s(name: str, description: str, appliance: str, plug: PlugSettings, **kw: An
 
 
 HEATER_2KW = {"rated_w": 2000}
+# Peak Guard on a heat pump: the plug measures only the PowerDetector's coil, so its power is given; the
+# compressor's own minimum run (20 min) and off (10 min) times
+HP_GUARD = GuardConfig(priority=1, min_on_s=1200, min_off_s=600, load_w=2200)
 POOL_2KW = {"rated_w": 2000, "hours_per_day": 5, "window_from_h": 9, "window_to_h": 19}
 
 BUILTIN: dict[str, Scenario] = {s.name: s for s in (
@@ -113,10 +147,10 @@ BUILTIN: dict[str, Scenario] = {s.name: s for s in (
        days=30),
     _s("heat-pump", "Manual 7: 2.2 kW heat pump released through a PowerDetector, two thresholds "
        "ON 0.075 / OFF 0.625 kWh (margin 0.55 kWh = 2.2 kW x 1/4 h), 15 min, January", "heat_pump",
-       PlugSettings("0.075", "0.625", 15)),
+       PlugSettings("0.075", "0.625", 15), guard=HP_GUARD),
     _s("heat-pump-eq", "Why the manual warns: the same heat pump with equal thresholds 0.625 kWh; the plug "
        "only measures the detector's coil, so C is about 0 and does not stand in for the heat pump",
-       "heat_pump", PlugSettings("0.625", "0.625", 15)),
+       "heat_pump", PlugSettings("0.625", "0.625", 15), guard=HP_GUARD),
     _s("boiler-lockout", "A pitfall of the simplified configuration: a 2.4 kW water heater with ON = OFF = "
        "0.625 kWh, 15 min. C = 0.6 kWh (its last full ON quarter) leaves 0.025 kWh (100 W) for the house, "
        "so once switched off it never comes back on", "boiler", PlugSettings("0.625", "0.625", 15)),
@@ -124,6 +158,15 @@ BUILTIN: dict[str, Scenario] = {s.name: s for s in (
        "6 min, in May", "boiler", PlugSettings("-0.240", "0.000", 6), pv={"kwp": 6.0}, start="2025-05-01"),
     _s("ev-peak-shaving", "EV on a 2.3 kW cable, plugged in the evening: ON = OFF = 0.625 kWh, 15 min, "
        "moves charging out of the cooking peak", "ev", PlugSettings("0.625", "0.625", 15)),
+    _s("multi-appliance", "Three plugs on one meter in January: an EV charger (2.3 kW, priority 9), a water "
+       "heater (2.4 kW, priority 5) and a heat pump behind a PowerDetector (2.2 kW, priority 1, 20/10 min "
+       "minimum run/off); manual thresholds per plug, or Peak Guard coordinated through the SmartMeter",
+       "heater", PlugSettings("0.625", "0.625", 15),
+       loads=(Load("EV charger", "ev", {}, PlugSettings("0.625", "0.625", 15),
+                   GuardConfig(priority=9, min_on_s=300, min_off_s=300)),
+              Load("water heater", "boiler", {}, PlugSettings("0.025", "0.625", 15),
+                   GuardConfig(priority=5, min_on_s=300, min_off_s=300)),
+              Load("heat pump", "heat_pump", {}, PlugSettings("0.075", "0.625", 15), HP_GUARD))),
 )}
 
 
@@ -136,6 +179,13 @@ def _merge(base: Scenario, data: dict[str, Any]) -> Scenario:
             continue
         if key == "plug":
             d["plug"] = {**d["plug"], **(value or {})}
+        elif key == "guard":
+            d["guard"] = guard_config({**attrs.asdict(base.guard), **(value or {})})
+        elif key == "loads":
+            if not isinstance(value, list):
+                raise ValueError("loads: expected a list of {name, kind, params, plug, guard}, got %r"
+                                 % (value,))
+            d["loads"] = tuple(load_from_dict(x) for x in value)
         elif key in ("household", "pv", "climate"):
             d[key] = {**d[key], **(value or {})}
         else:

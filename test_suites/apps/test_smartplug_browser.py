@@ -49,7 +49,10 @@ def test_page_buttons_switch_the_relay_and_step_the_threshold(board: BoardProces
             assert names == ["Voltage", "Current", "Power", "Daily Energy", "Threshold ON", "Threshold OFF",
                              "Interval", "Threshold ON +5 W", "Threshold ON -5 W", "Threshold OFF +5 W",
                              "Threshold OFF -5 W", "Interval +1 min", "Interval -1 min", "SmartMeter Mode",
-                             "Relay", "SmartMeter Status"]
+                             "Relay", "SmartMeter Status",
+                             # Peak Guard's rows after the manual's (docs/peak-guard.md)
+                             "Peak Guard", "Peak Guard Cap", "Peak Guard Priority", "Peak Guard Status",
+                             "Peak Guard Last Decision"]
             relay_state = page.locator("#switch-relay td").nth(1)
             expect(relay_state).to_have_text("OFF")
             expect(page.locator("#sensor-voltage td").nth(1)).to_have_text("")   # nothing measured

@@ -40,10 +40,13 @@ def test_rows_are_the_manuals_rows_in_order():
     assert names == ['Voltage', 'Current', 'Power', 'Daily Energy', 'Threshold ON', 'Threshold OFF',
                      'Interval',
                      'Threshold ON +5 W', 'Threshold ON -5 W', 'Threshold OFF +5 W', 'Threshold OFF -5 W',
-                     'Interval +1 min', 'Interval -1 min', 'SmartMeter Mode', 'Relay', 'SmartMeter Status']
+                     'Interval +1 min', 'Interval -1 min', 'SmartMeter Mode', 'Relay', 'SmartMeter Status',
+                     # Peak Guard's rows come after the manual's
+                     'Peak Guard', 'Peak Guard Cap', 'Peak Guard Priority', 'Peak Guard Status',
+                     'Peak Guard Last Decision']
     assert [e.oid for e in entities.ENTITIES if e.domain == 'switch'] == [
         'threshold_on__5_w', 'threshold_on_-5_w', 'threshold_off__5_w', 'threshold_off_-5_w',
-        'interval__1_min', 'interval_-1_min', 'smartmeter_mode', 'relay']
+        'interval__1_min', 'interval_-1_min', 'smartmeter_mode', 'relay', 'peak_guard']
 
 
 def test_find_by_domain_id_and_name():

@@ -38,8 +38,8 @@ def test_json_has_every_figure_for_every_variant():
     assert data["scenario"] == "peak-shaving" and data["days"] == 2 and data["seed"] == 3
     assert data["plug"]["off_kwh"] == "0.625" and data["plug"]["interval_min"] == 15
     v = data["variants"]
-    assert set(v) == {"none", "plug", "naive", "prescient"}
-    for name in ("none", "plug", "naive"):
+    assert set(v) == {"none", "plug", "naive", "peakguard", "prescient"}
+    for name in ("none", "plug", "naive", "peakguard"):
         f = v[name]
         for key in ("months", "yearly_capacity_cost_eur", "switches_per_day", "self_consumption",
                     "import_kwh"):
@@ -49,6 +49,10 @@ def test_json_has_every_figure_for_every_variant():
         assert f["months"][0]["month"] == "2025-01"
     assert v["prescient"]["max_peak_kw"] <= v["none"]["max_peak_kw"]
     assert v["none"]["switches_per_day"] == 0
+    g = data["goal"]
+    assert g["peakguard_eur"] == v["peakguard"]["yearly_capacity_cost_eur"]
+    assert g["prescient_eur"] == v["prescient"]["yearly_capacity_cost_eur"]
+    assert g["within_5_percent"] == (g["peakguard_eur"] <= 1.05 * g["prescient_eur"])
 
 
 def test_same_seed_same_figures_other_seed_other_figures():

@@ -19,6 +19,8 @@ from firmware.apps.common.jsonw import loads_object
 from firmware.apps.common.web import JSON, TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
 from firmware.apps.smartmeter import model, plausible
+from firmware.control import peakguard_coord
+from firmware.control.peakguard_table import Table
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
@@ -58,6 +60,8 @@ class SmartMeter:
         self._silent = False            # logged that no telegram arrives (once, until one does)
         self.gate = plausible.Gate()
         self._last_refusal = None
+        self.quarter = peakguard_coord.QuarterTracker()   # Peak Guard: the running quarter, the plugs' table
+        self.guard_table = Table()
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -162,6 +166,18 @@ class SmartMeter:
             status, body = model.plug_reading(dev.meter, dev.now())
             return json_response(body, status)
 
+        @app.get('/api/peakguard/v1')
+        async def peakguard(request):
+            # Peak Guard's coordination: the running quarter, the cap, the guarded plugs (a plug reports
+            # itself in the query: id, priority, shed, on, load_w, draw_w, delta_w, delta_t)
+            now = dev.now()
+            cur = dev.meter.current(now)
+            values = {'import_w': model._int_w(cur, '1-0:1.7.0'), 'demand_w': model._int_w(cur, '1-0:1.4.0'),
+                      'peak_w': model._int_w(cur, '1-0:1.6.0')}
+            st, body = peakguard_coord.meter_answer(dev.meter.reading if cur is not None else None, values,
+                                                    dev.quarter, dev.guard_table, request.args, now // 1000)
+            return json_response(body, st)
+
         @app.get('/api/status')
         async def status(request):
             return json_response(dev.status(web.wifi))
@@ -222,6 +238,8 @@ class SmartMeter:
                 self._last_refusal = kind
                 continue
             self.meter.update(t, t.frame, now)
+            if self.meter.reading is not None:
+                self.quarter.update(self.meter.reading[0], self.meter.reading[1])
             self._since_ms = now
             self._bytes_since = 0
         return len(telegrams)

@@ -27,6 +27,7 @@ from firmware.apps.smartplug import meterlink
 from firmware.apps.smartplug.device import PlugDevice
 from firmware.apps.smartplug.meterlink import MeterLink
 from firmware.apps.smartplug.model import Plug
+from firmware.control.peakguard_coord import query as coord_query
 from firmware.hal import mac_text
 from firmware.storage import Store
 
@@ -34,6 +35,7 @@ VERSION = '1.0.0'
 SETTINGS_FILE = 'settings.json'
 STATE_FILE = 'state.json'
 METER_FILE = 'meter.json'
+GUARD_FILE = 'peakguard.json'
 ENERGY_SAVE_S = 300
 TICK_S = 1
 
@@ -66,7 +68,9 @@ class SmartPlugApp:
         self.store = Store(hal.flash_root, log=self._log_storage, fault=getattr(hal, 'flash_fault', None))
         saved_s = self.store.load_raw(SETTINGS_FILE)
         saved_st = self.store.load_raw(STATE_FILE)
-        self.plug = Plug(saved_s, saved_st, self.now_ms(), log=lambda t: log('plug: ' + t))
+        saved_g = self.store.load_raw(GUARD_FILE)
+        self.plug = Plug(saved_s, saved_st, self.now_ms(), log=lambda t: log('plug: ' + t),
+                         saved_guard=saved_g, plug_id=self.name)
         # the relay first: the restored state, before any task can run
         self.relay = hal.pin('relay', 1 if self.plug.relay_out() else 0)
         self._relay_applied = self.plug.relay_out()
@@ -76,8 +80,10 @@ class SmartPlugApp:
         self.meter_settings = self.store.load(METER_FILE, meterlink.DEFAULTS, meterlink.check_settings)
         self._override = (meter, poll_s)
         self.link = MeterLink(hal, self._on_reading, None, meterlink.POLL_S, log=log)
+        self.link.guard_query = self._guard_query
         self._configure_link()
         self._saved_settings = self.plug.settings_dict() if saved_s is not None else None
+        self._saved_guard = self.plug.guard_dict() if saved_g is not None else None
         self._saved_key = self.plug.state_key() if saved_st is not None else None
         self._state_saved_ms = self.now_ms()
         self.prov = Provisioner(hal, self.store, self.name, log=log, on_join=self._on_join)
@@ -111,6 +117,12 @@ class SmartPlugApp:
                 self._saved_settings = s
             else:
                 ok = False
+        g = p.guard_dict()
+        if g != self._saved_guard:
+            if self.store.save(GUARD_FILE, g):
+                self._saved_guard = g
+            else:
+                ok = False
         key = p.state_key()
         now = self.now_ms()
         if key != self._saved_key or now - self._state_saved_ms >= ENERGY_SAVE_S * 1000:
@@ -128,8 +140,13 @@ class SmartPlugApp:
             self.log('smartplug: relay %s' % ('ON' if want else 'OFF'))
         return ok
 
-    def _on_reading(self, t, imp, exp):
-        self.plug.on_meter(t, imp, exp, self.now_ms())
+    def _guard_query(self):
+        if not self.plug.guard.settings.on:
+            return None
+        return coord_query(self.plug.guard.report())
+
+    def _on_reading(self, t, imp, exp, extra=None):
+        self.plug.on_meter(t, imp, exp, self.now_ms(), extra)
         self.sync()
         self.web.publish()
 

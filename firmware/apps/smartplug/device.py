@@ -15,6 +15,7 @@
 #   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
 #   GET|PUT /api/smartplug/v1/settings {key: value, ...}        every setting (fail-safe too), all or nothing
 #   GET /api/smartplug/v1/status                                 counters, last decision, meter link, log
+#   GET|PUT /api/smartplug/v1/peakguard {key: value, ...}       Peak Guard settings, status, decision log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common import hwv1
 from firmware.apps.common.jsonw import dumps, loads_object
@@ -114,6 +115,7 @@ class PlugDevice:
             'energy_mwh': p.chip.energy_mwh, 'daily_mwh': c.daily.mwh, 'daily_day': c.daily.day,
             'c_mwh': c.c_mwh, 'meter_reading': c.meter(), 'last_decision': c.last,
             'controller': c.counters, 'chip': p.chip.counters, 'plug': p.counters, 'log': p.log_lines,
+            'peakguard': {'settings': p.guard_dict(), 'shed': p.guard.shed, 'cap_w': p.guard.cap_w()},
         }
         if m is not None:
             out['meter'] = {'address': None if m.addr is None else '%s:%d' % m.addr, 'source': m.source,
@@ -243,6 +245,21 @@ class PlugDevice:
             if web.users is not None:
                 d['auth'] = dict(web.users.counters)
             return json_response(d)
+
+        @app.route('/api/smartplug/v1/peakguard', methods=['GET', 'PUT'])
+        async def peakguard(request):
+            # Peak Guard: settings (PUT any subset, all or nothing), status and the decision log
+            if request.method == 'PUT':
+                obj, why = loads_object(request.body)
+                if obj is None:
+                    plug.counters['refused'] += 1
+                    return error_response(400, 'PUT /api/smartplug/v1/peakguard: ' + why)
+                st, msg = plug.put_guard(obj, 'rest')
+                done()
+                if st != 200:
+                    return error_response(st, 'PUT /api/smartplug/v1/peakguard: ' + msg)
+            return json_response({'settings': plug.guard_dict(),
+                                  'status': plug.guard.status(dev.now_ms() // 1000)})
 
         @app.route('/api/smartplug/v1/meter', methods=['GET', 'PUT'])
         async def meter_settings(request):

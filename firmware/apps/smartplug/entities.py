@@ -42,6 +42,12 @@ ROWS = (
     ('SmartMeter Mode', SWITCH, 'mode'),
     ('Relay', SWITCH, 'relay'),
     ('SmartMeter Status', TEXT_SENSOR, 'status'),
+    # Peak Guard (docs/peak-guard.md), after the manual's rows
+    ('Peak Guard', SWITCH, 'pg_on'),
+    ('Peak Guard Cap', TEXT_SENSOR, 'pg_cap'),
+    ('Peak Guard Priority', TEXT_SENSOR, 'pg_priority'),
+    ('Peak Guard Status', TEXT_SENSOR, 'pg_status'),
+    ('Peak Guard Last Decision', TEXT_SENSOR, 'pg_last'),
 )
 
 # Settings also writable as ESPHome numbers (POST /number/<id>/set?value=...): object id -> (key, unit)
@@ -62,7 +68,7 @@ class Entity:
         self.oid = object_id(name)
 
     def is_button(self):
-        return self.domain == SWITCH and self.what != 'mode' and self.what != 'relay'
+        return self.domain == SWITCH and self.what != 'mode' and self.what != 'relay' and self.what != 'pg_on'
 
 
 ENTITIES = [Entity(n, d, w) for n, d, w in ROWS]

@@ -24,6 +24,7 @@ import json
 from firmware.apps.common.plausible import Follow
 from firmware.apps.smartplug.httpget import HttpError, get
 from firmware.fixed import is_digits
+from firmware.control import peakguard_coord as coord
 
 POLL_S = 5
 POLL_MIN_S = 0.5
@@ -126,9 +127,11 @@ class MeterLink:
         self.log = log
         self.last_error = None
         self.counters = {'polls': 0, 'ok': 0, 'not_current': 0, 'bad': 0, 'failed': 0, 'resolved': 0,
-                         'unresolved': 0, 'implausible': 0}
+                         'unresolved': 0, 'implausible': 0, 'coord': 0, 'no_coord': 0}
         self.follow = Follow()   # readings that cannot be true are refused (firmware/apps/common/plausible)
         self._fails = 0
+        self.guard_query = None   # Peak Guard on: a function giving this plug's report as a query string
+        self.coord = None         # False once the SmartMeter answered 404 to the coordination endpoint
 
     def configure(self, addr, poll_s):
         """A new address ('HOST[:PORT]', or None for mDNS) and poll period; takes effect at the next poll."""
@@ -138,6 +141,7 @@ class MeterLink:
         self.poll_s = poll_s
         self._fails = 0
         self.follow = Follow()   # another meter: no reference yet
+        self.coord = None         # ask the (maybe new) SmartMeter for Peak Guard's coordination again
 
     def _error(self, key, text):
         self.counters[key] += 1
@@ -173,14 +177,30 @@ class MeterLink:
             if not await self._resolve():
                 return False
         host, port = self.addr
+        q = self.guard_query() if (self.guard_query is not None and self.coord is not False) else None
+        path = PATH if q is None else coord.PATH + '?' + q
         try:
-            status, body = await get(host, port, PATH, TIMEOUT_S)
+            status, body = await get(host, port, path, TIMEOUT_S)
         except (HttpError, OSError) as e:
             self._fails += 1
-            self._error('failed', 'GET http://%s:%d%s: %s' % (host, port, PATH, e))
+            self._error('failed', 'GET http://%s:%d%s: %s' % (host, port, path, e))
             return False
         self._fails = 0
-        r, why = parse_reading(status, body)
+        if q is not None and status == 404:
+            self.coord = False
+            self.counters['no_coord'] += 1
+            self.log('meter: the SmartMeter has no Peak Guard coordination (%s: 404): deciding alone'
+                     % coord.PATH)
+            return False
+        extra = None
+        if q is None:
+            r, why = parse_reading(status, body)
+        else:
+            a, why = coord.parse_answer(status, body)
+            r = None
+            if a is not None:
+                r, extra = a
+                self.counters['coord'] += 1
         if r is None:
             self._error('not_current' if status == 503 else 'bad', why)
             return False
@@ -190,7 +210,10 @@ class MeterLink:
             return False
         self.counters['ok'] += 1
         self.last_error = None
-        self.on_reading(r[0], r[1], r[2])
+        if extra is None:
+            self.on_reading(r[0], r[1], r[2])
+        else:
+            self.on_reading(r[0], r[1], r[2], extra)
         return True
 
     async def run(self):

@@ -17,6 +17,7 @@
 #   a SmartMeter Mode decision or the fail-safe that would change it is held back (counted, logged).
 # - At boot the relay is what the controller restores (the saved state): a reboot never switches by itself.
 from firmware.apps.smartplug import entities
+from firmware.control import peakguard
 from firmware.control.controller import Controller
 from firmware.control.settings import FIELDS, Settings, check, from_dict
 from firmware.fixed import is_digits
@@ -31,7 +32,8 @@ HW_KEYS = ('power_on', 'switch_lock', 'brightness')
 
 class Plug:
 
-    def __init__(self, saved_settings=None, saved_state=None, now_ms=0, std=CET, log=None):
+    def __init__(self, saved_settings=None, saved_state=None, now_ms=0, std=CET, log=None, saved_guard=None,
+                 plug_id='smartplug'):
         self.log_lines = []
         self._log_fn = log
         self.counters = {'refused': 0, 'lock_held': 0, 'relay_switches': 0, 'presses': 0,
@@ -70,6 +72,13 @@ class Plug:
         for e in self.ctl.restore_errors:
             self._state_error(e)
         self.settings = s
+        gs, gerr = peakguard.from_dict(saved_guard)
+        for e in gerr:
+            self.counters['settings_errors'] += 1
+            self.log('peak guard settings: ' + e)
+        self.guard = peakguard.PeakGuard(gs, plug_id=plug_id, now_mono=now_ms // 1000, std=std,
+                                         saved=st.get('guard') if st is not None else None)
+        self._guard_logged = 0
         self.chip = Cse7766(energy_mwh=total)
         self._chip_ms = None
         self._locked_relay = self.ctl.relay
@@ -96,15 +105,22 @@ class Plug:
         if n:
             self._chip_ms = now_ms
             self.ctl.on_plug_energy(self.chip.energy_mwh)
+            self.guard.on_plug_power(self.chip.power_mw // 1000)
         return n
 
-    def on_meter(self, t, import_wh, export_wh, now_ms):
-        """A SmartMeter reading (meter time t, cumulative registers in Wh)."""
+    def on_meter(self, t, import_wh, export_wh, now_ms, extra=None):
+        """A SmartMeter reading (meter time t, cumulative registers in Wh); extra: Peak Guard's part of the
+        SmartMeter's answer (import_w, demand_w, peak_w, peers) or None (a SmartMeter without coordination:
+        Peak Guard decides alone)."""
         self.ctl.on_meter(t, import_wh, export_wh, now_ms // 1000)
+        e = extra or {}
+        self.guard.on_meter(t, import_wh, now_ms // 1000, self.ctl.relay, import_w=e.get('import_w'),
+                            demand_w=e.get('demand_w'), peak_w=e.get('peak_w'), peers=e.get('peers'))
         self._after_controller()
 
     def tick(self, now_ms):
         self.ctl.tick(now_ms // 1000)
+        self.guard.tick(now_ms // 1000, self.ctl.relay, self.settings.failsafe_on)
         self._after_controller()
 
     def _after_controller(self):
@@ -126,6 +142,10 @@ class Plug:
             self.log('controller: ' + ev[j][2])
         if ev:
             self._last_ev = ev[-1]
+        n = self.guard.counters['sheds'] + self.guard.counters['restores'] + self.guard.counters['failsafe']
+        if n != self._guard_logged and self.guard.log:
+            self._guard_logged = n
+            self.log('peak guard: %s: %s' % (self.guard.log[-1]['kind'], self.guard.log[-1]['why']))
 
     # ---- what the page and the APIs show ----------------------------------------------------------
     def chip_fresh(self, now_ms):
@@ -141,8 +161,11 @@ class Plug:
         return self.chip.power_mw if self.chip_fresh(now_ms) else None
 
     def relay_out(self):
-        """The state the relay GPIO must have now."""
-        return self.ctl.relay
+        """The state the relay GPIO must have now: the controller's (or the hand's), unless Peak Guard sheds
+        (switch_lock holds Peak Guard too)."""
+        if self.lock:
+            return self.ctl.relay
+        return self.ctl.relay and not self.guard.shed
 
     def row_state(self, e, now_ms):
         """The State column's text for entity e (entities.Entity)."""
@@ -166,7 +189,32 @@ class Plug:
             return entities.on_off(self.ctl.relay)
         if w == 'status':
             return 'Connected' if self.ctl.connected else 'Disconnected'
+        if w[:3] == 'pg_':
+            return self.guard_row(w)
         return 'OFF'  # the +/- switches act once and stay OFF
+
+    def guard_row(self, w):
+        g = self.guard
+        gs = g.settings
+        if w == 'pg_on':
+            return entities.on_off(gs.on)
+        if w == 'pg_cap':
+            return '%s kW%s' % (peakguard.kw_text(g.cap_w()), ' (auto: month peak, at least 2.5 kW)'
+                                if gs.cap_w == 0 else '')
+        if w == 'pg_priority':
+            return '%d (1 = shed last, 9 = shed first)' % gs.priority
+        if w == 'pg_status':
+            if not gs.on:
+                return 'off'
+            if g.failsafe:
+                return 'fail-safe: no meter reading'
+            last = g.last
+            q = '' if last is None else ', quarter projected %s kW of %s kW (%s)' % (
+                peakguard.kw_text(last['projected_w']), peakguard.kw_text(last['cap_w']), last['source'])
+            return ('shed' if g.shed else 'running') + q
+        if w == 'pg_last':
+            return g.log[-1]['why'] if g.log else 'no switch yet'
+        return ''
 
     def warnings(self):
         w = self.settings.warnings()
@@ -216,6 +264,9 @@ class Plug:
             if action == 'turn_off':
                 return 200, ''   # it is always OFF
             return self.press(e.what, source)
+        if e.what == 'pg_on':
+            on = (not self.guard.settings.on) if action == 'toggle' else action == 'turn_on'
+            return self.put_guard({'on': on}, source)
         if e.what == 'mode':
             on = (not self.settings.mode) if action == 'toggle' else action == 'turn_on'
             err = self.ctl.set_mode(on)
@@ -275,6 +326,22 @@ class Plug:
             self.ctl.set_mode(mode)
         self.log('%s: settings %s' % (source, ', '.join(['%s=%r' % (k, obj[k]) for k in obj])))
         return 200, ''
+
+    def put_guard(self, obj, source='rest'):
+        """Peak Guard settings ({key: value}, keys of control.peakguard.FIELDS): all or nothing."""
+        if not isinstance(obj, dict) or not obj:
+            return self._refuse(400, 'expected a JSON object of Peak Guard settings (%s), got %r' % (
+                ', '.join([f[0] for f in peakguard.FIELDS]), obj))
+        err = peakguard.check_patch(obj)
+        if err is not None:
+            return self._refuse(400, err)
+        for k in obj:
+            self.guard.settings.set(k, obj[k])
+        self.log('%s: peak guard %s' % (source, ', '.join(['%s=%r' % (k, obj[k]) for k in obj])))
+        return 200, ''
+
+    def guard_dict(self):
+        return self.guard.settings.to_dict()
 
     def hw_state(self):
         return {'power_on': self.ctl.relay, 'switch_lock': self.lock, 'brightness': self.brightness}
@@ -351,10 +418,12 @@ class Plug:
 
     def state_dict(self):
         return {'v': STATE_VERSION, 'ctl': self.ctl.state_for_flash(), 'switch_lock': self.lock,
-                'brightness': self.brightness, 'total_mwh': self.chip.energy_mwh}
+                'brightness': self.brightness, 'total_mwh': self.chip.energy_mwh,
+                'guard': self.guard.state_for_flash()}
 
     def state_key(self):
         """The part of state_dict() whose change must be saved at once (not the energy counters)."""
         c = self.ctl
         return (c.relay, c.failsafe, c.daily.day, c.c_mwh, self.lock, self.brightness,
-                c.state_for_flash().get('anchor'), self.settings.interval_min)
+                c.state_for_flash().get('anchor'), self.settings.interval_min, self.guard.shed,
+                self.guard.month_peak_w)

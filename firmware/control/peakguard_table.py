@@ -1,0 +1,93 @@
+# Peak Guard's coordination table, as the SmartMeter keeps it: the last report of every guarded plug, in
+# shedding order (docs/peak-guard.md). Pure and MicroPython-valid; small on purpose: the SmartMeter imports
+# only this and peakguard_coord.py, the plugs import it through peakguard.py.
+#
+#   tb = Table(); err = tb.update(report_dict, mono)   # None, or why the report was refused (nothing stored)
+#   tb.entries(mono) -> [report, ...]                   # fresh reports, least important plug first
+QUARTER_S = 900
+FLOOR_W = 2500          # the capacity tariff bills at least 2.5 kW a month
+CAP_MAX_W = 50000
+STALE_S = 30
+PEER_MAX = 8            # plugs in the SmartMeter's table (keeps its answer under the plug's 2 KiB read)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def order_key(priority, plug_id):
+    """Shedding order: the least important (highest priority number) first, ties by id (all plugs agree)."""
+    return (-priority, plug_id)
+
+
+def check_peer(p):
+    """None when a coordination entry is well formed, else the reason."""
+    if not isinstance(p, dict):
+        return 'expected an object, got %r' % (p,)
+    i = p.get('id')
+    if not isinstance(i, str) or not i or len(i) > 40:
+        return 'id: expected a name of 1 ... 40 characters, got %r' % (i,)
+    pr = p.get('priority')
+    if not _is_int(pr) or pr < 1 or pr > 9:
+        return 'priority: expected 1 ... 9, got %r' % (pr,)
+    for k in ('shed', 'on'):
+        if not isinstance(p.get(k), bool):
+            return '%s: expected true or false, got %r' % (k, p.get(k))
+    for k in ('load_w', 'draw_w'):
+        v = p.get(k)
+        if not _is_int(v) or v < 0 or v > CAP_MAX_W:
+            return '%s: expected 0 ... %d W, got %r' % (k, CAP_MAX_W, v)
+    v = p.get('delta_w', 0)
+    if not _is_int(v) or v < -CAP_MAX_W or v > CAP_MAX_W:
+        return 'delta_w: expected -%d ... %d W, got %r' % (CAP_MAX_W, CAP_MAX_W, v)
+    v = p.get('delta_t')
+    if v is not None and not _is_int(v):
+        return 'delta_t: expected meter seconds or null, got %r' % (v,)
+    return None
+
+
+class Table:
+    """The SmartMeter's coordination table: the last report of every guarded plug, forgotten after
+    timeout_s; at most PEER_MAX plugs (a new plug beyond that replaces the oldest report)."""
+
+    def __init__(self, timeout_s=STALE_S):
+        self.timeout_s = timeout_s
+        self.rows = {}                # id -> (mono, entry)
+        self.counters = {'updates': 0, 'refused': 0, 'evicted': 0}
+        self.last_error = None
+
+    def update(self, entry, mono):
+        """Store a plug's report; None when taken, else the reason (nothing changed)."""
+        err = check_peer(entry)
+        if err is not None:
+            self.counters['refused'] += 1
+            self.last_error = 'plug report refused: ' + err
+            return self.last_error
+        e = {}
+        for k in ('id', 'priority', 'shed', 'on', 'load_w', 'draw_w'):
+            e[k] = entry[k]
+        e['delta_w'] = entry.get('delta_w', 0)
+        e['delta_t'] = entry.get('delta_t')
+        rows = self.rows
+        if e['id'] not in rows and len(rows) >= PEER_MAX:
+            old = None
+            for k in rows:
+                if old is None or rows[k][0] < rows[old][0]:
+                    old = k
+            del rows[old]
+            self.counters['evicted'] += 1
+        rows[e['id']] = (mono, e)
+        self.counters['updates'] += 1
+        return None
+
+    def entries(self, mono):
+        """The fresh reports, in shedding order (least important first, then by id)."""
+        out = []
+        for k in list(self.rows):
+            m, e = self.rows[k]
+            if mono - m > self.timeout_s or mono < m:   # silent, or the clock wrapped
+                del self.rows[k]
+                continue
+            out.append(e)
+        out.sort(key=lambda e: order_key(e['priority'], e['id']))
+        return out
