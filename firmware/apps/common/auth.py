@@ -11,8 +11,12 @@
 #     users.check(token) -> name or None;  users.delete(name) -> True/False;  users.names()
 #   Tokens are 32 hex digits (16 random bytes); flash keeps only their SHA-256 (auth.json), never a token.
 #
-#   check_request(method, path, headers, allowed_hosts, users, open_paths) -> None or (status, reason)
+#   check_request(method, path, headers, allowed_hosts, users, open_paths, json_paths=())
+#                                    -> None or (status, reason)
 #     open_paths: 'METHOD /path' strings that need no user (POST /api/user: the button gates it)
+#     json_paths: 'METHOD /path' strings that need no user when the request's Content-Type is
+#     application/json (the v1 writes while "Local API v1" is on: hwv1.LocalApi); a browser sends that
+#     type cross-site only after a preflight, which the module refuses, so no page can use them
 #     the policy of docs/security.md: Host allow-list (every request), Origin equal to Host on state
 #     changes, a state change needs `Authorization: Bearer <token>` or the page's session cookie plus the
 #     X-Requested-With header (which no cross-origin page can send without a preflight the module refuses)
@@ -187,7 +191,12 @@ def session(headers):
     return None
 
 
-def check_request(method, path, headers, allowed_hosts, users, open_paths=()):
+def json_type(headers):
+    ct = headers.get('Content-Type')
+    return ct is not None and ct.split(';')[0].strip().lower() == 'application/json'
+
+
+def check_request(method, path, headers, allowed_hosts, users, open_paths=(), json_paths=()):
     """None when the request may go on, else (status, reason). See the top of this file."""
     host = headers.get('Host')
     if host is not None and host_of(host) not in allowed_hosts:
@@ -201,7 +210,10 @@ def check_request(method, path, headers, allowed_hosts, users, open_paths=()):
         if oh is None or host is None or _default_port(oh) != _default_port(host.strip().lower()):
             return 403, ('%s %s from Origin %r: expected a page of this module (%s); cross-origin state '
                          'changes are refused' % (method, path, origin[:80], host))
-    if method + ' ' + path in open_paths:
+    mp = method + ' ' + path
+    if mp in open_paths:
+        return None
+    if mp in json_paths and json_type(headers):
         return None
     token = bearer(headers)
     if token is not None:
@@ -217,6 +229,9 @@ def check_request(method, path, headers, allowed_hosts, users, open_paths=()):
         return 403, ('%s %s: a page session must send the %s header (simple cross-site requests are refused)'
                      % (method, path, CSRF_HEADER))
     users.counters['unauthorized'] += 1
+    if mp in json_paths:
+        return 401, ('%s %s: Local API v1 is on, but this request is not JSON: expected "Content-Type: '
+                     'application/json" (or a token)' % (method, path))
     return 401, ('%s %s changes the module: expected "Authorization: Bearer <token>" (POST /api/user after '
                  'pressing the button) or a page login (/login)' % (method, path))
 

@@ -62,6 +62,7 @@ REASONS = {200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: '
            302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
            404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict',
            411: 'Length Required', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+           421: 'Misdirected Request',
            422: 'Unprocessable Content', 423: 'Locked', 429: 'Too Many Requests',
            500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
            507: 'Insufficient Storage'}
@@ -152,6 +153,7 @@ class Web:
         self.hosts = hosts
         self.ticks_ms = ticks_ms
         self.port = None
+        self.local_api = None           # hwv1.LocalApi: the v1 writes it opens (set by the app)
         self.counters = {'requests': 0, 'client_errors': 0, 'server_errors': 0, 'unavailable': 0,
                          'too_large': 0, 'timeouts': 0, 'no_socket': 0}
         self._generic = ()
@@ -335,7 +337,8 @@ class Web:
             if web.users is not None:
                 err = auth.check_request(request.method, request.path, request.headers,
                                          web.hosts() if web.hosts is not None else (), web.users,
-                                         () if request.method in auth.SAFE_METHODS else web.open_paths())
+                                         () if request.method in auth.SAFE_METHODS else web.open_paths(),
+                                         web.local_api.writes() if web.local_api is not None else ())
                 if err is not None:
                     return error_response(err[0], err[1])
             if request.content_length > API_MAX_BODY and request.path != '/update':

@@ -62,6 +62,7 @@ class SmartMeter:
         self._last_refusal = None
         self.quarter = peakguard_coord.QuarterTracker()   # Peak Guard: the running quarter, the plugs' table
         self.guard_table = Table()
+        self.local_api = hwv1.LocalApi(store, log)       # "Local API v1": off until a user enables it
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -120,6 +121,8 @@ class SmartMeter:
 
     def add_routes(self, app, web):
         dev = self
+        web.local_api = dev.local_api
+        hwv1.add_local_api_routes(app, dev.local_api, loads_object)
 
         @app.get('/api')
         async def api(request):

@@ -91,6 +91,7 @@ class SmartPlugApp:
         self.dev = PlugDevice(self.plug, self.name, self.now_ms, self.sync, mac_text(hal.unique_id()),
                               version, wifi_info=self.prov.info, meter=self.link, set_meter=self.set_meter,
                               identify=self.identify)
+        self.dev.local_api = hwv1.LocalApi(self.store, log)   # "Local API v1": off until a user enables it
         self.dev.hal = hal  # POST /update and GET /api/ota (firmware/ota) reach the board through it
         self.users = auth.Users(self.store, log)
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log, users=self.users,

@@ -11,6 +11,7 @@
 # Routes added to the common ones (docs/smartplug.md lists them all):
 #   GET /api  GET /api/v1/data  GET|PUT /api/v1/state            HomeWizard Energy Socket (HWE-SKT) v1
 #   GET|PUT /api/v1/system  PUT /api/v1/identify                 (identify() blinks the LED; None: 404)
+#   GET|PUT /api/v1/local_api {"enabled": bool}                  "Local API v1" (common/hwv1.py)
 #   POST /button/<id>/press                                      the +/- rows, as ESPHome buttons
 #   GET /number/<id>  POST /number/<id>/set?value=V              threshold_on, threshold_off (kWh), interval
 #   GET|PUT /api/smartplug/v1/settings {key: value, ...}        every setting (fail-safe too), all or nothing
@@ -41,6 +42,7 @@ class PlugDevice:
         self.meter = meter
         self.set_meter = set_meter
         self.identify = identify
+        self.local_api = None       # hwv1.LocalApi (the app sets it): GET|PUT /api/v1/local_api
 
     # ---- the common layer's interface --------------------------------------------------------------
     def state(self, e):
@@ -132,6 +134,10 @@ class PlugDevice:
             err = dev.commit(snap)
             web.publish()
             return err
+
+        if dev.local_api is not None:
+            web.local_api = dev.local_api
+            hwv1.add_local_api_routes(app, dev.local_api, loads_object)
 
         @app.get('/api')
         async def hw_device(request):
