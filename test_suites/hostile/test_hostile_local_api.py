@@ -40,7 +40,8 @@ def test_off_by_default_every_v1_write_needs_a_token(plug: BoardProcess) -> None
     assert plug_state(plug) == before
     # only a user switches it on: no token, a guessed one, a foreign page with the token: nothing changes
     assert put(plug, "/api/v1/local_api", {"enabled": True})[0] == 401
-    assert put(plug, "/api/v1/local_api", {"enabled": True}, {**JSON, "Authorization": "Bearer " + "0" * 32})[0] == 401
+    guessed = {**JSON, "Authorization": "Bearer " + "0" * 32}
+    assert put(plug, "/api/v1/local_api", {"enabled": True}, guessed)[0] == 401
     assert put(plug, "/api/v1/local_api", {"enabled": True}, {**JSON, "Origin": "http://attacker.example"},
                auth=True)[0] == 403
     assert put(plug, "/api/v1/local_api", {"enabled": "yes"}, auth=True)[0] == 400
@@ -67,7 +68,8 @@ def test_on_the_v1_writes_need_no_token_but_only_as_json_from_no_foreign_page(pl
     assert put(plug, "/api/v1/state", off, {**JSON, "Origin": "null"})[0] == 403
     assert put(plug, "/api/v1/state", off, {**JSON, "Host": f"attacker.example:{plug.port}"})[0] == 421
     # everything else still needs a token, the setting itself too
-    for path, body in (("/api/smartplug/v1/settings", {"mode": True}), ("/api/v1/local_api", {"enabled": False}),
+    for path, body in (("/api/smartplug/v1/settings", {"mode": True}),
+                       ("/api/v1/local_api", {"enabled": False}),
                        ("/api/smartplug/v1/meter", {"address": "10.6.6.6:80"})):
         assert put(plug, path, body)[0] == 401, path
     assert plug.request("POST", "/switch/relay/toggle", None, JSON, auth=False)[0] == 401
