@@ -28,7 +28,15 @@ async def handle_update(svc, request):
     ctype = (request.content_type or '').split(';')[0].strip().lower()
     if ctype == 'multipart/form-data':
         from microdot.multipart import FormDataIter
-        async for name, value in FormDataIter(request):
+        parts = FormDataIter(request)
+        while True:
+            try:
+                name, value = await parts.__anext__()
+            except StopAsyncIteration:
+                break
+            except ValueError as e:   # a form microdot cannot parse: the client's error, not the module's
+                return 400, {'error': 'POST /update: expected a multipart form (the page\'s "update" field) '
+                                      'or a raw image body; got a malformed form: %s' % (e,)}
             if isinstance(value, str):
                 if name == 'allow_downgrade' and value.lower() in YES:
                     allow = True
