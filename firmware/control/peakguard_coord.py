@@ -89,6 +89,13 @@ def report_from_args(args):
 def meter_answer(reading, values, qt, table, args, mono):
     """(HTTP status, body dict) of GET /api/peakguard/v1 on the SmartMeter."""
     refused = None
+    if args and args.get('id') is None:
+        for k in _INT_KEYS + _BOOL_KEYS:
+            if args.get(k) is not None:   # a report without its plug: refused, not silently dropped
+                refused = '%s without id: expected a plug\'s whole report (id, %s)' % (
+                    k, ', '.join(_INT_KEYS + _BOOL_KEYS))
+                table.counters['refused'] += 1
+                break
     if args and args.get('id') is not None:
         rep, why = report_from_args(args)
         if rep is None:
