@@ -1,7 +1,7 @@
 """Home Assistant's use of a HomeWizard device, through the current python-homewizard-energy (10.x).
 
 Runs in .venv-clients (Python >= 3.12; scripts/setup makes it), started by the tests beside it:
-`python hw_client.py socket|p1 HOST:PORT` prints one JSON object with what the library returned at each
+`python hw_client.py socket|p1|writes HOST:PORT` prints one JSON object with what the library returned at each
 step (or the error it raised), in the order Home Assistant's HomeWizard integration calls them: the
 device at set-up, then `combined()` on every update, then the user's actions (switch, lock, identify, the
 cloud switch). The test asserts on that JSON; this script asserts nothing itself.
@@ -78,10 +78,23 @@ async def p1_session(host: str) -> dict[str, Any]:
     return out
 
 
+async def writes_session(host: str) -> dict[str, Any]:
+    """The writes alone (switch, identify, the cloud switch) and the state read back: what a device with its
+    Local API v1 off must refuse."""
+    out: dict[str, Any] = {"library": homewizard_energy.__name__}
+    async with HomeWizardEnergyV1(host) as hw:
+        await step(out, "device", hw.device())
+        await step(out, "turn_on", hw.state(power_on=True))
+        await step(out, "identify", hw.identify())
+        await step(out, "cloud_off", hw.system(cloud_enabled=False))
+        await step(out, "state", hw.state())
+    return out
+
+
 def main() -> None:
     """Run the session named on the command line and print its JSON."""
     kind, host = sys.argv[1], sys.argv[2]
-    session = {"socket": socket_session, "p1": p1_session}[kind]
+    session = {"socket": socket_session, "p1": p1_session, "writes": writes_session}[kind]
     print(json.dumps(asyncio.run(session(host))))
 
 
