@@ -1,7 +1,8 @@
 """A real browser on a hostile LAN: Debian's Chromium (Playwright, headless), logged in to the plug, opens
 a page of another origin that tries every state change the modules have (simple requests, preflighted
 ones, forms, images, beacons), and a DNS-rebinding page that runs at the plug's own address under a
-foreign name. Nothing changes on the plug and neither page can read its status. Loopback only."""
+foreign name. Nothing changes on the plug and neither page can read its status, also while the plug's
+"Local API v1" is on (then the v1 writes need no token, but only as JSON). Loopback only."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ async function attack(T) {
   const puts = [['/api/v1/state', {power_on: true, switch_lock: true}],
     ['/api/smartplug/v1/settings', {on_wh: -9999, mode: true}],
     ['/api/smartplug/v1/meter', {address: '127.0.0.1:9'}],
-    ['/api/smartmeter/v1/settings', {stale_s: 600}], ['/api/v1/system', {cloud_enabled: false}]];
+    ['/api/smartmeter/v1/settings', {stale_s: 600}], ['/api/v1/system', {cloud_enabled: false}],
+    ['/api/v1/identify', {}], ['/api/v1/local_api', {enabled: false}]];
   for (const [p, b] of puts) {
     try {
       await fetch(T + p, {method: 'PUT', credentials: 'include', body: JSON.stringify(b),
@@ -57,6 +59,10 @@ async function attack(T) {
     } catch (e) { out['put ' + p] = 'blocked'; }
     try { await fetch(T + p, {method: 'POST', mode: 'no-cors', credentials: 'include',
                               body: JSON.stringify(b), headers: {'Content-Type': 'text/plain'}}); }
+    catch (e) {}
+    // a no-cors fetch may not set a JSON type: the browser drops it (the body goes as text/plain)
+    try { await fetch(T + p, {method: 'POST', mode: 'no-cors', credentials: 'include',
+                              body: JSON.stringify(b), headers: {'Content-Type': 'application/json'}}); }
     catch (e) {}
   }
   // forms: the classic CSRF, posted into an iframe
@@ -114,12 +120,24 @@ def plug_state(plug: BoardProcess) -> tuple[Any, ...]:
     st = status(plug)
     return (relay_line(plug).read("relay"), st["relay"], st["settings"], st["switch_lock"],
             plug.get_json("/api/smartplug/v1/meter")[1], (plug.flash / "wifi.json").read_text(),
-            sorted(json.loads((plug.flash / "auth.json").read_text())["users"]))
+            sorted(json.loads((plug.flash / "auth.json").read_text())["users"]),
+            plug.get_json("/api/v1/local_api")[1], plug.get_json("/api/v1/state")[1])
 
 
-def test_cross_origin_page_cannot_change_or_read_the_plug(plug: BoardProcess, attacker: str) -> None:
+LOCAL_API = pytest.mark.parametrize("local_api", [False, True], ids=["local-api-off", "local-api-on"])
+
+
+def set_local_api(plug: BoardProcess, on: bool) -> None:
+    """The user's "Local API v1" setting (docs/security.md)."""
+    assert plug.put_json("/api/v1/local_api", {"enabled": on}) == (200, {"enabled": on})
+
+
+@LOCAL_API
+def test_cross_origin_page_cannot_change_or_read_the_plug(plug: BoardProcess, attacker: str,
+                                                          local_api: bool) -> None:
     from playwright.sync_api import sync_playwright
 
+    set_local_api(plug, local_api)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -141,9 +159,11 @@ def test_cross_origin_page_cannot_change_or_read_the_plug(plug: BoardProcess, at
     assert auth["relay"] is False and auth["settings"]["mode"] is False
 
 
-def test_dns_rebinding_page_is_refused(plug: BoardProcess) -> None:
+@LOCAL_API
+def test_dns_rebinding_page_is_refused(plug: BoardProcess, local_api: bool) -> None:
     from playwright.sync_api import Route, sync_playwright
 
+    set_local_api(plug, local_api)
     rebound = f"http://rebind.test:{plug.port}"
     # Chromium's own Private Network Access checks would stop this page before the plug sees it; they are
     # switched off here (older and other browsers have none): the plug must refuse it by itself
