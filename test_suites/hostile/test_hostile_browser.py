@@ -187,3 +187,28 @@ def test_dns_rebinding_page_is_refused(plug: BoardProcess, local_api: bool) -> N
     assert plug_state(plug) == before
     assert "DNS rebinding" in out["read"]              # the plug answered 421, not its status
     assert "relay" not in out["read"]
+
+
+def test_the_page_switches_local_api_only_after_a_login(plug: BoardProcess) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(plug.base_url + "/")
+            state = page.locator("#local_api_state")
+            expect(state).to_have_text("OFF")
+            page.locator("#local_api_toggle").click()           # no login yet: the page goes to /login
+            page.wait_for_url(plug.base_url + "/login")
+            assert plug.get_json("/api/v1/local_api")[1] == {"enabled": False}
+            plug.press_button()
+            page.locator("#login").click()
+            page.wait_for_url(plug.base_url + "/")
+            page.locator("#local_api_toggle").click()
+            expect(state).to_have_text("ON")
+            assert plug.get_json("/api/v1/local_api")[1] == {"enabled": True}
+            page.reload()
+            expect(page.locator("#local_api_state")).to_have_text("ON")   # persisted, shown as it is
+        finally:
+            browser.close()

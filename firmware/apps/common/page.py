@@ -10,6 +10,8 @@
 #       cell (nothing measured, or too old to be shown as current).
 #       warnings: texts shown under the table (and replaced live by `warnings` events, a JSON list).
 #       ota: (label, text) rows shown under the OTA Update form (firmware/ota/service.py page_rows()).
+#       local_api: None (no such setting) or the "Local API v1" setting (True/False): a row with a Toggle
+#       that PUTs /api/v1/local_api (a login is needed: the page's session and header)
 #   portal_page(name, status, networks=(), ssid='', error=None) -> str
 #       The access point's page: WiFi Networks (scan), WiFi Settings (SSID, Password, Save -> /wifisave)
 #       and OTA Update. status: one line saying where the module stands; error: why the last Save failed.
@@ -62,11 +64,18 @@ def _head(title):
             esc(title) + '</h1>')
 
 
-def states_page(title, rows, warnings=(), ota=()):
-    return ''.join(states_chunks(title, rows, warnings, ota))
+_LOCAL_JS = ("(function(){var b=document.getElementById('local_api_toggle'),c=document.getElementById("
+             "'local_api_state');b.addEventListener('click',function(){fetch('/api/v1/local_api',{method:'PUT',"
+             "headers:{'X-Requested-With':'page','Content-Type':'application/json'},body:JSON.stringify("
+             "{enabled:c.textContent!=='ON'})}).then(function(r){if(r.status===401){location='/login';return;}"
+             "return r.json().then(function(d){c.textContent=d.enabled?'ON':'OFF';});});});})();")
 
 
-def states_chunks(title, rows, warnings=(), ota=()):
+def states_page(title, rows, warnings=(), ota=(), local_api=None):
+    return ''.join(states_chunks(title, rows, warnings, ota, local_api))
+
+
+def states_chunks(title, rows, warnings=(), ota=(), local_api=None):
     yield _head(title + ' Web Server')
     yield '<h2>States</h2><table id="states"><thead><tr><th>Name<th>State<th>Actions<tbody>'
     for e, state, value in rows:
@@ -75,6 +84,10 @@ def states_chunks(title, rows, warnings=(), ota=()):
     yield '</tbody></table><p id="warnings" class="warning">'
     yield esc(' '.join(warnings))
     yield '</p>'
+    if local_api is not None:  # HomeWizard's "Local API" switch: the v1 writes without a token (JSON only)
+        yield ('<h2>Local API</h2><table id="local_api"><tbody><tr><td>Local API v1</td><td id="local_api_state">'
+               '%s</td><td><button id="local_api_toggle">Toggle</button></td></tr></tbody></table>'
+               % ('ON' if local_api else 'OFF'))
     yield _OTA
     if ota:  # (label, text) rows about the installed firmware, next to the form (GET /api/ota has them all)
         yield '<table id="ota"><tbody>'
@@ -83,6 +96,8 @@ def states_chunks(title, rows, warnings=(), ota=()):
         yield '</tbody></table>'
     yield '<script>'
     yield _JS
+    if local_api is not None:
+        yield _LOCAL_JS
     yield '</script></article></body></html>'
 
 

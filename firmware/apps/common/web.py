@@ -252,11 +252,11 @@ class Web:
                 self.hub.publish('warnings', w)
 
     def page(self):
-        return states_page(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+        return states_page(self.dev.title, self._rows(), self._warnings(), self._ota_rows(), self._local_api())
 
     def page_chunks(self):
         """The States page as a response body streamed row by row (no copy of the whole page in memory)."""
-        return states_chunks(self.dev.title, self._rows(), self._warnings(), self._ota_rows())
+        return states_chunks(self.dev.title, self._rows(), self._warnings(), self._ota_rows(), self._local_api())
 
     def _rows(self):
         for e in self.dev.entities:
@@ -265,6 +265,9 @@ class Web:
 
     def _warnings(self):
         return self.dev.warnings() if hasattr(self.dev, 'warnings') else ()
+
+    def _local_api(self):
+        return None if self.local_api is None else self.local_api.on
 
     def _ota_rows(self):
         return self.ota.page_rows() if self.ota else ()
