@@ -28,6 +28,8 @@ PLUG_CHANGES = [
     ("PUT", "/api/smartplug/v1/meter", {"address": "10.6.6.6:80"}),
     ("POST", "/wifisave", "ssid=Evil&psk=password123"),
     ("DELETE", "/api/user", {"name": "local/rig"}),
+    ("PUT", "/api/v1/local_api", {"enabled": True}),
+    ("PUT", "/api/smartplug/v1/peakguard", {"on": True}),
 ]
 
 
