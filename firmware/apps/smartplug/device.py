@@ -260,16 +260,10 @@ class PlugDevice:
                 if obj is None:
                     plug.counters['refused'] += 1
                     return error_response(400, 'PUT /api/smartplug/v1/peakguard: ' + why)
-                snap, before = plug.snapshot(), plug.guard_dict()
                 st, msg = plug.put_guard(obj, 'rest')
+                done()
                 if st != 200:
                     return error_response(st, 'PUT /api/smartplug/v1/peakguard: ' + msg)
-                err = done(snap)
-                if err is not None:   # flash refused: the guard's settings go back too (snapshot has not them)
-                    for k in before:
-                        plug.guard.settings.set(k, before[k])
-                    dev.changed(True)
-                    return error_response(err[0], err[1])
             return json_response({'settings': plug.guard_dict(),
                                   'status': plug.guard.status(dev.now_ms() // 1000)})
 
