@@ -1,7 +1,8 @@
 """The P1 stack under MicroPython (the WebAssembly interpreter): time and heap per telegram, per profile.
 
-Each profile's input is the first 72 telegrams (12 hours) of the sampled day of bench_p1_parser.py (ten
-minutes apart, 13-month history on e-MUCS), written to a folder the MicroPython runner mirrors;
+Each profile's input is the first 24 telegrams (4 hours; `BENCH_MPY_TELEGRAMS=72` for 12 hours, as the
+README's figures were taken) of the sampled day of bench_p1_parser.py (ten minutes apart, 13-month history
+on e-MUCS), written to a folder the MicroPython runner mirrors;
 benches/mpy_p1_speed.py feeds them to a cold `P1Stack()` (the device's code path, its byte-table CRC
 included), one telegram per feed, and reads every value.
 
@@ -18,6 +19,7 @@ Run: .venv/bin/pytest benches/bench_p1_micropython.py -p no:cacheprovider -s
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from hil.emulators.p1.profiles import PROFILES
 
 HERE = Path(__file__).resolve().parent
 ESP32_MHZ = 240
+TELEGRAMS = int(os.environ.get('BENCH_MPY_TELEGRAMS', '24'))  # per profile: every one distinct
 
 
 def host_mhz() -> float:
@@ -45,7 +48,7 @@ def test_bench_micropython_time_and_heap_per_telegram(benchmark: Any, tmp_path: 
     except mpy.MpyUnavailable as e:
         pytest.skip(str(e))
     for key in PROFILES:
-        (tmp_path / ('%s.p1' % key)).write_bytes(b''.join(stream('%s sampled day' % key)[:72]))
+        (tmp_path / ('%s.p1' % key)).write_bytes(b''.join(stream('%s sampled day' % key)[:TELEGRAMS]))
     runs: list[mpy.MpyRun] = []
     benchmark.pedantic(lambda: runs.append(mpy.run([HERE / 'mpy_p1_speed.py'], telegrams=tmp_path,
                                                    timeout=600)), rounds=1, iterations=1)

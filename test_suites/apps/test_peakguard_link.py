@@ -66,6 +66,19 @@ def server() -> Iterator[ThreadingHTTPServer]:
     srv.server_close()
 
 
+class _Hal:
+    """The link's HAL as far as it uses it with a configured address: the wrapping milliseconds that date
+    the readings it takes (firmware/apps/common/plausible.Follow); a second per look."""
+
+    def __init__(self) -> None:
+        self.ms = 0
+
+    def ticks_ms(self) -> int:
+        """Return the board's milliseconds."""
+        self.ms += 1000
+        return self.ms
+
+
 def _guard() -> PeakGuard:
     s = GuardSettings()
     s.set("on", True)
@@ -76,7 +89,7 @@ def _guard() -> PeakGuard:
 def test_guarded_plug_reports_and_reads_in_one_get(server: ThreadingHTTPServer) -> None:
     g = _guard()
     got: list[tuple[Any, ...]] = []
-    link = MeterLink(None, lambda *a: got.append(a), "127.0.0.1:%d" % server.server_address[1],
+    link = MeterLink(_Hal(), lambda *a: got.append(a), "127.0.0.1:%d" % server.server_address[1],
                      log=lambda s: None)
     link.guard_query = lambda: query(g.report())
     assert asyncio.run(link.poll_once()) is True
@@ -93,7 +106,7 @@ def test_a_smartmeter_without_coordination_makes_the_plug_decide_alone(server: T
     g = _guard()
     got: list[tuple[Any, ...]] = []
     logs: list[str] = []
-    link = MeterLink(None, lambda *a: got.append(a), "127.0.0.1:%d" % server.server_address[1],
+    link = MeterLink(_Hal(), lambda *a: got.append(a), "127.0.0.1:%d" % server.server_address[1],
                      log=logs.append)
     link.guard_query = lambda: query(g.report())
     assert asyncio.run(link.poll_once()) is False           # 404: noted once

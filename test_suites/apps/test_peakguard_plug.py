@@ -47,3 +47,17 @@ def test_settings_api_rows_refusals_and_a_power_cut(tmp_path: Path) -> None:
         assert board.get_json(PATH)[1]["settings"] == want
         assert json.loads((board.flash / "peakguard.json").read_text()) == want
         assert "peak guard settings" not in board.log_text()
+        # a flash that refuses the write (the rig's <io>/flash_fail): 507, the change is taken back
+        fail = board.flash.with_name(board.flash.name + ".io") / "flash_fail"
+        fail.write_text("peakguard.json\n", encoding="utf-8")
+        code, _, answer = board.request("PUT", PATH, json.dumps({"priority": 9, "on": False}),
+                                        {"Content-Type": "application/json"})
+        assert code == 507 and b"nothing changed" in answer, answer
+        assert board.get_json(PATH)[1]["settings"] == want
+        assert state(board, "switch", "peak_guard") == "ON"
+        assert state(board, "text_sensor", "peak_guard_priority") == "2 (1 = shed last, 9 = shed first)"
+        assert board.request("POST", "/switch/peak_guard/turn_off")[0] == 507
+        assert state(board, "switch", "peak_guard") == "ON"
+        fail.unlink()                      # healed: the same change is stored
+        assert board.request("POST", "/switch/peak_guard/turn_off")[0] == 200
+        assert json.loads((board.flash / "peakguard.json").read_text())["on"] is False

@@ -260,8 +260,11 @@ class PlugDevice:
                 if obj is None:
                     plug.counters['refused'] += 1
                     return error_response(400, 'PUT /api/smartplug/v1/peakguard: ' + why)
+                snap = plug.snapshot()
                 st, msg = plug.put_guard(obj, 'rest')
-                done()
+                err = done(snap)
+                if err is not None:
+                    return error_response(err[0], 'PUT /api/smartplug/v1/peakguard: ' + err[1])
                 if st != 200:
                     return error_response(st, 'PUT /api/smartplug/v1/peakguard: ' + msg)
             return json_response({'settings': plug.guard_dict(),

@@ -398,13 +398,17 @@ class Plug:
 
     # ---- undo (a change that did not reach flash is taken back) ------------------------------------
     def snapshot(self):
-        return (self.settings_dict(), self.ctl.relay, self.lock, self._locked_relay, self.brightness)
+        return (self.settings_dict(), self.ctl.relay, self.lock, self._locked_relay, self.brightness,
+                self.guard_dict())
 
     def restore(self, snap):
-        """Back to snapshot(): settings, relay, switch lock and brightness (not the measurements)."""
-        s, relay, lock, locked, br = snap
+        """Back to snapshot(): settings, Peak Guard's settings, relay, switch lock and brightness (not the
+        measurements)."""
+        s, relay, lock, locked, br, g = snap
         for k in s:
             setattr(self.settings, k, s[k])
+        for f in peakguard.FIELDS:
+            self.guard.settings.set(f[0], g[f[0]])
         self.ctl.set_mode(s['mode'])
         self.ctl.relay = relay
         self.lock = lock
