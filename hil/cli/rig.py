@@ -93,7 +93,8 @@ def pair_cmd(
         console.print(f"board {board!r}: expected a real board of rig {rig.name} with a token_file; "
                       f"got {got} (boards: {', '.join(rig.boards)})", style="red", markup=False)
         raise typer.Exit(1)
-    typer.prompt(f"Press the button of {board} ({spec.http}), then Enter", default="", show_default=False)
+    typer.prompt(f"Press the button of {board} ({spec.http}), then Enter", default="", show_default=False,
+                 err=True)
     host = spec.http if "://" in spec.http else f"http://{spec.http}"
     try:
         token = pair(BoardHttp(host, board))
@@ -101,7 +102,7 @@ def pair_cmd(
         console.print(str(exc), style="red", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
     write_token(spec.token_file, token)
-    out.print(f"{board}: paired; token in {spec.token_file}")
+    out.print(f"{board}: paired; token in {spec.token_file}", soft_wrap=True, highlight=False)
 
 
 @rig_app.command("serve")

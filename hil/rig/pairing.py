@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hil.rig.runtime.http import BoardHttp
+if TYPE_CHECKING:  # hil.rig.runtime imports this module (RealBoard reads token files)
+    from hil.rig.runtime.http import BoardHttp
 
 RIG_USER = "local/hil-rig"   # the user a paired bench's rig is on the module (docs/security.md)
 _TOKEN = re.compile(r"[0-9A-Fa-f]{32}")
