@@ -77,6 +77,34 @@ def show(path: RigArg = None) -> None:
     out.print(f"P1 emulator: profile {rig.p1.profile} -> {rig.p1.port} -> {rig.p1.board}")
 
 
+@rig_app.command("pair")
+def pair_cmd(
+    board: Annotated[str, typer.Argument(help="The real board to pair (its name in the rig file).")],
+    path: RigArg = None,
+) -> None:
+    """Pair the rig with a real board: press its button, then Enter; the token goes to its token_file."""
+    from hil.rig.pairing import PairingError, pair, write_token
+    from hil.rig.runtime.http import BoardHttp
+
+    rig = _load(path)
+    spec = rig.boards.get(board)
+    if spec is None or spec.emulated or spec.token_file is None:
+        got = "no such board" if spec is None else "an emulated board" if spec.emulated else "no token_file"
+        console.print(f"board {board!r}: expected a real board of rig {rig.name} with a token_file; "
+                      f"got {got} (boards: {', '.join(rig.boards)})", style="red", markup=False)
+        raise typer.Exit(1)
+    typer.prompt(f"Press the button of {board} ({spec.http}), then Enter", default="", show_default=False,
+                 err=True)
+    host = spec.http if "://" in spec.http else f"http://{spec.http}"
+    try:
+        token = pair(BoardHttp(host, board))
+    except (PairingError, OSError) as exc:
+        console.print(str(exc), style="red", soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+    write_token(spec.token_file, token)
+    out.print(f"{board}: paired; token in {spec.token_file}", soft_wrap=True, highlight=False)
+
+
 @rig_app.command("serve")
 def serve(
     path: RigArg = None,

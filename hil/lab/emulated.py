@@ -181,7 +181,7 @@ class ExportedRig:
                 "speed": SERIAL_SPEED,
                 "protocol": "raw",
             }
-            res = http_resource(board.address)
+            res = http_resource(board.address, board.http.token)  # the rig's user: the place's password
             if res is not None:
                 addresses[f"{name}-http"] = res
         addresses["p1"] = {"cls": "RawSerialPort", "port": rt.writer.port, "speed": p1_speed(rig)}

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from hil.rig.model import Rig
+from hil.rig.model import Board, Rig
 
 SERIAL_SPEED = 115200
 _HOST_PORT = re.compile(r"(?P<host>[^:/]+)(?::(?P<port>\d{1,5}))?\Z")
@@ -80,14 +80,19 @@ def serial_resource(url: str, speed: int) -> dict[str, Any] | None:
     return None
 
 
-def http_resource(address: str) -> dict[str, Any] | None:
-    """Return the ``NetworkService`` of a board's ``host[:port]``; None when not a host[:port]."""
+def http_resource(address: str, token: str | None = None) -> dict[str, Any] | None:
+    """Return the ``NetworkService`` of a board's ``host[:port]``; None when not a host[:port].
+
+    ``token``: the board's API token (docs/security.md), published as the service's password: a client
+    holding the place changes the board's state with it, as the bench's own rig does.
+    """
     if "://" in address:
         address = address.split("://", 1)[1].rstrip("/")
     m = _HOST_PORT.match(address)
     if not m:
         return None
-    return {"cls": "NetworkService", "address": m["host"], "port": int(m["port"] or 80), "username": "http"}
+    res = {"cls": "NetworkService", "address": m["host"], "port": int(m["port"] or 80), "username": "http"}
+    return {**res, "password": token} if token else res
 
 
 def instrument_resource(resource: str) -> dict[str, Any] | None:
@@ -135,7 +140,7 @@ def export_rig(
     for b in rig.boards.values():
         for name, value, make in (
             (CONSOLE.format(board=b.name), b.console, lambda v: serial_resource(v, SERIAL_SPEED)),
-            (HTTP.format(board=b.name), b.http, http_resource),
+            (HTTP.format(board=b.name), b.http, lambda v, b=b: http_resource(v, _token(b))),
         ):
             res = given.get(name) or (None if b.emulated else make(value))
             if res is None:
@@ -165,6 +170,13 @@ def export_rig(
         exporter=exporter,
         skipped=tuple(skipped),
     )
+
+
+def _token(board: Board) -> str | None:
+    """Return a real board's paired token (its rig file's token_file), None when it has none."""
+    from hil.rig.pairing import read_token
+
+    return board.token or (read_token(board.token_file) if board.token_file else None)
 
 
 def render_yaml(data: dict[str, Any], header: list[str]) -> str:

@@ -90,6 +90,8 @@ def resolve(rig: Rig, resources: dict[str, dict[str, Any]]) -> Resolved:
             used.add(console)
         if http in resources:
             changes["http"] = addresses[f"boards.{b.name}.http"] = http_address(http, resources[http])
+            if resources[http].get("password"):  # the board's API token (hil.lab.exports.http_resource)
+                changes["token"] = str(resources[http]["password"])
             used.add(http)
         boards[b.name] = attrs.evolve(b, **changes) if changes else b
     p1 = rig.p1

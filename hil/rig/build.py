@@ -61,7 +61,7 @@ def build(cls: type[T], data: Any, path: Path, out: Collector, **given: Any) -> 
     if not isinstance(data, dict):
         out.add(path, f"a mapping of {', '.join(_keys(cls, given))}", data)
         return None
-    fields = {f.name: f for f in attrs.fields(cls) if f.init and f.name not in given}
+    fields = {f.name: f for f in attrs.fields(cls) if _in_file(f) and f.name not in given}
     bad = False
     for key in data:
         if key not in fields:
@@ -105,7 +105,12 @@ def build(cls: type[T], data: Any, path: Path, out: Collector, **given: Any) -> 
 
 
 def _keys(cls: type, given: dict[str, Any]) -> list[str]:
-    return [f.name for f in attrs.fields(cls) if f.init and f.name not in given]
+    return [f.name for f in attrs.fields(cls) if _in_file(f) and f.name not in given]
+
+
+def _in_file(field: attrs.Attribute[Any]) -> bool:
+    """Whether a rig file may set the field (not one filled in later, such as a board's token)."""
+    return field.init and field.metadata.get("rig_file", True)
 
 
 def build_named(cls: type[T], data: Any, path: Path, out: Collector) -> dict[str, T]:

@@ -91,6 +91,9 @@ def check_boards(boards: dict[str, Board], time_scale: Any, out: Collector, cloc
                 )
             seen.setdefault(value, board.name)
     for board in boards.values():
+        if board.emulated and board.token_file is not None:
+            out.add(("boards", board.name, "token_file"),
+                    "no token_file on an emulated board (the rig makes its own user)", board.token_file)
         host = board.http.rsplit(":", 1)[0] if ":" in board.http else board.http
         if board.emulated or not host.lower().endswith(".local"):
             continue

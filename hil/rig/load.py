@@ -74,6 +74,8 @@ def load_rig_text(text_: str, source: str = "<string>", raw: bytes | None = None
     if "boards" not in data:
         out.add(("boards",), "a mapping of board names to boards", MISSING)
     boards = build_named(Board, data.get("boards"), ("boards",), out)
+    if raw is not None:  # a file: a board's token_file is relative to it
+        boards = {n: _token_file_beside(b, Path(source).parent) for n, b in boards.items()}
     p1 = None
     if "p1" in data:
         p1 = build(P1Emulator, data["p1"], ("p1",), out)
@@ -113,3 +115,11 @@ def load_rig_text(text_: str, source: str = "<string>", raw: bytes | None = None
         source=source,
         sha256=digest,
     )
+
+
+def _token_file_beside(board: Board, folder: Path) -> Board:
+    """Return ``board`` with its token_file (when relative) taken from ``folder``, the rig file's."""
+    if board.token_file is None:
+        return board
+    path = Path(board.token_file).expanduser()
+    return attrs.evolve(board, token_file=str(path if path.is_absolute() else folder / path))

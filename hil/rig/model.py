@@ -47,6 +47,11 @@ class Board:
     mac: str = attrs.field(validator=mac())
     # the ESP32 it is (or stands for): its heap budget is what the image must fit (hil/memory.py)
     board_class: str = attrs.field(default=DEFAULT_BOARD_CLASS, validator=one_of(BOARD_CLASSES))
+    # a real board's API token (docs/security.md): the file `hil rig pair` wrote after its button was
+    # pressed (relative to the rig file); never the token itself. Emulated boards get the rig's own user.
+    token_file: str | None = attrs.field(default=None, validator=optional(text()))
+    # the token itself, never from a rig file: a held labgrid place's http service carries it (hil.lab)
+    token: str | None = attrs.field(default=None, repr=False, metadata={"rig_file": False})
 
 
 @attrs.frozen

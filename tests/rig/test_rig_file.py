@@ -120,7 +120,7 @@ EMULATED_MISTAKES = [
     (setter("boards", "Plug 4", {}), "boards.Plug 4: expected a name of lower-case letters"),
     (
         setter("p1", "profile", "dsmr3"),
-        "p1.profile: expected one of emucs17-3p, emucs17-1p, emucs2-3p, emucs2-1p, dsmr5, dsmr42, dsmr22; got 'dsmr3'",
+        "p1.profile: expected one of emucs17-3p, emucs17-1p, emucs2-3p, emucs2-1p, dsmr5, dsmr42, dsmr22, smarty; got 'dsmr3'",
     ),
     (setter("p1", "board", "plug1"), "p1.board: expected the smartmeter board (meter); got 'plug1'"),
     (setter("p1", DELETE), "p1: expected a p1 section (profile, port, board); got nothing"),

@@ -19,6 +19,7 @@ from hil.board.gpio import GpioFolder
 from hil.board_process import BoardError, BoardProcess
 from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.model import Board
+from hil.rig.pairing import read_token
 from hil.rig.runtime.console import ConsoleCapture
 from hil.rig.runtime.http import BoardHttp
 
@@ -198,6 +199,8 @@ class RealBoard:
         self.log_path = folder / "console.log"
         host = spec.http if "://" in spec.http else f"http://{spec.http}"
         self.http = BoardHttp(host, spec.name)
+        # paired once by its button (hil rig pair, docs/security.md), or the token a held place carries
+        self.http.token = spec.token or (read_token(spec.token_file) if spec.token_file else None)
         self.console = ConsoleCapture(spec.console, self.log_path)
         self.powered = True
         self.relay_poll_s = relay_poll_s
