@@ -357,6 +357,10 @@ _HOW = {}  # the table's references: (value reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
         _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
+# hour starts kept for the clock's stream: the repeating timestamps (history, peaks, gas) are in the
+# timestamp caches already, so only the clock (and the odd miss) needs its hour; each entry is a key and a
+# long int (UTC seconds do not fit MicroPython's small ints): a few keep the heap small
+HOURS_KEPT = 4
 TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one
 
 
@@ -441,7 +445,7 @@ class Parser:
             raise LineError('timestamp %r: no such date or time' % s)
         t = local_to_utc(y, mo, d, h, mi, se, flag, std)
         if whole:
-            if len(hours) >= TS_GEN:
+            if len(hours) >= HOURS_KEPT:
                 hours.clear()
             hours[hk] = t - mi * 60 - se
         return t
