@@ -261,7 +261,7 @@ def _read_history(ps, t, ref, units, line, p):
     count = int(gs[0])
     n = len(gs)
     b = 1
-    while b < n and (gs[b] in _PLAIN_REFS or _valid_ref(gs[b])):
+    while b < n and (gs[b] in _HOW or _valid_ref(gs[b])):
         b += 1
     while n > b and not gs[n - 1] and (n - b) % 3:
         n -= 1  # trailing empty groups: no entry
@@ -349,11 +349,7 @@ for _r, _units in NUMERIC.items():
     _NUM_ENDS[_r] = {}
     for _u in _units:
         _NUM_ENDS[_r][_u + ')'] = _u
-_PLAIN_REFS = {}  # the table's references that name one object (no '*' channel): all valid
-for _r in OBJECTS:
-    if '*' not in _r:
-        _PLAIN_REFS[_r] = True
-_HOW = {}  # the table's references: (value reader, units, kind)
+_HOW = {}  # the table's references that name one object (no '*' channel; all valid): (reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
         _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
