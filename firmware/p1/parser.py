@@ -349,10 +349,21 @@ for _r, _units in NUMERIC.items():
     _NUM_ENDS[_r] = {}
     for _u in _units:
         _NUM_ENDS[_r][_u + ')'] = _u
+_HOW_OF = {}  # (kind, units) -> (value reader, units, kind): one tuple per kind of object, shared
+_OTHER = (_read_other, None, None)
+
+
+def _how_of(spec):
+    how = _HOW_OF.get(spec)
+    if how is None:
+        how = _HOW_OF[spec] = (READERS[spec[0]], spec[1], spec[0])
+    return how
+
+
 _HOW = {}  # the table's references that name one object (no '*' channel; all valid): (reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
-        _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
+        _HOW[_r] = _how_of(_spec)
 # hour starts kept for the clock's stream: the repeating timestamps (history, peaks, gas) are in the
 # timestamp caches already, so only the clock (and the odd miss) needs its hour; each entry is a key and a
 # long int (UTC seconds do not fit MicroPython's small ints): a few keep the heap small
@@ -385,7 +396,7 @@ class Parser:
 
     def _how(self, ref):
         spec = self.spec(ref)  # LineError for a malformed reference
-        how = (_read_other, None, None) if spec is None else (READERS[spec[0]], spec[1], spec[0])
+        how = _OTHER if spec is None else _how_of(spec)
         readers = self.readers
         if len(readers) >= 32:
             readers.clear()
