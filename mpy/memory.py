@@ -221,6 +221,7 @@ def load_feed(path, chunk):
         data = f.read()
     _s['chunks'] = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b'\r\n']
     _s['bytes'] = len(data)
+    _s['no_crc'] = data.rstrip().endswith(b'!')
     return _done()
 
 
@@ -248,6 +249,9 @@ def feed():
     a = gc.mem_alloc()
     try:
         if hasattr(dev, 'feed'):  # SmartMeter: telegrams
+            # on the line its meter uses (the app's 'auto' setting finds it): DSMR 2.2/3 meters send no CRC
+            # at 9600 7E1, the others a CRC at 115200 8N1; a line that sent a good CRC keeps requiring one
+            dev.stack.set_line('9600 7E1' if _s['no_crc'] else '115200 8N1')
             n = 0
             for c in chunks:
                 n += dev.feed(c, hal.ticks_ms())
@@ -291,10 +295,10 @@ def request_start(method, path, body):
     """Prepare one request through microdot's own handle_request on in-memory streams."""
     from microdot import AsyncBytesIO
     web = _s['web']
-    # as a client on the LAN asks: the module's mDNS name as Host, and a user's token for a state change
-    head = '%s %s HTTP/1.1\r\nHost: %s\r\n' % (method, path, _s['host'])
-    if method not in ('GET', 'HEAD', 'OPTIONS'):
-        head += 'Authorization: Bearer %s\r\n' % _s['token']
+    # as a logged-in client on the LAN asks: the module's mDNS name as Host and the user's token on every
+    # request (state changes need it; so does GET /wifi once the module is on the network)
+    head = '%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n' % (method, path, _s['host'],
+                                                                             _s['token'])
     if body is not None:
         data = body.encode()
         head += 'Content-Type: application/json\r\nContent-Length: %d\r\n' % len(data)
