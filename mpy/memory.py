@@ -146,7 +146,10 @@ class _Sink:
 
 
 def build(module, flash):
-    """Build the module's app with the ESP32 HAL over the stand-ins, without starting its tasks."""
+    """Build the module's app with the ESP32 HAL over the stand-ins, as its main() does, without starting
+    its tasks; then give it one user (made as a client makes one: the button pressed, POST /api/user's
+    Users.create, kept in the stand-in flash), whose token the state-changing requests carry."""
+    from firmware.apps.common import auth
     from firmware.hal.esp32 import Esp32Hal
     hal = Esp32Hal(module, flash, 80)
     if module == 'smartmeter':
@@ -159,10 +162,12 @@ def build(module, flash):
         def log(msg):
             pass
         store = Store(flash, log)
+        users = auth.Users(store, log)
         dev = SmartMeter(hal, store, log, {})
         hub = EventHub(ticks_ms=hal.ticks_ms)
         prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
-        web = Web(dev, hub, prov, log)
+        web = Web(dev, hub, prov, log, users=users, hosts=lambda: auth.allowed_hosts(hal, hal.name(), prov),
+                  ticks_ms=hal.ticks_ms, net=hal)
         dev.web = web
         _s['dev'] = dev
     else:
@@ -172,17 +177,30 @@ def build(module, flash):
             pass
         plug = SmartPlugApp(hal, log=log)
         web = plug.web
+        users = plug.users
         _s['dev'] = plug
-    # web.py wraps Request.create in asyncio.wait_for (a client that sends nothing must not hold a
-    # socket); the wrapper needs a running event loop, which _drive does not have: measure microdot's own
-    # reader (the wrapper adds one Task per request on the device)
+    users.press(hal.ticks_ms())
+    token, err = users.create('local/memory', hal.ticks_ms())
+    if err is not None:
+        raise RuntimeError('the user for the measured requests was refused: %r' % (err,))
+    _s['token'] = token
+    _s['host'] = hal.name() + '.local'
+    # web.py wraps Request.create and each write in asyncio.wait_for (a client that sends nothing, or
+    # takes nothing, must not hold a socket); the wrapper needs a running event loop, which _drive does
+    # not have: measure microdot's own reader and writes (on the device the wrappers add one Task per
+    # request read and per write)
     from microdot import Request
 
     from firmware.apps.common import web as webmod
     Request.create = staticmethod(webmod._create)
+    webmod._write_in_time = _no_write_timeout
     _s['hal'] = hal
     _s['web'] = web
     return _done()
+
+
+def _no_write_timeout(writer, web):
+    pass
 
 
 def _drive(coro):
@@ -203,6 +221,7 @@ def load_feed(path, chunk):
         data = f.read()
     _s['chunks'] = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b'\r\n']
     _s['bytes'] = len(data)
+    _s['no_crc'] = data.rstrip().endswith(b'!')
     return _done()
 
 
@@ -230,6 +249,9 @@ def feed():
     a = gc.mem_alloc()
     try:
         if hasattr(dev, 'feed'):  # SmartMeter: telegrams
+            # on the line its meter uses (the app's 'auto' setting finds it): DSMR 2.2/3 meters send no CRC
+            # at 9600 7E1, the others a CRC at 115200 8N1; a line that sent a good CRC keeps requiring one
+            dev.stack.set_line('9600 7E1' if _s['no_crc'] else '115200 8N1')
             n = 0
             for c in chunks:
                 n += dev.feed(c, hal.ticks_ms())
@@ -273,7 +295,10 @@ def request_start(method, path, body):
     """Prepare one request through microdot's own handle_request on in-memory streams."""
     from microdot import AsyncBytesIO
     web = _s['web']
-    head = '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n' % (method, path)
+    # as a logged-in client on the LAN asks: the module's mDNS name as Host and the user's token on every
+    # request (state changes need it; so does GET /wifi once the module is on the network)
+    head = '%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n' % (method, path, _s['host'],
+                                                                             _s['token'])
     if body is not None:
         data = body.encode()
         head += 'Content-Type: application/json\r\nContent-Length: %d\r\n' % len(data)

@@ -16,8 +16,6 @@ import os
 
 from firmware.ota import manifest as mf
 from firmware.ota.errors import OtaError
-from firmware.ota.untar import makedirs
-from firmware.ota.update import Update
 from firmware.storage import Store
 
 STATE_FILE = 'ota.json'
@@ -149,6 +147,10 @@ class OtaService:
             makedirs(staging)
             return staging
 
+        # the update machinery (image reader, signature check, tar writer) is imported by the first upload,
+        # not at boot: a board in service keeps its heap for telegrams and requests (docs/memory.md)
+        from firmware.ota.untar import makedirs
+        from firmware.ota.update import Update
         u = Update(self.device(allow_downgrade), self.trusted(), prepare, getattr(self.hal, 'ota_flavor', 'py'))
         self.progress = {'phase': 'head', 'received': 0, 'expected': None}
         t0 = self.hal.ticks_ms()

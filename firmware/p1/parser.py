@@ -261,7 +261,7 @@ def _read_history(ps, t, ref, units, line, p):
     count = int(gs[0])
     n = len(gs)
     b = 1
-    while b < n and (gs[b] in _PLAIN_REFS or _valid_ref(gs[b])):
+    while b < n and (gs[b] in _HOW or _valid_ref(gs[b])):
         b += 1
     while n > b and not gs[n - 1] and (n - b) % 3:
         n -= 1  # trailing empty groups: no entry
@@ -349,14 +349,25 @@ for _r, _units in NUMERIC.items():
     _NUM_ENDS[_r] = {}
     for _u in _units:
         _NUM_ENDS[_r][_u + ')'] = _u
-_PLAIN_REFS = {}  # the table's references that name one object (no '*' channel): all valid
-for _r in OBJECTS:
-    if '*' not in _r:
-        _PLAIN_REFS[_r] = True
-_HOW = {}  # the table's references: (value reader, units, kind)
+_HOW_OF = {}  # (kind, units) -> (value reader, units, kind): one tuple per kind of object, shared
+_OTHER = (_read_other, None, None)
+
+
+def _how_of(spec):
+    how = _HOW_OF.get(spec)
+    if how is None:
+        how = _HOW_OF[spec] = (READERS[spec[0]], spec[1], spec[0])
+    return how
+
+
+_HOW = {}  # the table's references that name one object (no '*' channel; all valid): (reader, units, kind)
 for _r, _spec in OBJECTS.items():
     if '*' not in _r:
-        _HOW[_r] = (READERS[_spec[0]], _spec[1], _spec[0])
+        _HOW[_r] = _how_of(_spec)
+# hour starts kept for the clock's stream: the repeating timestamps (history, peaks, gas) are in the
+# timestamp caches already, so only the clock (and the odd miss) needs its hour; each entry is a key and a
+# long int (UTC seconds do not fit MicroPython's small ints): a few keep the heap small
+HOURS_KEPT = 4
 TS_GEN = 32  # timestamps per cache generation: a 13-month history (26) + peak, gas and clock fit in one
 
 
@@ -385,7 +396,7 @@ class Parser:
 
     def _how(self, ref):
         spec = self.spec(ref)  # LineError for a malformed reference
-        how = (_read_other, None, None) if spec is None else (READERS[spec[0]], spec[1], spec[0])
+        how = _OTHER if spec is None else _how_of(spec)
         readers = self.readers
         if len(readers) >= 32:
             readers.clear()
@@ -441,7 +452,7 @@ class Parser:
             raise LineError('timestamp %r: no such date or time' % s)
         t = local_to_utc(y, mo, d, h, mi, se, flag, std)
         if whole:
-            if len(hours) >= TS_GEN:
+            if len(hours) >= HOURS_KEPT:
                 hours.clear()
             hours[hk] = t - mi * 60 - se
         return t

@@ -145,13 +145,17 @@ def entity_json(entity, state, value):
     return '{"id":"%s-%s","state":%s,"value":%s}' % (entity.domain, entity.oid, quote(state), dumps(value))
 
 
-def _named(entity):
-    return '{"id":' + quote(entity.domain + '-' + entity.oid) + ',"name_id":' + \
-        quote(entity.domain + '/' + entity.name) + ',"name":' + quote(entity.name)
+def _named(entity, tail=''):
+    # one formatting (a chain of + makes a longer copy at each step: every entity's event is built once
+    # a telegram while a browser listens); the domain and the object id never need escaping, so the
+    # name_id is the domain, '/' and the quoted name without its opening quote
+    qn = quote(entity.name)
+    return '{"id":"%s-%s","name_id":"%s/%s,"name":%s%s' % (entity.domain, entity.oid, entity.domain, qn[1:], qn,
+                                                            tail)
 
 
 def event_json(entity, state, value):
-    return _named(entity) + ',"state":' + quote(state) + ',"value":' + dumps(value) + '}'
+    return _named(entity, ',"state":%s,"value":%s}' % (quote(state), dumps(value)))
 
 
 def unit_of(entity, state):

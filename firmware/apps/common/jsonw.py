@@ -17,6 +17,11 @@ _ESC = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '
 
 def quote(s):
     """A JSON string literal of s."""
+    for c in s:
+        if c in _ESC or c < ' ':
+            break
+    else:  # nothing to escape (the usual case): one string, no list of parts
+        return '"%s"' % s
     parts = []
     _quote(s, parts.append)
     return ''.join(parts)

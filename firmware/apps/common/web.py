@@ -231,7 +231,8 @@ class Web:
         for e in self.dev.entities:
             yield self.detail_json(e)
             if sole:
-                hub.last[_key(e)] = self.event_json(e)
+                state, value = self.dev.state(e)
+                hub.last[_key(e)] = _seen(state, value)
 
     def config_json(self):
         """The first `ping` of a stream, as ESPHome sends it: the page title and what the UI shows."""
@@ -243,8 +244,16 @@ class Web:
             # nobody listens: build nothing (a telegram a second would otherwise make every entity's JSON
             # text). What the hub compares against is then out of date until a client's snapshot renews it.
             return
+        hub = self.hub
         for e in self.dev.entities:
-            self.hub.publish_state(_key(e), self.event_json(e))
+            # kept and compared: the state text and the value's JSON, of which the event is a function (a
+            # few bytes per entity, not its whole event); the event is built only when they changed
+            state, value = self.dev.state(e)
+            seen = _seen(state, value)
+            key = _key(e)
+            if hub.last.get(key) != seen:
+                hub.last[key] = seen
+                hub.publish('state', ents.event_json(e, state, value))
         if hasattr(self.dev, 'warnings'):
             w = dumps(self.dev.warnings())
             if self.hub.last.get('#warnings') != w:
@@ -538,6 +547,10 @@ class Web:
 
         self._generic = (entity_get, entity_post)
         return app
+
+
+def _seen(state, value):
+    return state + '\n' + dumps(value)
 
 
 def _key(e):
