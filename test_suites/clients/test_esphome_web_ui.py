@@ -67,10 +67,12 @@ def v3_state(page: Any, name: str) -> Any:
     return v3_rows(page).filter(has=page.locator("div:text-is('%s')" % name)).locator("> div").nth(2)
 
 
-def test_v3_shows_the_plug_live_but_its_simple_requests_switch_nothing(plug, browser) -> None:
-    """ESPHome's UI posts its actions as simple requests (form-urlencoded, no custom header, no token):
-    since issue 11 no simple request changes a module (docs/security.md), so its lever is refused and the
-    relay stays; a user's switch (a token) shows in the UI live, from /events."""
+def test_v3_shows_the_plug_live_and_switches_it_after_a_login(plug, browser) -> None:
+    """ESPHome's UI posts its actions as same-origin fetches without a token or custom header: without a
+    login its lever is refused (401) and the relay stays; after the page's one-time login (the button on
+    the module, then Log in: a SameSite=Strict session cookie) the same clicks switch the relay, because
+    the browser's Origin header proves the request comes from the module's own origin (docs/security.md).
+    A user's switch (a token) shows in the UI live, from /events."""
     from playwright.sync_api import expect
 
     board, _ = plug
@@ -91,17 +93,35 @@ def test_v3_shows_the_plug_live_but_its_simple_requests_switch_nothing(plug, bro
         assert status(board)["relay"] is False
         refused = status(board)["auth"]["unauthorized"]
         with page.expect_response(lambda r: "/switch/" in r.url and r.request.method == "POST") as answer:
-            lever.click()                             # the user clicks the switch's lever...
-        assert answer.value.status == 401             # ...a simple request without a user: refused
+            lever.click()                             # the user clicks the switch's lever, not logged in...
+        assert answer.value.status == 401             # ...no user: refused, nothing changes
         assert status(board)["auth"]["unauthorized"] == refused + 1
         assert gpio.read("relay") == 0 and status(board)["relay"] is False
-        # a user switches it (the rig's token): the UI follows, live
+        # a user's switch (the rig's token): the UI follows, live
         assert board.request("POST", "/switch/relay/turn_on")[0] == 200
         gpio.wait_for("relay", 1, 5)
         expect(relay).to_be_checked()
         assert board.request("POST", "/switch/relay/turn_off")[0] == 200
         gpio.wait_for("relay", 0, 5)
         expect(relay).not_to_be_checked()
+        # the page's one-time login, as a user does it: the button on the module, then Log in
+        board.press_button()
+        page.goto(board.base_url + "/login")
+        page.locator("#login").click()
+        page.wait_for_url(board.base_url + "/")       # back to `/`: ESPHome's UI, now with the session
+        expect(v3_rows(page)).to_have_count(len(PLUG_ROWS))
+        row = v3_rows(page).filter(has=page.locator("div:text-is('Relay')"))
+        relay, lever = row.locator("esp-switch input"), row.locator("esp-switch .lever")
+        expect(relay).not_to_be_checked()
+        for want in (1, 0):
+            with page.expect_response(lambda r: "/switch/" in r.url and r.request.method == "POST") as answer:
+                lever.click()                         # ESPHome's own request, with the browser's Origin
+            assert answer.value.status == 200
+            assert answer.value.request.header_value("x-requested-with") is None   # no custom header
+            gpio.wait_for("relay", want, 5)           # the device switched
+            assert status(board)["relay"] is bool(want)
+            (expect(relay).to_be_checked if want else expect(relay).not_to_be_checked)()
+        assert status(board)["auth"]["unauthorized"] == refused + 1
         assert page.errors == []
     finally:
         page.close()

@@ -18,9 +18,12 @@
 #     application/json (the v1 writes while "Local API v1" is on: hwv1.LocalApi); a browser sends that
 #     type cross-site only after a preflight, which the module refuses, so no page can use them
 #     the policy of docs/security.md: Host allow-list (every request), Origin equal to Host on state
-#     changes, a state change needs `Authorization: Bearer <token>` or the page's session cookie plus the
-#     X-Requested-With header (which no cross-origin page can send without a preflight the module refuses)
+#     changes, a state change needs `Authorization: Bearer <token>` or the page's session cookie plus
+#     proof that the request comes from a page of this module: an Origin equal to the module's own origin
+#     (http:// + the vetted Host; what ESPHome's UI sends) or the X-Requested-With header (which no
+#     cross-origin page can send without a preflight the module refuses)
 #   host_of(host_header) -> lower-case host without port;  origin_host(origin) -> 'host:port' or None
+#   same_origin(origin, host) -> True when Origin is exactly http:// + Host (default port folded)
 #   bearer(headers) -> token or None;  session(headers) -> token or None
 import asyncio
 import binascii
@@ -173,6 +176,18 @@ def _default_port(hostport):
     return hostport
 
 
+def same_origin(origin, host):
+    """Origin 'http://127.0.0.1:8080' and Host '127.0.0.1:8080' -> True: the module's own origin (it
+    serves plain HTTP, so an https:// Origin is another origin); False for no Origin, 'null', or any other."""
+    if origin is None or host is None:
+        return False
+    o = origin.strip().lower()
+    if not o.startswith('http://'):
+        return False
+    oh = o[7:]
+    return oh != '' and '/' not in oh and _default_port(oh) == _default_port(host.strip().lower())
+
+
 def bearer(headers):
     a = headers.get('Authorization')
     if a and a[:7].lower() == 'bearer ':
@@ -223,11 +238,12 @@ def check_request(method, path, headers, allowed_hosts, users, open_paths=(), js
         return 401, '%s %s: the token is not valid (expected one granted by POST /api/user)' % (method, path)
     token = session(headers)
     if token is not None and users.check(token) is not None:
-        if headers.get(CSRF_HEADER):
+        if headers.get(CSRF_HEADER) or same_origin(origin, host):
             return None
         users.counters['unauthorized'] += 1
-        return 403, ('%s %s: a page session must send the %s header (simple cross-site requests are refused)'
-                     % (method, path, CSRF_HEADER))
+        return 403, ('%s %s: a page session must prove its page is this module\'s: expected the %s header '
+                     'or "Origin: http://%s" (simple cross-site requests are refused)'
+                     % (method, path, CSRF_HEADER, host))
     users.counters['unauthorized'] += 1
     if mp in json_paths:
         return 401, ('%s %s: Local API v1 is on, but this request is not JSON: expected "Content-Type: '
