@@ -75,8 +75,8 @@ def test_power_cuts_at_every_phase(tmp_path):
         # 1. during the upload (head) and 2. during the payload write: the staging folder is dropped
         for cut in (mf.HEAD_LEN - 100, len(data) // 2):
             with socket.create_connection((b.host, b.port), timeout=30) as s:
-                s.sendall(b"POST /update HTTP/1.0\r\nContent-Type: application/octet-stream\r\n" + auth_line(b)
-                          + b"Content-Length: %d\r\n\r\n" % len(data) + data[:cut])
+                s.sendall(b"POST /update HTTP/1.0\r\nContent-Type: application/octet-stream\r\n"
+                          + auth_line(b) + b"Content-Length: %d\r\n\r\n" % len(data) + data[:cut])
                 wait_ota(b, lambda d, cut=cut: d["busy"] and d["progress"]["received"] >= min(cut, 8192))
                 b.kill()
             b.start()
