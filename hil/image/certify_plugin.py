@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,12 @@ def upload(board: Any, data: bytes, trusted_hex: str) -> None:
         raise RuntimeError(f"board {board.name}: POST /update answered {status}: {doc.get('error', doc)}")
 
 
-def confirmed(board: Any, identity: str) -> dict[str, Any]:
-    """Wait until the board runs the image, confirmed by its own health check."""
+def confirmed(board: Any, identity: str, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Wait until the board runs the image, confirmed by its own health check.
+
+    sleep: the rig clock's (its reboot and health check take rig time, which on a virtual clock passes
+    only while someone waits on it).
+    """
     deadline = time.monotonic() + CONFIRM_TIMEOUT_S
     last: Any = None
     while time.monotonic() < deadline:
@@ -76,7 +80,7 @@ def confirmed(board: Any, identity: str) -> dict[str, Any]:
                 break
         except (OSError, ValueError) as e:
             last = repr(e)
-        time.sleep(0.2)  # the board reboots into the image and runs its health check: poll its API
+        sleep(0.2)  # the board reboots into the image and runs its health check: poll its API
     raise RuntimeError(f"board {board.name} did not confirm image {identity[:16]}...: last /api/ota {last}")
 
 
@@ -99,7 +103,7 @@ def _ota_installed(request: pytest.FixtureRequest) -> Iterator[None]:
             upload(board, images[board.role].to_bytes(), trusted)
     for name, board in rig.boards.items():
         if board.role in images:
-            st = confirmed(board, images[board.role].identity)
+            st = confirmed(board, images[board.role].identity, rig.clock.sleep)
             report[name].update(installed=st["running_identity"], slot=st["running"])
     try:
         yield
