@@ -41,9 +41,15 @@ async def handle_update(svc, request):
                 if name == 'allow_downgrade' and value.lower() in YES:
                     allow = True
                 continue
-            status, doc = await svc.upload(value.read, allow)
+            step = FormDataIter.buffer_size
+
+            async def part(n, value=value, step=step):
+                # never more than the form reader's buffer at once: a longer read takes the buffer whole,
+                # a boundary split across its end included, and the part's end is never found
+                return await value.read(min(n, step))
+            status, doc = await svc.upload(part, allow)
             if status != 200:
-                await _drain(value.read, service.BOOT.get('stall_s', service.STALL_S))
+                await _drain(part, service.BOOT.get('stall_s', service.STALL_S))
             return status, doc
         return 400, {'error': 'POST /update: multipart form without a file: expected the image in a file '
                               'field (the page\'s "update" field)'}

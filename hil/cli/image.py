@@ -37,7 +37,7 @@ def build_cmd(
     source: Annotated[Path, typer.Option(help="The checkout to build from.")] = ROOT,
 ) -> None:
     """Build each module's unsigned image from the checkout (same commit, same bytes)."""
-    from .build import MODULES, BuildSpec, build, parse_version
+    from hil.image.build import MODULES, BuildSpec, build, parse_version
 
     try:
         v = parse_version(version)
@@ -59,9 +59,9 @@ def describe(path: Path, trust: list[Path] | None = None) -> dict:
     """Return the inspect document of an image file."""
     from cryptography.hazmat.primitives import serialization
 
-    from . import payload as pl
-    from . import sbv2
-    from .container import read
+    from hil.image import payload as pl
+    from hil.image import sbv2
+    from hil.image.container import read
 
     img = read(path)
     trusted = {}
@@ -89,7 +89,7 @@ def inspect_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show an image's manifest, hashes and signatures."""
-    from .container import ImageError
+    from hil.image.container import ImageError
 
     try:
         doc = describe(file, trust)
@@ -123,8 +123,8 @@ def sign_cmd(
     out: Annotated[Path | None, typer.Option(help="Write here (default: in place).")] = None,
 ) -> None:
     """Add a signature block by KEY (the identity does not change). Releases go through `hil release`."""
-    from .container import read
-    from .keys import load_private
+    from hil.image.container import read
+    from hil.image.keys import load_private
 
     img = read(file).signed(load_private(key))
     (out or file).write_bytes(img.to_bytes())
@@ -136,7 +136,7 @@ def keygen_cmd(
     file: Annotated[Path, typer.Argument(help="Where to write the new private key (PEM, mode 0600).")],
 ) -> None:
     """Make an RSA-3072 signing key; its public half goes to FILE.pub.pem. Never commit it."""
-    from .keys import digest_hex, generate, public_pem
+    from hil.image.keys import digest_hex, generate, public_pem
 
     try:
         key = generate(file)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +32,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--hil-ota-report", default=None, help="write what every board ran to this JSON file")
 
 
-def _http(base: str, method: str, path: str, body: bytes | None = None,
+def _http(board: Any, method: str, path: str, body: bytes | None = None,
           timeout: float = 60.0) -> tuple[int, Any]:
-    req = urllib.request.Request(base + path, data=body, method=method,
-                                 headers={"Content-Type": "application/octet-stream"} if body else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    """Return (status, JSON) of a request through the board's rig client.
 
-
-def _base(board: Any) -> str:
-    return str(board.http.base_url)
+    `BoardHttp` sends the rig user's token, which POST /update needs like every state change
+    (docs/security.md).
+    """
+    headers = {"Content-Type": "application/octet-stream"} if body else {}
+    status, _, raw = board.http.request(method, path, body, headers, timeout)
+    return status, json.loads(raw or b"{}")
 
 
 def running(board: Any) -> dict[str, Any]:
     """Return the board's /api/ota (raises OSError while it reboots)."""
-    status, doc = _http(_base(board), "GET", "/api/ota", timeout=5)
+    status, doc = _http(board, "GET", "/api/ota", timeout=5)
     if status != 200:
         raise OSError(f"GET /api/ota answered {status}: {doc}")
     return doc
@@ -63,13 +58,17 @@ def upload(board: Any, data: bytes, trusted_hex: str) -> None:
     if flash is not None:  # an emulated board: trust the rig key, as `hil flash` provisions a real one
         (Path(flash) / "ota").mkdir(parents=True, exist_ok=True)
         (Path(flash) / "ota" / "trusted_keys").write_text(trusted_hex + "\n")
-    status, doc = _http(_base(board), "POST", "/update", data)
+    status, doc = _http(board, "POST", "/update", data)
     if status != 200:
         raise RuntimeError(f"board {board.name}: POST /update answered {status}: {doc.get('error', doc)}")
 
 
-def confirmed(board: Any, identity: str) -> dict[str, Any]:
-    """Wait until the board runs the image, confirmed by its own health check."""
+def confirmed(board: Any, identity: str, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Wait until the board runs the image, confirmed by its own health check.
+
+    sleep: the rig clock's (its reboot and health check take rig time, which on a virtual clock passes
+    only while someone waits on it).
+    """
     deadline = time.monotonic() + CONFIRM_TIMEOUT_S
     last: Any = None
     while time.monotonic() < deadline:
@@ -81,7 +80,7 @@ def confirmed(board: Any, identity: str) -> dict[str, Any]:
                 break
         except (OSError, ValueError) as e:
             last = repr(e)
-        time.sleep(0.2)  # the board reboots into the image and runs its health check: poll its API
+        sleep(0.2)  # the board reboots into the image and runs its health check: poll its API
     raise RuntimeError(f"board {board.name} did not confirm image {identity[:16]}...: last /api/ota {last}")
 
 
@@ -104,7 +103,7 @@ def _ota_installed(request: pytest.FixtureRequest) -> Iterator[None]:
             upload(board, images[board.role].to_bytes(), trusted)
     for name, board in rig.boards.items():
         if board.role in images:
-            st = confirmed(board, images[board.role].identity)
+            st = confirmed(board, images[board.role].identity, rig.clock.sleep)
             report[name].update(installed=st["running_identity"], slot=st["running"])
     try:
         yield

@@ -86,6 +86,13 @@ def wait_ota(b: BoardProcess, pred: Callable[[dict], bool], timeout: float = 60.
     raise AssertionError(f"/api/ota never matched: last {json.dumps(last)}\n{b.log_tail(30)}")
 
 
+def auth_line(b: BoardProcess) -> bytes:
+    """The Authorization header line of the rig's user (docs/security.md: /update changes the module), for
+    uploads written straight to a socket."""
+    assert b.token, "the board has no rig user (BoardProcess(rig_token=True) provisions one)"
+    return b"Authorization: Bearer %s\r\n" % b.token.encode()
+
+
 def post_raw(b: BoardProcess, data: bytes, query: str = "", timeout: float = 60.0) -> tuple[int, dict]:
     """POST /update with the image as the body (application/octet-stream)."""
     status, _, body = b.request("POST", "/update" + query, data, {"Content-Type": "application/octet-stream"},

@@ -13,7 +13,7 @@ import pytest
 from firmware.ota import manifest as mf
 
 from . import rigkit
-from .rigkit import image, ota, post_raw, wait_ota
+from .rigkit import auth_line, image, ota, post_raw, wait_ota
 
 APP = "firmware/apps/smartmeter/app.py"
 WEB = "firmware/apps/common/web.py"
@@ -76,7 +76,7 @@ def test_power_cuts_at_every_phase(tmp_path):
         for cut in (mf.HEAD_LEN - 100, len(data) // 2):
             with socket.create_connection((b.host, b.port), timeout=30) as s:
                 s.sendall(b"POST /update HTTP/1.0\r\nContent-Type: application/octet-stream\r\n"
-                          b"Content-Length: %d\r\n\r\n" % len(data) + data[:cut])
+                          + auth_line(b) + b"Content-Length: %d\r\n\r\n" % len(data) + data[:cut])
                 wait_ota(b, lambda d, cut=cut: d["busy"] and d["progress"]["received"] >= min(cut, 8192))
                 b.kill()
             b.start()
@@ -107,8 +107,8 @@ def test_two_uploads_at_once(tmp_path):
     try:
         data = image(version=(1, 6, 0, 0), counter=2).to_bytes()
         with socket.create_connection((b.host, b.port), timeout=60) as s:
-            s.sendall(b"POST /update HTTP/1.0\r\nContent-Type: application/octet-stream\r\n"
-                      b"Content-Length: %d\r\n\r\n" % len(data) + data[:100_000])
+            s.sendall(b"POST /update HTTP/1.0\r\nContent-Type: application/octet-stream\r\n" + auth_line(b)
+                      + b"Content-Length: %d\r\n\r\n" % len(data) + data[:100_000])
             wait_ota(b, lambda d: d["busy"] and d["progress"]["received"] >= 100_000)
             status, doc = post_raw(b, data)
             assert status == 409 and "another update is in progress" in doc["error"]

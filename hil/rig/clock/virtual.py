@@ -370,6 +370,21 @@ class VirtualClock:
             r.sock.close()
             r.sock = None
 
+    def _rejoin(self, r: Remote) -> None:
+        """Wait for a board whose process re-executes itself to say hello again, as for a new start.
+
+        Time stands still meanwhile (a boot costs no rig time); if the process ends instead,
+        ``alive()`` turns false and :meth:`_busy` drops it.
+        """
+        if r.sock is not None:
+            try:
+                self._sel.unregister(r.sock)
+            except (KeyError, ValueError):
+                pass
+            r.sock.close()
+        with self._lock:
+            r.sock, r.state, r.buf, r.rx, r.probed = None, "connecting", b"", (-1, -1), None
+
     def _service(self, timeout: float) -> None:
         """Take connections and messages for up to ``timeout`` host seconds."""
         try:
@@ -419,7 +434,10 @@ class VirtualClock:
         except OSError:
             data = b""
         if not data:
-            self._drop(r)   # the process ended (a power cut): it takes no more part
+            if r.alive():
+                self._rejoin(r)   # the same process re-executes itself (hal.reset(): an OTA reboot)
+            else:
+                self._drop(r)   # the process ended (a power cut): it takes no more part
             return
         r.buf += data
         n = len(r.buf) // MSG.size
