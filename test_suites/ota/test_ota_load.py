@@ -1,6 +1,11 @@
 """An update while the P1 line streams and 50 clients poll: the upload is not starved, every poll is
 answered (except while the board reboots), and the SmartMeter loses no more telegrams than the reboot
-takes. Measured: update time, failed polls, telegrams lost against the reboot's length."""
+takes. Measured: update time, failed polls, telegrams lost against the reboot's length.
+
+Each client polls every POLL_S (staggered), as dashboards and Home Assistant do: 50 clients firing
+back-to-back would hold more connections than the ESP32's socket budget (12, docs/security.md), and a
+real device closes the ones beyond it (lwIP's accept finds no free socket), so that load says nothing
+about the update."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from . import rigkit
 from .rigkit import image, post_raw, wait_ota
 
 CLIENTS = 50
+POLL_S = 0.5   # each client's period: 100 requests a second in all
 
 
 def test_update_under_p1_and_50_polling_clients(tmp_path):
@@ -30,6 +36,7 @@ def test_update_under_p1_and_50_polling_clients(tmp_path):
         down: list[float] = []          # host seconds the status poller saw no answer
 
         def client(i: int) -> None:
+            stop.wait(POLL_S * i / CLIENTS)            # staggered: the clients do not poll in step
             while not stop.is_set():
                 try:
                     with urllib.request.urlopen(b.base_url + "/api/v1/data", timeout=10) as r:
@@ -37,7 +44,7 @@ def test_update_under_p1_and_50_polling_clients(tmp_path):
                     answered[i] += 1
                 except OSError:
                     failed[i] += 1
-                    stop.wait(0.1)
+                stop.wait(POLL_S)
 
         def status() -> None:
             import json
@@ -82,6 +89,8 @@ def test_update_under_p1_and_50_polling_clients(tmp_path):
               f"{sum(answered)} polls answered, {sum(failed)} failed (reboot {reboot_s:.1f} s); "
               f"telegrams sent {sent}, taken {taken}, lost {lost}")
         assert st["security_counter_floor"] == 2 and len(boots) >= 2
-        assert sum(answered) > 10 * CLIENTS
+        assert all(a >= 2 for a in answered), answered
+        # polls fail only while the board is down: at most one per client per period of the reboot (+2)
+        assert sum(failed) <= CLIENTS * (reboot_s / POLL_S + 2), (sum(failed), reboot_s)
         period = rig.source.period_s if rig.source.period_s else 1.0
         assert lost <= reboot_s / period + 3, (lost, reboot_s)
