@@ -35,7 +35,7 @@
 # server goes on). Beyond the HAL's socket budget (net.http_sockets()) a connection is closed at once.
 import asyncio
 
-from microdot import Microdot, Request
+from microdot import Microdot, Request, URLPattern
 
 from firmware.apps.common import auth
 from firmware.apps.common import entities as ents
@@ -91,6 +91,20 @@ async def _create_in_time(*args, **kwargs):
 
 
 Request.create = staticmethod(_create_in_time)
+
+_pattern_match = URLPattern.match
+
+
+def _match(self, path):
+    # A pattern without a <segment> matches only its own path: compare the texts. microdot would compile
+    # (and keep, per route, for good) a regular expression and a list of segments the first time a request
+    # passes the route; most of these apps' routes are plain paths.
+    if '<' not in self.url_pattern:
+        return {} if path == self.url_pattern else None
+    return _pattern_match(self, path)
+
+
+URLPattern.match = _match
 Request.max_content_length = OTA_MAX_BODY
 Request.max_body_length = API_MAX_BODY
 
