@@ -353,3 +353,11 @@ def test_a_tail_without_the_end_mark_leaves_the_frame_open():
                                                                     'resume': bang + 1})])
     assert inj.log[0].expect == {'accepted': -2, 'truncated': 1}
     assert counters(reader) == inj.expected_counters(5)
+
+
+def test_noise_in_the_identification_line_of_a_telegram_without_crc_is_refused():
+    """DSMR 2.2 has no CRC: noise that hits the '/XXXn...' line leaves no meter identification, so the
+    reader refuses the telegram as line noise (issue 11's rule) and the injector expects exactly that."""
+    inj, reader, _, _, _ = run('dsmr22', 4, [(1, 'noise', {'pos': 2, 'n': 3})], seed=5)
+    assert inj.expected_counters(4)['accepted'] == 3
+    assert reader.counters['accepted'] == 3 and reader.counters['no_crc_rejected'] == 1

@@ -306,6 +306,9 @@ class FaultInjector:
             if crc_holds(data):      # 1 in 65536 for long noise: then it is simply accepted
                 return data, self._record(kind, index, ts, detail, {})
             return data, self._record(kind, index, ts, detail, {'accepted': -1, 'crc_errors': 1})
+        if no_crc_problem(data[:end_mark(data) + 1], None, False) is not None:
+            # no CRC, and the change hit the identification line: a reader refuses it as line noise
+            return data, self._record(kind, index, ts, detail, {'accepted': -1, 'crc_errors': 1}, exact=False)
         return data, self._record(kind, index, ts, detail, {}, exact=False)
 
     def _bitflip(self, index: int, ts: int, telegram: bytes, pos: int | None = None, bit: int | None = None
