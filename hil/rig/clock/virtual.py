@@ -434,10 +434,12 @@ class VirtualClock:
         except OSError:
             data = b""
         if not data:
-            if r.alive():
+            if r.alive() and pid_running(r.pid):
                 self._rejoin(r)   # the same process re-executes itself (hal.reset(): an OTA reboot)
             else:
-                self._drop(r)   # the process ended (a power cut): it takes no more part
+                # the process ended (a power cut; a new process of the same board announces itself
+                # anew): this one takes no more part
+                self._drop(r)
             return
         r.buf += data
         n = len(r.buf) // MSG.size
@@ -471,7 +473,7 @@ class VirtualClock:
         """Return what keeps time from moving as last reported (None: every board idle, nothing in flight)."""
         for r in self._all():
             if r.state == "connecting":
-                if not r.alive():
+                if not r.alive() or (r.pid and not pid_running(r.pid)):  # a rejoin whose process ended
                     self._drop(r)
                     continue
                 return f"board {r.name} starting"
@@ -576,6 +578,18 @@ def wait_for(clock: Any, fn: Callable[[], T], ok: Callable[[T], bool], timeout: 
             got = f"last error {err!r}" if err is not None else f"last value {last!r}"
             raise AssertionError(f"{what}: not reached within {timeout:g} rig seconds; {got}")
         clock.sleep(min(poll_s, max(end - clock.now(), 0.0)) or poll_s)
+
+
+def pid_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie waiting to be reaped has ended)."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return pid_alive(pid)   # no /proc: whether it exists at all
+    return state not in ("Z", "X")
 
 
 def pid_alive(pid: int) -> bool:
