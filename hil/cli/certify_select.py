@@ -18,7 +18,21 @@ def failed_tests(out_dir: Path) -> list[str]:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         fail("certify", f"--last-failed: expected the record of a certification at {path}, got: {e}")
-    return [p["name"] for p in record.get("phases", []) if p.get("outcome") in ("FAIL", "ERROR")]
+    root = record.get("metadata", {}).get("rootdir")
+    names = [p["name"] for p in record.get("phases", []) if p.get("outcome") in ("FAIL", "ERROR")]
+    return [absolute_nodeid(n, root) for n in names]
+
+
+def absolute_nodeid(nodeid: str, rootdir: str | None) -> str:
+    """Return nodeid with its file made absolute.
+
+    pytest writes it relative to that run's rootdir, which need not be where the rerun starts (tests
+    outside the repository, e.g. under $TMPDIR).
+    """
+    path, sep, rest = nodeid.partition("::")
+    if rootdir is None or Path(path).is_absolute():
+        return nodeid
+    return str(Path(rootdir) / path) + sep + rest
 
 
 def selection(out_dir: Path, suite: list[str] | None, last_failed: bool, keyword: str | None,
