@@ -65,14 +65,14 @@ def test_no_file_names_a_folder_outside_the_repository():
 
 
 @pytest.mark.parametrize("where, line, ok", [
-    ("test_suites/core/x.py", "TELEGRAMS = _HERE + '/../../../shared/telegrams'", False),
-    ("test_suites/core/x.py", "TELEGRAMS = Path('/work/shared/telegrams')", False),
+    ("test_suites/core/x.py", "TELEGRAMS = _HERE + '/../../../sibling/telegrams'", False),
+    ("test_suites/core/x.py", "TELEGRAMS = Path('/work/sibling/telegrams')", False),
     ("test_suites/core/x.py", "return _HERE + '/../data/telegrams'", True),
     ("test_suites/core/x.py", "open('/dev/ttyUSB0')", True),
-    ("README.md", "read `../shared/SPEC.md` first", False),
-    ("docs/x.md", "read `../shared/SPEC.md` first", False),
+    ("README.md", "read `../sibling/SPEC.md` first", False),
+    ("docs/x.md", "read `../sibling/SPEC.md` first", False),
     ("docs/x.md", "see [the README](../README.md)", True),
-    ("docs/x.md", "see [the spec](../../shared/SPEC.md)", False),
+    ("docs/x.md", "see [the spec](../../sibling/SPEC.md)", False),
 ])
 def test_the_check_itself_tells_inside_from_outside(where, line, ok):
     assert (outside_references(ROOT / where, line) == []) is ok, line
