@@ -158,7 +158,7 @@ def _dotted(dest: str) -> str:
     return mod[: -len(".__init__")] if mod.endswith(".__init__") else mod
 
 
-def _imports(src: str, name: str, is_pkg: bool) -> set[str]:
+def module_imports(src: str, name: str, is_pkg: bool) -> set[str]:
     """Absolute names a module imports (relative imports resolved; `from X import Y` gives X and X.Y)."""
     pkg = name if is_pkg else name.rpartition(".")[0]
     out: set[str] = set()
@@ -179,7 +179,7 @@ def _imports(src: str, name: str, is_pkg: bool) -> set[str]:
 def import_order(files: list[tuple[Path, str]]) -> list[tuple[str, str]]:
     """(dotted name, image path) of every module of an image, each after the image modules it imports."""
     by_name = {_dotted(d): (s, d) for s, d in files if d.endswith(".py")}
-    deps = {n: sorted(m for m in _imports(s.read_text(encoding="utf-8"), n, d.endswith("__init__.py"))
+    deps = {n: sorted(m for m in module_imports(s.read_text(encoding="utf-8"), n, d.endswith("__init__.py"))
                       if m in by_name and m != n) for n, (s, d) in by_name.items()}
     order: list[str] = []
     state: dict[str, int] = {}

@@ -6,27 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from hil import manifest
+from hil import manifest, memory
 
 ROOT = manifest.ROOT
 
 
 def firmware_imports(path: Path, mod: str) -> set[str]:
     """Dotted `firmware.*` names a file imports (the modules and, for `from X import Y`, X.Y too)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    pkg = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
-    out: set[str] = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Import):
-            out |= {a.name for a in n.names}
-        elif isinstance(n, ast.ImportFrom):
-            base = n.module or ""
-            if n.level:
-                parts = pkg.split(".")
-                anchor = ".".join(parts[: len(parts) - (n.level - 1)])
-                base = f"{anchor}.{base}" if base else anchor
-            out.add(base)
-            out |= {f"{base}.{a.name}" for a in n.names}
+    out = memory.module_imports(path.read_text(encoding="utf-8"), mod, path.name == "__init__.py")
     return {m for m in out if m == "firmware" or m.startswith("firmware.")}
 
 
