@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hil.board.gpio import GpioFolder
 from hil.board_process import BoardProcess
+from hil.emulators.cse7766 import Coefficients, Cse7766Chip, Cse7766Emulator
+from hil.serial_lines import PtyPair
 
 NETWORK = {"home": "secret-pw-1"}
 PLUG_MAC = "24:0a:c4:10:02:1e"
@@ -100,3 +103,22 @@ class LineWatcher:
         self._stop.set()
         self._thread.join(5)
         return self.seen
+
+
+# Coefficients that make the manual's screenshot exact: 237.0 V, 0.654 A, 311.3 W are whole cycles (us).
+EXACT = Coefficients(v=2_370_000, i=654_000, p=3_113_000)
+
+
+@contextmanager
+def manual_load_plug(tmp: Path) -> Iterator[tuple[BoardProcess, Cse7766Emulator]]:
+    """A started SmartPlug whose chip measures the manual's load (237.0 V, 0.654 A, 311.3 W)."""
+    with PtyPair() as pair:
+        chip = Cse7766Emulator(pair.names[0], Cse7766Chip(coef=EXACT)).start()
+        chip.set_load(237.0, 0.654, 311.3)
+        board = plug_board(tmp, metering=pair.names[1])
+        try:
+            board.start()
+            yield board, chip
+        finally:
+            board.kill()
+            chip.stop()

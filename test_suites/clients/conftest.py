@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 
 from hil.board_process import BoardProcess
-from hil.emulators.cse7766 import Coefficients, Cse7766Chip, Cse7766Emulator
-from hil.serial_lines import PtyPair
+from hil.emulators.cse7766 import Cse7766Emulator
 from test_suites.apps.smartmeter_rig import MeterRig
 from test_suites.apps.smartmeter_rig import wait_for as wait_until
-from test_suites.apps.smartplug_rig import plug_board
+from test_suites.apps.smartplug_rig import manual_load_plug
 from test_suites.clients.clients_rig import CLIENTS_PYTHON
 
 # Whole cycles of the emulated chip for 237.0 V, 0.654 A, 311.3 W: the values arrive exact.
-EXACT = Coefficients(v=2_370_000, i=654_000, p=3_113_000)
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +29,8 @@ def clients_python() -> Path:
 @pytest.fixture(scope="module")
 def plug(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BoardProcess, Cse7766Emulator]]:
     """A SmartPlug whose chip measures 237.0 V, 0.654 A, 311.3 W."""
-    tmp = tmp_path_factory.mktemp("plug")
-    with PtyPair() as pair:
-        chip = Cse7766Emulator(pair.names[0], Cse7766Chip(coef=EXACT)).start()
-        chip.set_load(237.0, 0.654, 311.3)
-        board = plug_board(tmp, metering=pair.names[1])
-        try:
-            board.start()
-            yield board, chip
-        finally:
-            board.kill()
-            chip.stop()
+    with manual_load_plug(tmp_path_factory.mktemp("plug")) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")
