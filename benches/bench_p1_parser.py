@@ -12,7 +12,10 @@ numbers are made lazily: unread, they would cost less).
 
 Two figures for our side:
 - host: `P1Stack(crc=hil.p1_fastcrc.crc16_arc)`, the stack as host tools run it;
-- esp32: `P1Stack()`, exactly the code the ESP32 runs, its byte-table CRC included.
+- esp32: `P1Stack()`, the device's code with its portable CRC (`crc16_table`, a Python step per byte): what
+  a port without a native emitter runs. The ESP32 itself runs the CRC as machine code (viper, see
+  firmware/p1/crc16.py), which CPython cannot run: benches/bench_p1_native.py measures that path under
+  MicroPython's unix port.
 Line reuse (`P1Stack(reuse=True)`) is reported separately, on the 1 Hz minute only (a sampled day repeats
 few lines, the repeated-example case would repeat all of them).
 

@@ -5,6 +5,9 @@
 (`pair.open(0)`, or `serial.serial_for_url(pair.names[1])` from any process). Baud rate and format set
 on an end are accepted and ignored, as on any pty: pacing at the line rate is the sender's job.
 
+An end's speed is readable (`pair.speed(end)`): the P1 emulator uses it to hand a reader listening at another
+speed what its UART would decode. (A Linux pty keeps the speed it is set to, not 7-bit or parity settings.)
+
 Like a real line, nobody listening means the bytes are lost: when one end's receive buffer stays full
 for `hold_s`, what does not fit is dropped and counted in `dropped`.
 """
@@ -22,6 +25,8 @@ import tty
 from types import TracebackType
 
 import serial
+
+_SPEEDS = {getattr(termios, n): int(n[1:]) for n in dir(termios) if n[:1] == 'B' and n[1:].isdigit()}
 
 
 def open_pty(path: str, **kwargs: object) -> serial.Serial:
@@ -86,6 +91,14 @@ class PtyPair:
                 if left <= 0 or self._stop.is_set():
                     return False
                 self._idle.wait(min(left, 0.01))
+
+    def speed(self, end: int) -> int | None:
+        """Return the baud rate the end was last set to (by whoever opened it), None if unknown."""
+        try:
+            code = termios.tcgetattr(self._slaves[end])[5]
+        except (OSError, termios.error):
+            return None
+        return _SPEEDS.get(code)
 
     def unread(self, end: int) -> int:
         """Bytes waiting in end's receive queue (passed on by the bridge, not yet read by its reader)."""

@@ -1,4 +1,4 @@
-# The SmartMeter's pure core (firmware/apps/smartmeter/model.py, app.next_line): the manual's States rows
+# The SmartMeter's pure core (firmware/apps/smartmeter/model.py): the manual's States rows
 # from a telegram, freshness, the HomeWizard P1 v1 fields, the plugs' reading, the settings' bounds.
 # Portable: runs under CPython (pytest) and MicroPython (mpy/run.mjs).
 from firmware.apps.smartmeter import model
@@ -175,17 +175,6 @@ def test_settings_bounds_all_or_nothing():
     assert cur == model.DEFAULT_SETTINGS
     assert model.check_settings({'stale_s': 30, 'p1_line': 'auto'}) is None
     assert 'stale_s' in model.check_settings({'stale_s': -1, 'p1_line': 'auto'})
-
-
-def test_line_format_choice():
-    next_line = model.next_line
-    AUTO_SWITCH_MS = model.AUTO_SWITCH_MS
-    assert next_line('auto', '115200 8N1', AUTO_SWITCH_MS - 1, 500) is None
-    assert next_line('auto', '115200 8N1', AUTO_SWITCH_MS, 0) is None           # silence: cable pulled
-    assert next_line('auto', '115200 8N1', AUTO_SWITCH_MS, 500) == '9600 7E1'   # bytes but no telegram
-    assert next_line('auto', '9600 7E1', AUTO_SWITCH_MS, 1) == '115200 8N1'
-    assert next_line('9600 7E1', '115200 8N1', 0, 0) == '9600 7E1'
-    assert next_line('9600 7E1', '9600 7E1', 10 ** 6, 10) is None
 
 
 def test_silence_says_since_when_no_telegram_came():

@@ -24,6 +24,7 @@ from firmware.control.peakguard_table import Table
 from firmware.fixed import Dec
 from firmware.hal import mac_text
 from firmware.p1.crc16 import crc16_arc
+from firmware.p1.line_hunt import LineHunt
 from firmware.p1.readings import meter_reading
 from firmware.p1.stack import P1Stack
 from firmware.storage import Store
@@ -50,12 +51,11 @@ class SmartMeter:
         self.stack = P1Stack(P1_MAX_TELEGRAM, CET, require_crc=True, keep_frame=True)
         self.counters = self.stack.counters
         self.p1 = {'bytes': 0, 'reads': 0, 'line': '115200 8N1', 'line_switches': 0, 'last_errors': []}
+        self.hunt = LineHunt('115200 8N1', hal.ticks_ms())   # the 'auto' line format (firmware/p1/line_hunt.py)
         self.entities = model.ENTITIES
         self.web = None
         self.uart = None
         self.serial = mac_text(hal.unique_id())
-        self._since_ms = hal.ticks_ms()
-        self._bytes_since = 0
         self._boot_ms = hal.ticks_ms()
         self._silent = False            # logged that no telegram arrives (once, until one does)
         self.gate = plausible.Gate()
@@ -106,6 +106,7 @@ class SmartMeter:
              'age_s': None if age is None else Dec(age, 3),
              'fresh': self.meter.current(self.now()) is not None, 'stale_s': self.meter.stale_ms // 1000,
              'line': self.p1['line'], 'line_switches': self.p1['line_switches'], 'p1_bytes': self.p1['bytes'],
+             'line_good': self.hunt.good, 'line_probing': self.hunt.probing,
              'uart_overruns': getattr(self.uart, 'overruns', None), 'storage_errors': self.store.errors,
              'task_failures': boot.task_failures, 'silence': self.silence(),
              'refused': {'telegrams': self.gate.counters['refused'], 'resyncs': self.gate.counters['resyncs'],
@@ -222,6 +223,7 @@ class SmartMeter:
     def _set_line(self, line):
         self.uart.reformat(*LINE_FORMATS[line])
         self.stack.set_line(line)
+        self.hunt.set(line, self.now())
         self.p1['line'] = line
         self.p1['line_switches'] += 1
         self.log('p1: line set to %s' % line)
@@ -229,10 +231,11 @@ class SmartMeter:
     def feed(self, chunk, now):
         """Bytes from the P1 line: every complete good telegram becomes the current reading."""
         self.p1['bytes'] += len(chunk)
-        self._bytes_since += len(chunk)
+        self.hunt.received(len(chunk))
         telegrams = self.stack.feed(chunk)
         self.p1['last_errors'] = self.stack.last_errors[:4]
         for t in telegrams:
+            self.hunt.telegram(now, t.crc)   # framing and CRC say the line format is right
             why = self.gate.check(t, meter_reading(t), now)
             if why is not None:   # not believable: counted, shown in the status, the last good one stays
                 kind = why[:why.find(':')]   # one log line per kind of refusal in a row, all counted
@@ -243,8 +246,6 @@ class SmartMeter:
             self.meter.update(t, t.frame, now)
             if self.meter.reading is not None:
                 self.quarter.update(self.meter.reading[0], self.meter.reading[1])
-            self._since_ms = now
-            self._bytes_since = 0
         return len(telegrams)
 
     async def p1_task(self):
@@ -268,13 +269,10 @@ class SmartMeter:
             self.check_silence()
             if self.web is not None:
                 self.web.publish()
-            if self.uart is not None:
-                line = model.next_line(self.settings['p1_line'], self.p1['line'],
-                                 self.hal.ticks_diff(now, self._since_ms), self._bytes_since)
+            if self.uart is not None and self.settings['p1_line'] == 'auto':
+                line = self.hunt.tick(now)
                 if line is not None:
                     self._set_line(line)
-                    self._since_ms = now
-                    self._bytes_since = 0
 
 
 async def main(hal, config=None):

@@ -18,7 +18,7 @@
 #                               telegram's meter clock or None, 'silent_s': Dec, 'message': the page's text}
 #   update_settings(current, patch) -> (new dict, None) or (None, reason)   bounds-checked, all or nothing
 #   check_settings(d) -> None or reason                 for Store.load (a stored file out of bounds)
-#   next_line(setting, current, silent_ms, bytes) -> line or None   the P1 line format to switch to
+# The 'auto' P1 line format is firmware/p1/line_hunt.py's.
 from firmware.apps.common.entities import SENSOR, Entity, sensor_state
 from firmware.fixed import Dec
 from firmware.hal import ticks_diff
@@ -327,17 +327,3 @@ def update_settings(current, patch):
     if why:
         return None, why
     return new, None
-
-
-AUTO_SWITCH_MS = 25000      # 'auto' line: no telegram this long while bytes arrive -> try the other format
-
-
-def next_line(setting, current, silent_ms, bytes_meanwhile):
-    """The P1 line format to switch to, or None. 'auto' alternates 115200 8N1 (DSMR 4/5, e-MUCS) and
-    9600 7E1 (DSMR 2.2/3) when bytes arrive but no telegram was taken for AUTO_SWITCH_MS (a DSMR 4 meter
-    sends every 10 s); silence (a pulled cable) changes nothing."""
-    if setting != 'auto':
-        return setting if setting != current else None
-    if silent_ms >= AUTO_SWITCH_MS and bytes_meanwhile > 0:
-        return '9600 7E1' if current == '115200 8N1' else '115200 8N1'
-    return None

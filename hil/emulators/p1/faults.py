@@ -24,6 +24,8 @@ Kinds and parameters (all optional):
 - noise(pos, n=8): n bytes inside the body overwritten by random bytes; a CRC error.
 - wrong_baud(baud): the telegram sent at another baud rate (default 1/12 or 1/8 of the line's); the
   receiver decodes garbage, or the telegram intact when the error is within a UART's tolerance (~4 %).
+- any of these on every telegram for a while: repeat(kind, **params) ... stop_repeat() (e.g. a noisy line:
+  repeat('noise', pos=1) spoils every telegram's identification line, CRC or not).
 - cable_pull(telegrams=2, cut, resume=0): the cable is pulled `cut` bytes into this telegram (0: between
   telegrams) and stays out for `telegrams` periods; it is plugged back `resume` bytes into the telegram
   of the period after (0: between telegrams), whose tail then arrives alone.
@@ -205,6 +207,7 @@ class FaultInjector:
         self._plan: dict[int, list[FaultSpec]] = {}
         self._every: list[tuple[int, int, FaultSpec]] = []
         self._pending: list[FaultSpec] = []
+        self._repeat: list[FaultSpec] = []
         self._lock = threading.Lock()
         self._pull: dict[str, Any] | None = None     # cable out: what is left of it
         self._open = False                           # the line stopped inside a frame...
@@ -235,6 +238,17 @@ class FaultInjector:
         with self._lock:
             self._pending.append(spec)
 
+    def repeat(self, kind: str, **params: Any) -> None:
+        """Apply fault `kind` to every telegram from the next one on, until stop_repeat() (a noisy line)."""
+        spec = FaultSpec(kind, params)
+        with self._lock:
+            self._repeat.append(spec)
+
+    def stop_repeat(self) -> None:
+        """End every repeat() (the line is clean again from the next telegram on)."""
+        with self._lock:
+            self._repeat = []
+
     # -- applying them -------------------------------------------------------------------------------
     def process(self, index: int, meter_ts: int, telegram: bytes) -> Transmission:
         """Return what goes on the line for telegram number `index`, with the records of its faults."""
@@ -243,6 +257,7 @@ class FaultInjector:
             self._pending = []
             specs += [spec for first, every, spec in self._every
                       if index >= first and (index - first) % every == 0]
+            specs += self._repeat
         records: list[FaultRecord] = []
         if self._pull is not None:
             data, delay = self._cable_out(index, telegram)

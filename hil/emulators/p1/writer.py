@@ -9,6 +9,10 @@ The port: None creates a `PtyPair` and writes to its end 0; connect the reader t
 Anything else is a pyserial URL (`/dev/ttyUSB0`, `socket://127.0.0.1:2000`, `rfc2217://host:port`),
 opened at the profile's baud rate, byte size, parity and stop bits. `listen=(host, port)` instead serves
 the line to any number of TCP clients (`listen.LineServer`; connect_to is its socket:// URL).
+On its own pty pair the writer is the wire too: when the reader's end is set to another speed than the
+meter's (a SmartMeter trying 9600 7E1 on a 115200 8N1 meter), the reader gets what its UART would decode
+(`uart.misbaud`: garbage), not the meter's bytes; `misread` counts those writes. A Linux pty keeps only
+the speed, so the reader's character format is taken as P1's for that speed (7E1 at 9600, else 8N1).
 A counted run's stop() first lets the line pass on everything written (a pty's bridge drains), so the
 last telegram is not lost when the line closes.
 """
@@ -22,13 +26,13 @@ from types import TracebackType
 import attrs
 import serial
 
-from hil.serial_lines import PtyPair
+from hil.serial_lines import PtyPair, open_pty
 
 from .faults import FaultInjector, FaultRecord, Transmission
 from .listen import LineServer
 from .pacing import Pacer
 from .source import TelegramSource
-from .uart import UartFormat
+from .uart import UartFormat, misbaud
 
 CHUNK_S = 0.002     # real seconds of line time per write: fine enough pacing, few system calls
 
@@ -43,6 +47,11 @@ class Sent:
     started: float              # unscaled seconds since start(): first character on the line
     finished: float             # last character written (= arrived, at the line rate)
     faults: tuple[FaultRecord, ...] = ()
+
+
+def p1_format(baudrate: int) -> UartFormat:
+    """Return the P1 character format at this speed: 9600 7E1 (DSMR 2.2/3), otherwise 8N1."""
+    return UartFormat(baudrate, 7, 'E', 1) if baudrate == 9600 else UartFormat(baudrate)
 
 
 def line_format(source: TelegramSource) -> UartFormat:
@@ -82,6 +91,7 @@ class P1Writer:
             self.pair = PtyPair()
             self.port = self.pair.names[0]
             self.connect_to = self.pair.names[1]
+            open_pty(self.connect_to, baudrate=p.baudrate).close()   # the reader's end starts at our speed
         else:
             self.port = port
             self.connect_to = port
@@ -98,6 +108,7 @@ class P1Writer:
             self.serial = serial.serial_for_url(self.port, **settings)
         self.sent: list[Sent] = []
         self.bytes_sent = 0
+        self.misread = 0                # writes the reader's end decoded at another speed
         self.error: BaseException | None = None
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -184,8 +195,9 @@ class P1Writer:
         tx = (self.injector.process(tg.index, tg.meter_ts, tg.data) if self.injector
               else Transmission(tg.data))
         if tx.data:
-            self.serial.write(tx.data)
-            self.bytes_sent += len(tx.data)
+            data = self._as_received(tx.data)
+            self.serial.write(data)
+            self.bytes_sent += len(data)
         for rec in tx.records:
             rec.sent_at = at
         sent = Sent(tg.index, tg.meter_ts, len(tx.data), at, at + len(tx.data) * self.char_s, tx.records)
@@ -193,6 +205,16 @@ class P1Writer:
             self.sent.append(sent)
             self._cond.notify_all()
         return sent
+
+    def _as_received(self, data: bytes) -> bytes:
+        """Return what the reader's UART decodes of data (each write starts from an idle line)."""
+        if self.pair is None:
+            return data             # another program's line: its speed is not ours to know
+        speed = self.pair.speed(1)
+        if speed is None or speed == self.line.baudrate:
+            return data
+        self.misread += 1
+        return misbaud(data, self.line, p1_format(speed))
 
     # -- the thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -228,6 +250,7 @@ class P1Writer:
             part = data[i:i + chunk]
             if not self.pacer.wait_until(at + (i + len(part)) * char_s):
                 return False
+            part = self._as_received(part)
             self.serial.write(part)
             self.bytes_sent += len(part)
         return True
