@@ -19,6 +19,13 @@ from hil.lab.lease import Beat
 from hil.lab.session import LabError, LabSession  # session imports this module only inside take()
 
 log = logging.getLogger("hil.lab")
+REACQUIRE_AFTER_S = 20.0  # longer than one labgrid sync tick (15 s): the coordinator's own re-acquire
+
+
+def _acquire_request(place: str) -> Any:
+    from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+    return pb.AcquirePlaceRequest(placename=place)
 
 
 class Lease:
@@ -36,6 +43,7 @@ class Lease:
         self.events: list[tuple[float, str]] = []
         self.beats = 0
         self.beat_errors = 0
+        self.reconnects = 0
         self.given_back = False
         self.resources = session.place_resources(place)  # the addresses the rig was resolved against
         self._last = dict(self.resources)
@@ -107,17 +115,21 @@ class Lease:
 
     def problem(self) -> str | None:
         """Return why the place is unusable as resolved (lock lost, taken, exporter gone, moved), or None."""
+        return self._state()[1]
+
+    def _state(self) -> tuple[str | None, str | None]:
+        """Return (kind, why): kind lost, deleted, taken, gone or moved; (None, None) when all is well."""
         s = self.session
         if not s.alive:
-            return (
+            return "lost", (
                 f"place {self.place}: lost the coordinator {s.address} (stopped or restarted); labgrid "
                 "drops every lock when its coordinator restarts, so the place is no longer held by us"
             )
         p = s.places().get(self.place)
         if p is None:
-            return f"place {self.place}: deleted on the coordinator {s.address}"
+            return "deleted", f"place {self.place}: deleted on the coordinator {s.address}"
         if p["acquired"] != s.holder:
-            return (
+            return "taken", (
                 f"place {self.place}: taken away: now acquired by {p['acquired'] or 'nobody'} "
                 f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)"
             )
@@ -125,7 +137,7 @@ class Lease:
         gone = [n for n, r in now.items() if not r["avail"]]
         if gone:
             exporters = sorted({now[n]["exporter"] for n in gone})
-            return (
+            return "gone", (
                 f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
                 "unavailable (exporter stopped, or restarted and not yet re-acquired)"
             )
@@ -135,10 +147,63 @@ class Lease:
             if _where(r) != _where(self.resources.get(n, {}))
         ]
         if moved:
-            return (
+            return "moved", (
                 f"place {self.place}: its exporter restarted and resources moved ({'; '.join(moved)}); "
                 "the rig was resolved against the old addresses"
             )
+        return None, None
+
+    def reconnect(self, timeout: float, reacquire_after: float = REACQUIRE_AFTER_S) -> str | None:
+        """After an exporter restart, wait until the place's resources are back; return None or why not.
+
+        Only an exporter that went away (resources gone) or came back elsewhere (moved) is waited for: a
+        lost lock or a place taken away is returned as it is (another job may hold the place now). The
+        wait follows labgrid's update stream: the coordinator re-acquires a restarted exporter's
+        resources at its next sync (15 s tick); if they are still not ours ``reacquire_after`` seconds
+        in, the place is re-acquired (release, acquire: our reservation keeps it ours meanwhile). On
+        success :attr:`resources` holds the new addresses (the caller resolves the rig again).
+        """
+        kind, why = self._state()
+        if kind is None or kind not in ("gone", "moved"):
+            return why
+        t0 = time.monotonic()
+        s = self.session
+
+        def back() -> bool:
+            if not s.alive:
+                return True  # stop waiting: reported below
+            p = s.session.places.get(self.place)
+            if p is None or p.acquired != s.holder or not p.acquired_resources:
+                return False
+            res = s.session.resources
+            return all(
+                (e := res.get(exp, {}).get(grp, {}).get(name)) is not None
+                and bool(e.data) and e.avail and e.acquired == self.place
+                for exp, grp, _cls, name in p.acquired_resources
+            )
+
+        self._event(f"reconnecting: {why}")
+        ok = s.wait_for(back, min(reacquire_after, timeout))
+        if not ok and s.alive and time.monotonic() - t0 < timeout:
+            self._event(f"resources not re-acquired within {reacquire_after:g} s: re-acquiring the place")
+            try:
+                s.release(self.place, fromuser=s.holder)
+                s.rpc("AcquirePlace", _acquire_request(self.place), timeout=30.0)
+            except LabError as exc:
+                return f"{why}; re-acquiring the place failed: {exc}"
+            ok = s.wait_for(back, max(0.0, timeout - (time.monotonic() - t0)))
+        kind, why_now = self._state()
+        if kind not in (None, "moved"):
+            return f"{why_now} (still, {time.monotonic() - t0:.1f} s after the exporter went away; "\
+                f"--rig-reconnect {timeout:g})"
+        old = self.resources
+        self.resources = s.place_resources(self.place)
+        self._last = dict(self.resources)
+        moved = [f"{n} {_where(old.get(n, {}))} -> {_where(r)}" for n, r in self.resources.items()
+                 if _where(r) != _where(old.get(n, {}))]
+        self.reconnects += 1
+        self._event(f"reconnected after {time.monotonic() - t0:.1f} s"
+                    + (f"; moved: {'; '.join(moved)}" if moved else "; same addresses"))
         return None
 
     def identity(self) -> dict[str, Any]:
