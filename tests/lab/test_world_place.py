@@ -10,8 +10,10 @@ P1 line and the rig's (virtual) clock through its ``rig-world`` controls.
   rig's time, PDU, AC load, analyzer, DMM, PowerDetector fault, WiFi), with the exporter SIGKILLed after
   the first test: the next test's setup sees the
   resources gone, waits for the restarted exporter, resolves the rig again, and every test passes.
-- Opt-in (``-m soak``): the whole of test_suites/e2e through the place (18 tests; 6 min 52 s at a load
-  average of 23 on the 2-core machine: too long for every run).
+- Opt-in (``-m soak``): the whole of test_suites/e2e (18 tests, soak runs included) through two such
+  places with ``pytest -n 2 --rig-place module=smartplug``, each xdist worker holding its own (one
+  worker took 6 min 52 s for all 18 at a load average of 23 on the 2-core machine: too long for every
+  run).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -56,7 +59,7 @@ class WorldPlace:
     """The coordinator's address, the exported rig's process and its folder."""
 
     address: str
-    rig: object
+    rig: Any
     folder: Path
 
 
@@ -64,18 +67,11 @@ class WorldPlace:
 def world_place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldPlace]:
     """A coordinator and the emulated rig exported with world controls as place rig-w (lab=w)."""
     need_lab()
-    from hil.lab.procs import LabProcess, start_coordinator
+    from hil.lab.procs import start_coordinator
 
     tmp = tmp_path_factory.mktemp("world-place")
     coordinator, address = start_coordinator(tmp / "coordinator")
-    hil = str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil"
-    rig = LabProcess(
-        "hil rig up --export --world",
-        [hil, "rig", "up", "rigs/emulated.yaml", "--clock", "virtual", "--export", str(tmp / "w"), "--world",
-         "--coordinator", address, "--exporter", "lab-w", "--place", "rig-w", "--tag", "lab=w"],
-        tmp / "rig-up.log",
-        cwd=ROOT,
-    )
+    rig = _rig_up(tmp, address, "w")
     try:
         rig.wait_line(r"exported place rig-w", 180)
         yield WorldPlace(address, rig, tmp)
@@ -85,8 +81,22 @@ def world_place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldPlace
         coordinator.stop()
 
 
+def _rig_up(folder: Path, address: str, x: str) -> Any:
+    """Start ``hil rig up rigs/emulated.yaml`` exported with world controls: exporter lab-X, place rig-X."""
+    from hil.lab.procs import LabProcess
+
+    hil = str(Path(ROOT, ".venv/bin/hil")) if Path(ROOT, ".venv/bin/hil").exists() else "hil"
+    return LabProcess(
+        f"hil rig up --export --world ({x})",
+        [hil, "rig", "up", "rigs/emulated.yaml", "--clock", "virtual", "--export", str(folder / x), "--world",
+         "--coordinator", address, "--exporter", f"lab-{x}", "--place", f"rig-{x}", "--tag", "lab=w"],
+        folder / f"rig-up-{x}.log",
+        cwd=ROOT,
+    )
+
+
 def _run(place: WorldPlace, name: str, tests: list[str], timeout: float, env: dict[str, str] | None = None,
-         extra: list[str] | None = None) -> tuple[int, str, dict]:
+         extra: list[str] | None = None, spec: str = "lab=w") -> tuple[int, str, dict]:
     import os
 
     from hil.lab.procs import LabProcess
@@ -95,7 +105,7 @@ def _run(place: WorldPlace, name: str, tests: list[str], timeout: float, env: di
     run = LabProcess(
         f"pytest {name}",
         [str(Path(ROOT, ".venv/bin/python")), "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests,
-         "--rig-place", "lab=w", "--rig-coordinator", place.address, "--rig-lease", "30",
+         "--rig-place", spec, "--rig-coordinator", place.address, "--rig-lease", "30",
          "--hil-record", str(record), *(extra or [])],
         place.folder / f"{name}.log",
         cwd=ROOT,
@@ -109,7 +119,7 @@ def _run(place: WorldPlace, name: str, tests: list[str], timeout: float, env: di
 
 def _exporter_pid(place: WorldPlace) -> int:
     """Return the pid of the exporter running now (the last one ``hil rig up`` started)."""
-    pids = [m.group(1) for line in place.rig.lines  # type: ignore[attr-defined]
+    pids = [m.group(1) for line in place.rig.lines
             for m in [re.search(r"exporter lab-w(?::| ).*pid (\d+)", line)] if m]
     assert pids, "hil rig up did not say which exporter it runs"
     return int(pids[-1])
@@ -136,7 +146,18 @@ def test_e2e_subset_passes_through_the_place_and_survives_an_exporter_restart_mi
 
 
 @pytest.mark.soak
-def test_every_e2e_suite_passes_through_the_place(world_place):
-    code, output, record = _run(world_place, "e2e", ["test_suites/e2e", "-m", "not soak"], 3600)
+def test_every_e2e_suite_passes_through_two_places_one_per_xdist_worker(world_place):
+    """The issue's ``pytest -n 2 --rig-place module=smartplug``: a second exported rig, a place per worker."""
+    second = _rig_up(world_place.folder, world_place.address, "w2")
+    try:
+        second.wait_line(r"exported place rig-w2", 180)
+        code, output, record = _run(world_place, "e2e", ["test_suites/e2e", "-n", "2"], 3600,
+                                    spec="module=smartplug")
+    finally:
+        second.signal(signal.SIGTERM)
+        second.stop(grace_s=20)
     assert code == 0, output
-    assert " passed" in output and " failed" not in output, output
+    assert re.search(r"\b18 passed\b", output) and " failed" not in output, output
+    places = record["metadata"]["places"]
+    assert sorted(p["place"] for p in places) == ["rig-w", "rig-w2"], places
+    assert all(p["given_back"] == "ok" and p["world"]["clock"] == "virtual" for p in places), places
