@@ -234,6 +234,7 @@ def _reconnect(config: pytest.Config, lease: Any) -> str | None:
     Return None when the run can go on, else why not. A lost lock or a place taken away is not waited
     for (another job may hold the place by now): the test fails with that reason.
     """
+    before = dict(lease.resources)
     why = lease.reconnect(config.getoption("--rig-reconnect"))
     if why is not None:
         return why
@@ -252,6 +253,7 @@ def _reconnect(config: pytest.Config, lease: Any) -> str | None:
     if resolved.addresses == old:
         return None
     if not hasattr(runtime, "rewire"):
+        lease.resources = before  # still resolved against these: every later test fails the same way
         moved = sorted(k for k in resolved.addresses if resolved.addresses[k] != old.get(k))
         return (f"place {lease.place}: its exporter restarted and {', '.join(moved)} moved; a local rig "
                 "runtime is not re-wired to new serial lines or instruments (the session fails clearly)")

@@ -149,6 +149,29 @@ def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2ne
         s.close()
 
 
+def test_a_holder_reconnects_after_an_exporter_is_killed_and_learns_what_moved(lab):
+    from hil.lab.spec import PlaceSpec
+
+    s = _session(lab, "holder")
+    try:
+        lease = s.take(PlaceSpec.parse("lab=b"), timeout=20, lease_s=30)
+        before = lease.resources["p1"]["port"]
+        assert lease.reconnect(60) is None and lease.reconnects == 0  # nothing to reconnect
+        lab.exporter.proc.signal(signal.SIGKILL)
+        gone = s.wait_for(lambda: (p := lease.problem()) and "is gone" in p and p, 20)
+        assert gone, f"the holder was not told the exporter went away: {lease.events}"
+        # waits on the update stream for the restarted exporter's resources (labgrid's 15 s sync)
+        assert lease.reconnect(60) is None, lease.events
+        assert lease.owned() and lease.problem() is None
+        assert lease.resources["p1"]["port"] != before and lease.resources["p1"]["avail"]
+        assert lease.reconnects == 1
+        texts = [e for _, e in lease.events]
+        assert any(e.startswith("reconnected after") and "moved: p1 127.0.0.1:" in e for e in texts), texts
+        lease.give_back()
+    finally:
+        s.close()
+
+
 def test_coordinator_restart_fails_the_next_test_with_the_lost_lock_as_reason(lab, tmp_path):
     import yaml
 
