@@ -9,7 +9,8 @@ answers every question the fixtures and suites ask a local :class:`hil.rig.runti
   (:class:`PlaceBoard`); the instruments' pyvisa drivers open the place's VISA resources;
 - the rig's clock is the exporter side's (:class:`RemoteClock`): ``now()`` and ``sleep()`` go over the
   link, ``wait_for()`` looks at its condition here, on the same grid of rig time as a local run;
-- everything else (``world``, ``chips``, ``detectors``, ``jump``, ``p1_pull``, ``meter_reboot``,
+- the world's trace (for the plots) comes over as one JSON document (:class:`RemoteWorld`);
+- everything else (``world``'s controls, ``chips``, ``detectors``, ``jump``, ``p1_pull``, ``meter_reboot``,
   ``power_off``, ``wifi_drop``, ``reset_world``, ``align``, ...) is the exporter side's runtime itself.
 
 So the e2e suites run through the place unchanged, on the rig's virtual clock, as fast as locally.
@@ -140,6 +141,26 @@ class PlaceBoard:
         return getattr(self.remote, name)
 
 
+class RemoteWorld:
+    """The exporter side's world; its trace comes over in one piece (a plot reads every point)."""
+
+    def __init__(self, remote: Any, conn: Any) -> None:
+        """Wrap the remote world; ``conn`` is the link (its service answers the trace as JSON)."""
+        self.remote = remote
+        self.conn = conn
+
+    def trace_since(self, t0: float) -> list[Any]:
+        """Return the world's steps since rig time ``t0`` (TracePoint objects, as locally)."""
+        from hil.rig.runtime.world import TracePoint
+
+        points = json.loads(self.conn.root.trace_since_json(t0))
+        return [TracePoint(**{**p, "plugs": {k: tuple(v) for k, v in p["plugs"].items()}}) for p in points]
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else (``set_base``, ``branches``, ``status``, ...): the remote world's."""
+        return getattr(self.remote, name)
+
+
 class _Link:
     """Where a plug is told to find the SmartMeter (the exporter side's LAN link)."""
 
@@ -171,6 +192,7 @@ class RemoteRig:
         self.remote = self.conn.root.runtime()
         self.meta = json.loads(json.dumps(dict(self.conn.root.rig_meta()), default=list))
         self.clock = RemoteClock(self.remote.clock)
+        self.world = RemoteWorld(self.remote.world, self.conn)
         self.virtual = bool(self.remote.virtual)
         self.clock_mode = str(self.remote.clock_mode)
         # on a virtual clock a board answers in no rig time: a host-time timeout would measure the host

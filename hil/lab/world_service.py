@@ -65,6 +65,12 @@ class RigWorldService(rpyc.Service):
         """Return the running rig's status as JSON (one round trip for a failure's report)."""
         return json.dumps(self._runtime.status(), default=str)
 
+    def exposed_trace_since_json(self, t0: float) -> str:
+        """Return the world's trace since rig time ``t0`` as JSON (one round trip for a plot)."""
+        import attrs
+
+        return json.dumps([attrs.asdict(p) for p in self._runtime.world.trace_since(float(t0))])
+
     def exposed_rig_view(self) -> str:
         """Return the rig as a client sees it through the place, as rig-file YAML."""
         return str(yaml.safe_dump(self._view, sort_keys=False))
@@ -99,7 +105,8 @@ class WorldServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> WorldServer:
-        """Accept clients on a background thread."""
+        """Listen now (a client may connect as soon as this returns), accept on a background thread."""
+        self.server._listen()  # what start() does first (idempotent); else listen() races the first client
         self._thread = threading.Thread(
             target=self.server.start, name=f"world controls {self.port}", daemon=True
         )

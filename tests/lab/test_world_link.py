@@ -82,6 +82,18 @@ def test_a_client_changes_the_models_state_but_reaches_no_private_attribute(link
     assert conn.root.rig_view().strip() == "name: view"
 
 
+def test_the_worlds_trace_comes_over_as_trace_points(link):
+    from hil.lab.remote_rig import RemoteWorld
+    from hil.rig.runtime.world import TracePoint
+
+    runtime, conn = link
+    points = [TracePoint(t, 100.0 + t, 0.0, 100.0 + t, 230.0, {"plug1": (True, 5.0, 4.5)})
+              for t in (1.0, 2.0, 3.0)]
+    runtime.world = type("W", (), {"trace_since": lambda self, t0: [p for p in points if p.t >= t0]})()
+    world = RemoteWorld(conn.root.runtime().world, conn)
+    assert world.trace_since(2.0) == points[1:]
+
+
 def test_waits_look_at_their_condition_here_on_a_grid_of_the_rigs_seconds(link):
     runtime, conn = link
     clock = RemoteClock(conn.root.runtime().clock)
