@@ -125,6 +125,7 @@ def _exporter_pid(place: WorldPlace) -> int:
     return int(pids[-1])
 
 
+@pytest.mark.timeout(900)   # a rig's boot and 9 e2e tests in another pytest (70 s at load average 23)
 def test_e2e_subset_passes_through_the_place_and_survives_an_exporter_restart_mid_suite(world_place):
     killed = _exporter_pid(world_place)
     code, output, record = _run(
@@ -146,6 +147,7 @@ def test_e2e_subset_passes_through_the_place_and_survives_an_exporter_restart_mi
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(3900)
 def test_every_e2e_suite_passes_through_two_places_one_per_xdist_worker(world_place):
     """The issue's ``pytest -n 2 --rig-place module=smartplug``: a second exported rig, a place per worker."""
     second = _rig_up(world_place.folder, world_place.address, "w2")
