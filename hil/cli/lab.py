@@ -259,6 +259,9 @@ def up_export(
     exported = ExportedRig(runtime, folder, name, place or name, _tags(tag), world=world).start()
     stops: list[Callable[[], None]] = [exported.stop]
     assert exported.export is not None
+    if exported.world_server is not None:
+        ws = exported.world_server
+        console.print(f"world controls (rig-world) on {ws.host}:{ws.port}: the holder runs the rig's time")
     if coordinator is not None:
         import yaml
 
