@@ -134,9 +134,9 @@ class Lease:
                 f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)"
             )
         now = s.place_resources(self.place)
-        gone = [n for n, r in now.items() if not r["avail"]]
-        if gone:
-            exporters = sorted({now[n]["exporter"] for n in gone})
+        gone = [n for n in {**self.resources, **now} if not now.get(n, {}).get("avail")]
+        if gone:  # unavailable, or no longer among the place's acquired resources
+            exporters = sorted({(now.get(n) or self.resources[n])["exporter"] for n in gone})
             return "gone", (
                 f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
                 "unavailable (exporter stopped, or restarted and not yet re-acquired)"
@@ -159,39 +159,49 @@ class Lease:
         Only an exporter that went away (resources gone) or came back elsewhere (moved) is waited for: a
         lost lock or a place taken away is returned as it is (another job may hold the place now). The
         wait follows labgrid's update stream: the coordinator re-acquires a restarted exporter's
-        resources at its next sync (15 s tick); if they are still not ours ``reacquire_after`` seconds
-        in, the place is re-acquired (release, acquire: our reservation keeps it ours meanwhile). On
-        success :attr:`resources` holds the new addresses (the caller resolves the rig again).
+        resources at its next sync (15 s tick); if, ``reacquire_after`` seconds in, the exporter is back
+        (every resource published again) but they are not ours, the place is re-acquired (release,
+        acquire: our reservation keeps it ours meanwhile; never while the exporter is away, labgrid
+        would acquire the place without them).
+        On success :attr:`resources` holds the new addresses (the caller resolves the rig again).
         """
         kind, why = self._state()
         if kind is None or kind not in ("gone", "moved"):
             return why
         t0 = time.monotonic()
         s = self.session
+        wanted = {n: (r["exporter"], r["group"]) for n, r in self.resources.items()}
 
-        def back() -> bool:
+        def entries() -> list[Any]:
+            res = s.session.resources
+            return [res.get(exp, {}).get(grp, {}).get(n) for n, (exp, grp) in wanted.items()]
+
+        def published() -> bool:  # the exporter is back: every resource of ours published and available
+            return all(e is not None and bool(e.data) and e.avail for e in entries())
+
+        def back() -> bool:  # ... and acquired for our place, which is still ours
             if not s.alive:
                 return True  # stop waiting: reported below
             p = s.session.places.get(self.place)
-            if p is None or p.acquired != s.holder or not p.acquired_resources:
-                return False
-            res = s.session.resources
-            return all(
-                (e := res.get(exp, {}).get(grp, {}).get(name)) is not None
-                and bool(e.data) and e.avail and e.acquired == self.place
-                for exp, grp, _cls, name in p.acquired_resources
-            )
+            return (p is not None and p.acquired == s.holder and published()
+                    and all(e.acquired == self.place for e in entries()))
+
+        def remaining() -> float:
+            return max(0.0, timeout - (time.monotonic() - t0))
 
         self._event(f"reconnecting: {why}")
         ok = s.wait_for(back, min(reacquire_after, timeout))
-        if not ok and s.alive and time.monotonic() - t0 < timeout:
-            self._event(f"resources not re-acquired within {reacquire_after:g} s: re-acquiring the place")
-            try:
-                s.release(self.place, fromuser=s.holder)
-                s.rpc("AcquirePlace", _acquire_request(self.place), timeout=30.0)
-            except LabError as exc:
-                return f"{why}; re-acquiring the place failed: {exc}"
-            ok = s.wait_for(back, max(0.0, timeout - (time.monotonic() - t0)))
+        if not ok and remaining() > 0:
+            # the coordinator's own re-acquire missed its tick: once the exporter is back, acquire again
+            ok = s.wait_for(lambda: back() or published(), remaining())
+            if ok and not s.wait_for(back, 0.0) and s.alive:
+                self._event(f"resources back, not ours after {reacquire_after:g} s: re-acquiring the place")
+                try:
+                    s.release(self.place, fromuser=s.holder)
+                    s.rpc("AcquirePlace", _acquire_request(self.place), timeout=30.0)
+                except LabError as exc:
+                    return f"{why}; re-acquiring the place failed: {exc}"
+                s.wait_for(back, remaining())
         kind, why_now = self._state()
         if kind not in (None, "moved"):
             return f"{why_now} (still, {time.monotonic() - t0:.1f} s after the exporter went away; "\
