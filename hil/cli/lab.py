@@ -246,6 +246,7 @@ def up_export(
     exporter: str,
     place: str | None,
     tag: list[str] | None,
+    world: bool = False,
 ) -> Callable[[], None]:
     """Export the running rig for ``hil rig up --export``; return the function that undoes it all.
 
@@ -255,9 +256,12 @@ def up_export(
     from hil.lab.emulated import ExportedRig
 
     name = exporter or f"{socket.gethostname()}-{runtime.rig.name}"
-    exported = ExportedRig(runtime, folder, name, place or name, _tags(tag)).start()
+    exported = ExportedRig(runtime, folder, name, place or name, _tags(tag), world=world).start()
     stops: list[Callable[[], None]] = [exported.stop]
     assert exported.export is not None
+    if exported.world_server is not None:
+        ws = exported.world_server
+        console.print(f"world controls (rig-world) on {ws.host}:{ws.port}: the holder runs the rig's time")
     if coordinator is not None:
         import yaml
 

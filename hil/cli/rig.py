@@ -190,6 +190,10 @@ def up(
     = None,
     tag: Annotated[list[str] | None, typer.Option(help="With --export: a place tag key=value (repeatable).")]
     = None,
+    world: Annotated[bool, typer.Option(
+        help="With --export: serve the world controls (household, P1 line, the rig's clock) to the place's "
+             "holder, keep the rig's own P1 emulator and its clock: the e2e suites run through the place "
+             "(docs/lab.md).")] = False,
     clock: Annotated[str, typer.Option(
         help="realtime (people watching: the rig file's time scale) or virtual (as fast as the events "
         "allow; docs/rig-clock.md).")] = "realtime",
@@ -205,7 +209,9 @@ def up(
     rig = _load(path)
     if clock not in ("realtime", "virtual"):
         raise typer.BadParameter(f"--clock {clock!r}: expected realtime or virtual")
-    if export is not None:
+    if world and export is None:
+        raise typer.BadParameter("--world: expected --export DIR too (the world controls are a place's)")
+    if export is not None and not world:
         if clock == "virtual":
             raise typer.BadParameter("--export runs the rig in real time (real boards may join it): "
                                      "expected --clock realtime, got virtual")
@@ -219,11 +225,13 @@ def up(
         if export is not None:
             from hil.cli.lab import up_export
 
-            unexport = up_export(runtime, export, coordinator, exporter, place, tag)
+            unexport = up_export(runtime, export, coordinator, exporter, place, tag, world)
         write_state(rig.name, runtime.status())
         _say_where(rig.name, runtime.status())   # at once, in a terminal or not (a Live shows only there)
         # --seconds: host seconds on a realtime clock, rig seconds on a virtual one
-        now = runtime.now if runtime.virtual else time.monotonic
+        # with --world the place's holder runs the rig's time (virtual: only while it waits for it)
+        driven = runtime.virtual and not world
+        now = runtime.now if driven else time.monotonic
         deadline = None if seconds is None else now() + seconds
         with Live(console=out, refresh_per_second=2) as live:
             while deadline is None or now() < deadline:
@@ -234,7 +242,7 @@ def up(
                     table.add_row(t)
                 table.add_row("[dim]Ctrl-C stops the rig; `hil rig status` shows it from another shell[/dim]")
                 live.update(table)
-                if runtime.virtual:
+                if driven:
                     runtime.clock.sleep(1.0)   # virtual time runs while someone waits for it
                 else:
                     time.sleep(1.0)

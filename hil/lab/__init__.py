@@ -12,7 +12,8 @@ description of what the bench is. Nothing here imports labgrid at import time ex
 - :mod:`hil.lab.janitor`: frees places whose holder stopped beating.
 - :mod:`hil.lab.procs`: coordinator and exporter processes on loopback (process groups, no orphans).
 - :mod:`hil.lab.emulated`: ``hil rig up --export``: an emulated rig as a place;
-  :mod:`hil.lab.console_tcp` serves its consoles.
+  :mod:`hil.lab.console_tcp` serves its consoles; with ``--world`` :mod:`hil.lab.world_service` serves its
+  world controls, which :mod:`hil.lab.remote_rig` drives from the place's holder.
 - :mod:`hil.lab.pytest_places`: the pytest options ``--rig-place`` and friends.
 - :mod:`hil.lab.loopback`, :mod:`hil.lab.holder`, :mod:`hil.lab.measure`: a lab on loopback, another
   client process, and the measured times (tests and README).

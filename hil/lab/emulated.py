@@ -11,6 +11,12 @@ The exported rig looks to a client exactly like a real bench behind an exporter:
   meter through the place, the direction a bench's USB-serial adapter into the meter's RJ12 has;
 - each emulated instrument's SCPI server is a ``NetworkService`` (username scpi).
 
+With ``world=True`` (``hil rig up --export --world``) the rig keeps its own P1 emulator and its clock
+(virtual, as the rig file says), and its world controls are served (:mod:`hil.lab.world_service`) and
+published as the ``NetworkService`` ``rig-world``: a client holding the place drives the household, the
+P1 line and the rig's time as a local run does, so the e2e suites run through the place unchanged
+(:mod:`hil.lab.remote_rig`). No ``p1`` resource then: the meter's telegrams come from the world.
+
 Next to the exporter configuration (``exporter.yaml``) and the place (``places.yaml``) it writes
 ``rig.yaml``: the same rig as a client sees it through any such place (:func:`remote_view`): real
 boards and instruments, real time, addresses filled in from the place when it is held.
@@ -21,11 +27,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import yaml
 
 from hil.lab.console_tcp import ConsoleServer
 from hil.lab.exports import (
     SERIAL_SPEED,
+    WORLD,
     Export,
     export_rig,
     http_resource,
@@ -140,8 +148,13 @@ class ExportedRig:
         exporter: str,
         place: str | None = None,
         tags: dict[str, str] | None = None,
+        world: bool = False,
     ) -> None:
-        """Describe the export; :meth:`start` serves the consoles and writes the files."""
+        """Describe the export; :meth:`start` serves the consoles and writes the files.
+
+        world: serve the world controls (and keep the rig's own P1 emulator) instead of taking the P1
+        line through the place.
+        """
         self.runtime = runtime
         self.out_dir = Path(out_dir)
         self.exporter = exporter
@@ -149,6 +162,8 @@ class ExportedRig:
         self.tags = tags or {}
         self.consoles: dict[str, ConsoleServer] = {}
         self.export: Export | None = None
+        self.world = world
+        self.world_server: Any = None
 
     @property
     def exporter_yaml(self) -> Path:
@@ -169,7 +184,8 @@ class ExportedRig:
         """Unplug the rig's own P1 emulator, serve the consoles, write exporter, place and rig files."""
         rt = self.runtime
         rig: Rig = rt.rig
-        rt.p1_pull()  # the client's P1 emulator feeds the meter through the place from now on
+        if not self.world:
+            rt.p1_pull()  # the client's P1 emulator feeds the meter through the place from now on
         addresses: dict[str, dict[str, Any]] = {}
         for name, board in rt.boards.items():
             server = ConsoleServer(Path(board.log_path)).start()
@@ -184,12 +200,22 @@ class ExportedRig:
             res = http_resource(board.address, board.http.token)  # the rig's user: the place's password
             if res is not None:
                 addresses[f"{name}-http"] = res
-        addresses["p1"] = {"cls": "RawSerialPort", "port": rt.writer.port, "speed": p1_speed(rig)}
+        if not self.world:
+            addresses["p1"] = {"cls": "RawSerialPort", "port": rt.writer.port, "speed": p1_speed(rig)}
         for name, resource in rt.resources.items():
             res = instrument_resource(resource)
             if res is not None:
                 addresses[name] = res
-        self.export = export_rig(rig, self.exporter, self.place, self.tags, addresses)
+        export = export_rig(rig, self.exporter, self.place, self.tags, addresses)
+        if self.world:
+            from hil.lab.world_service import WorldServer
+
+            self.world_server = WorldServer(rt, remote_view(rig)).start()
+            skipped = tuple(s for s in export.skipped if not s.startswith("p1:"))
+            export = attrs.evolve(
+                export, resources={**export.resources, WORLD: self.world_server.resource()}, skipped=skipped
+            )
+        self.export = export
         self.out_dir.mkdir(parents=True, exist_ok=True)
         header = [
             f"labgrid exporter configuration of the emulated rig {rig.name} ({rig.source}), running",
@@ -209,6 +235,8 @@ class ExportedRig:
         return self
 
     def stop(self) -> None:
-        """Stop serving the consoles."""
+        """Stop serving the world controls and the consoles."""
+        if self.world_server is not None:
+            self.world_server.stop()
         for server in self.consoles.values():
             server.stop()

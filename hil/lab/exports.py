@@ -39,6 +39,7 @@ _VXI11 = re.compile(r"TCPIP\d*::(?P<host>[^:]+)(?:::inst\d+)?::INSTR\Z", re.IGNO
 CONSOLE = "{board}-console"
 HTTP = "{board}-http"
 P1 = "p1"
+WORLD = "rig-world"  # an exported emulated rig's world controls (hil.lab.world_service)
 EMULATED = "emulated: use hil rig up --export"
 
 

@@ -19,6 +19,13 @@ from hil.lab.lease import Beat
 from hil.lab.session import LabError, LabSession  # session imports this module only inside take()
 
 log = logging.getLogger("hil.lab")
+REACQUIRE_AFTER_S = 20.0  # longer than one labgrid sync tick (15 s): the coordinator's own re-acquire
+
+
+def _acquire_request(place: str) -> Any:
+    from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+    return pb.AcquirePlaceRequest(placename=place)
 
 
 class Lease:
@@ -36,6 +43,7 @@ class Lease:
         self.events: list[tuple[float, str]] = []
         self.beats = 0
         self.beat_errors = 0
+        self.reconnects = 0
         self.given_back = False
         self.resources = session.place_resources(place)  # the addresses the rig was resolved against
         self._last = dict(self.resources)
@@ -107,25 +115,29 @@ class Lease:
 
     def problem(self) -> str | None:
         """Return why the place is unusable as resolved (lock lost, taken, exporter gone, moved), or None."""
+        return self._state()[1]
+
+    def _state(self) -> tuple[str | None, str | None]:
+        """Return (kind, why): kind lost, deleted, taken, gone or moved; (None, None) when all is well."""
         s = self.session
         if not s.alive:
-            return (
+            return "lost", (
                 f"place {self.place}: lost the coordinator {s.address} (stopped or restarted); labgrid "
                 "drops every lock when its coordinator restarts, so the place is no longer held by us"
             )
         p = s.places().get(self.place)
         if p is None:
-            return f"place {self.place}: deleted on the coordinator {s.address}"
+            return "deleted", f"place {self.place}: deleted on the coordinator {s.address}"
         if p["acquired"] != s.holder:
-            return (
+            return "taken", (
                 f"place {self.place}: taken away: now acquired by {p['acquired'] or 'nobody'} "
                 f"(we are {s.holder}; kicked, or released by a janitor after a missed heartbeat?)"
             )
         now = s.place_resources(self.place)
-        gone = [n for n, r in now.items() if not r["avail"]]
-        if gone:
-            exporters = sorted({now[n]["exporter"] for n in gone})
-            return (
+        gone = [n for n in {**self.resources, **now} if not now.get(n, {}).get("avail")]
+        if gone:  # unavailable, or no longer among the place's acquired resources
+            exporters = sorted({(now.get(n) or self.resources[n])["exporter"] for n in gone})
+            return "gone", (
                 f"place {self.place}: exporter {', '.join(exporters)} is gone: resources {', '.join(gone)} "
                 "unavailable (exporter stopped, or restarted and not yet re-acquired)"
             )
@@ -135,10 +147,73 @@ class Lease:
             if _where(r) != _where(self.resources.get(n, {}))
         ]
         if moved:
-            return (
+            return "moved", (
                 f"place {self.place}: its exporter restarted and resources moved ({'; '.join(moved)}); "
                 "the rig was resolved against the old addresses"
             )
+        return None, None
+
+    def reconnect(self, timeout: float, reacquire_after: float = REACQUIRE_AFTER_S) -> str | None:
+        """After an exporter restart, wait until the place's resources are back; return None or why not.
+
+        Only an exporter that went away (resources gone) or came back elsewhere (moved) is waited for: a
+        lost lock or a place taken away is returned as it is (another job may hold the place now). The
+        wait follows labgrid's update stream: the coordinator re-acquires a restarted exporter's
+        resources at its next sync (15 s tick); if, ``reacquire_after`` seconds in, the exporter is back
+        (every resource published again) but they are not ours, the place is re-acquired (release,
+        acquire: our reservation keeps it ours meanwhile; never while the exporter is away, labgrid
+        would acquire the place without them).
+        On success :attr:`resources` holds the new addresses (the caller resolves the rig again).
+        """
+        kind, why = self._state()
+        if kind is None or kind not in ("gone", "moved"):
+            return why
+        t0 = time.monotonic()
+        s = self.session
+        wanted = {n: (r["exporter"], r["group"]) for n, r in self.resources.items()}
+
+        def entries() -> list[Any]:
+            res = s.session.resources
+            return [res.get(exp, {}).get(grp, {}).get(n) for n, (exp, grp) in wanted.items()]
+
+        def published() -> bool:  # the exporter is back: every resource of ours published and available
+            return all(e is not None and bool(e.data) and e.avail for e in entries())
+
+        def back() -> bool:  # ... and acquired for our place, which is still ours
+            if not s.alive:
+                return True  # stop waiting: reported below
+            p = s.session.places.get(self.place)
+            return (p is not None and p.acquired == s.holder and published()
+                    and all(e.acquired == self.place for e in entries()))
+
+        def remaining() -> float:
+            return max(0.0, timeout - (time.monotonic() - t0))
+
+        self._event(f"reconnecting: {why}")
+        ok = s.wait_for(back, min(reacquire_after, timeout))
+        if not ok and remaining() > 0:
+            # the coordinator's own re-acquire missed its tick: once the exporter is back, acquire again
+            ok = s.wait_for(lambda: back() or published(), remaining())
+            if ok and not s.wait_for(back, 0.0) and s.alive:
+                self._event(f"resources back, not ours after {reacquire_after:g} s: re-acquiring the place")
+                try:
+                    s.release(self.place, fromuser=s.holder)
+                    s.rpc("AcquirePlace", _acquire_request(self.place), timeout=30.0)
+                except LabError as exc:
+                    return f"{why}; re-acquiring the place failed: {exc}"
+                s.wait_for(back, remaining())
+        kind, why_now = self._state()
+        if kind not in (None, "moved"):
+            return f"{why_now} (still, {time.monotonic() - t0:.1f} s after the exporter went away; "\
+                f"--rig-reconnect {timeout:g})"
+        old = self.resources
+        self.resources = s.place_resources(self.place)
+        self._last = dict(self.resources)
+        moved = [f"{n} {_where(old.get(n, {}))} -> {_where(r)}" for n, r in self.resources.items()
+                 if _where(r) != _where(old.get(n, {}))]
+        self.reconnects += 1
+        self._event(f"reconnected after {time.monotonic() - t0:.1f} s"
+                    + (f"; moved: {'; '.join(moved)}" if moved else "; same addresses"))
         return None
 
     def identity(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import time
 from typing import Any
 
 import pytest
@@ -30,6 +31,9 @@ from hil.rig import Rig
 _LEASE = pytest.StashKey[Any]()
 _IDENTITY = pytest.StashKey[dict[str, Any]]()
 _PLACES = pytest.StashKey[list[dict[str, Any]]]()
+_WORLD = pytest.StashKey[Any]()  # the RPyC link to a place's world controls (hil.lab.world_service)
+_UNRESOLVED = pytest.StashKey[Rig]()  # the rig as given, before the place's addresses (resolved again)
+_RUNTIME = pytest.StashKey[Any]()  # the running rig, re-wired after an exporter restart
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="S",
         help="heartbeat lease: the janitor frees a place this long after its holder's last beat",
     )
+    group.addoption(
+        "--rig-reconnect",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="after an exporter restart, wait this long for the place's resources to come back (default 60)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,8 +96,13 @@ def held_rig(config: pytest.Config, rig: Rig) -> Rig:
     lease = config.stash.get(_LEASE, None)
     if lease is None:
         lease = _take(config, text)
+    from hil.lab.exports import WORLD
     from hil.lab.resolve import ResolveError, resolve
 
+    world: dict[str, Any] = {}
+    if WORLD in lease.resources:  # an exported emulated rig: the place says what the rig is
+        rig, world = _world_rig(config, lease)
+    config.stash[_UNRESOLVED] = rig
     try:
         resolved = resolve(rig, lease.resources)
     except ResolveError as exc:
@@ -94,10 +110,69 @@ def held_rig(config: pytest.Config, rig: Rig) -> Rig:
     config.stash[_IDENTITY] = {
         **lease.identity(),
         "addresses": resolved.addresses,
-        "unused_resources": list(resolved.unused),
+        "unused_resources": [u for u in resolved.unused if u != WORLD],
         "worker": _worker(config),
+        **({"world": world} if world else {}),
     }
     return resolved.rig
+
+
+def _world_link(config: pytest.Config, lease: Any) -> Any:
+    """Return the link to the place's world controls (opened once per process)."""
+    conn = config.stash.get(_WORLD, None)
+    if conn is None or conn.closed:
+        from hil.lab.exports import WORLD
+        from hil.lab.remote_rig import WorldLinkError, connect, world_address
+
+        try:
+            conn = connect(*world_address(lease.resources[WORLD]))
+        except WorldLinkError as exc:
+            pytest.fail(f"place {lease.place}: {exc}", pytrace=False)
+        config.stash[_WORLD] = conn
+    return conn
+
+
+def _world_rig(config: pytest.Config, lease: Any) -> tuple[Rig, dict[str, Any]]:
+    """Return the rig a place with world controls exports (its view for clients) and its identity."""
+    from hil.rig.load import load_rig_text
+
+    conn = _world_link(config, lease)
+    meta = {str(k): v for k, v in conn.root.rig_meta().items() if k != "features"}
+    source = f"place {lease.place}: rig-world of {meta['file']}"
+    view = load_rig_text(str(conn.root.rig_view()), source=source)
+    return view, {k: str(v) for k, v in meta.items()}
+
+
+def held_runtime(config: pytest.Config, rig: Rig, run_dir: Any) -> Any:
+    """Return the rig to run on when the place carries world controls (a RemoteRig), else None.
+
+    ``rig``: what :func:`held_rig` returned. The caller starts and stops it like a RigRuntime.
+    """
+    conn = config.stash.get(_WORLD, None)
+    if conn is None:
+        return None
+    from hil.lab.remote_rig import RemoteRig
+
+    runtime = RemoteRig(rig, conn, run_dir)
+    config.stash[_RUNTIME] = runtime
+    return runtime
+
+
+def place_features(config: pytest.Config) -> frozenset[str] | None:
+    """Return what the held place's rig offers the ``needs_*`` markers, when it carries world controls.
+
+    None without ``--rig-place`` or without world controls (the rig file says then). Takes the place
+    when this process holds none yet.
+    """
+    text = config.getoption("--rig-place", None)
+    if not text:
+        return None
+    from hil.lab.exports import WORLD
+
+    lease = config.stash.get(_LEASE, None) or _take(config, text)
+    if WORLD not in lease.resources:
+        return None
+    return frozenset(str(f) for f in _world_link(config, lease).root.rig_meta()["features"])
 
 
 def _worker(config: pytest.Config) -> str:
@@ -148,7 +223,44 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     problem = lease.problem()
     if problem is not None:
+        problem = _reconnect(item.config, lease)
+    if problem is not None:
         pytest.fail(f"rig place lost: {problem}", pytrace=False)
+
+
+def _reconnect(config: pytest.Config, lease: Any) -> str | None:
+    """After an exporter restart: wait for the place's resources, resolve the rig again, re-wire it.
+
+    Return None when the run can go on, else why not. A lost lock or a place taken away is not waited
+    for (another job may hold the place by now): the test fails with that reason.
+    """
+    before = dict(lease.resources)
+    why = lease.reconnect(config.getoption("--rig-reconnect"))
+    if why is not None:
+        return why
+    rig = config.stash.get(_UNRESOLVED, None)
+    runtime = config.stash.get(_RUNTIME, None)
+    if rig is None or runtime is None:
+        return None  # no rig resolved yet: the rig fixture resolves against the new resources
+    from hil.lab.resolve import ResolveError, resolve
+
+    try:
+        resolved = resolve(rig, lease.resources)
+    except ResolveError as exc:
+        return f"place {lease.place}: after the exporter's restart: {exc}"
+    identity = config.stash.get(_IDENTITY, {})
+    old = identity.get("addresses", {})
+    if resolved.addresses == old:
+        return None
+    if not hasattr(runtime, "rewire"):
+        lease.resources = before  # still resolved against these: every later test fails the same way
+        moved = sorted(k for k in resolved.addresses if resolved.addresses[k] != old.get(k))
+        return (f"place {lease.place}: its exporter restarted and {', '.join(moved)} moved; a local rig "
+                "runtime is not re-wired to new serial lines or instruments (the session fails clearly)")
+    changed = runtime.rewire(resolved.rig)
+    identity["addresses"] = resolved.addresses
+    lease.events.append((time.time(), f"re-wired: {'; '.join(changed) or 'nothing'}"))
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -175,11 +287,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     lease = config.stash.get(_LEASE, None)
     identity = config.stash.get(_IDENTITY, None)
+    conn = config.stash.get(_WORLD, None)
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - a dead link needs no closing
+            pass
     if lease is not None:
         failed = lease.give_back()
         if identity is not None:
             identity["events"] = [f"{t:.3f} {e}" for t, e in lease.events]
             identity["timings"] = {k: round(v, 3) for k, v in lease.timings.items()}
+            identity["reconnects"] = lease.reconnects
             identity["given_back"] = failed or "ok"
     if identity is not None:
         if hasattr(config, "workeroutput"):

@@ -149,6 +149,52 @@ def test_exporter_stopped_restarted_and_killed_place_comes_back_no_orphan_ser2ne
         s.close()
 
 
+def test_a_holder_reconnects_after_an_exporter_is_killed_and_learns_what_moved(lab):
+    from hil.lab.spec import PlaceSpec
+
+    s = _session(lab, "holder")
+    try:
+        lease = s.take(PlaceSpec.parse("lab=b"), timeout=20, lease_s=30)
+        before = lease.resources["p1"]["port"]
+        assert lease.reconnect(60) is None and lease.reconnects == 0  # nothing to reconnect
+        lab.exporter.proc.signal(signal.SIGKILL)
+        gone = s.wait_for(lambda: (p := lease.problem()) and "is gone" in p and p, 20)
+        assert gone, f"the holder was not told the exporter went away: {lease.events}"
+        # waits on the update stream for the restarted exporter's resources (labgrid's 15 s sync)
+        assert lease.reconnect(60) is None, lease.events
+        assert lease.owned() and lease.problem() is None
+        assert lease.resources["p1"]["port"] != before and lease.resources["p1"]["avail"]
+        assert lease.reconnects == 1
+        texts = [e for _, e in lease.events]
+        assert any(e.startswith("reconnected after") and "moved: p1 127.0.0.1:" in e for e in texts), texts
+        lease.give_back()
+    finally:
+        s.close()
+
+
+def test_a_holder_that_does_not_wait_for_labgrids_sync_re_acquires_the_place_once_the_exporter_is_back(lab):
+    from hil.lab.spec import PlaceSpec
+
+    s = _session(lab, "holder")
+    try:
+        lease = s.take(PlaceSpec.parse("lab=b"), timeout=20, lease_s=30)
+        before = lease.resources["p1"]["port"]
+        lab.exporter.proc.signal(signal.SIGKILL)
+        assert s.wait_for(lambda: (p := lease.problem()) and "is gone" in p and p, 20), lease.events
+        # re-acquiring while the exporter is away would leave the place without its resources: it waits
+        assert lease.reconnect(60, reacquire_after=0.1) is None, lease.events
+        assert lease.owned() and lease.problem() is None
+        assert set(lease.resources) == {"p1", "meter-http"}, lease.resources
+        assert lease.resources["p1"]["port"] != before and lease.resources["p1"]["avail"]
+        texts = [e for _, e in lease.events]
+        reacquired = [e for e in texts if "re-acquiring the place" in e]
+        reconnected = [e for e in texts if e.startswith("reconnected after")]
+        assert len(reconnected) == 1 and len(reacquired) <= 1, texts
+        lease.give_back()
+    finally:
+        s.close()
+
+
 def test_coordinator_restart_fails_the_next_test_with_the_lost_lock_as_reason(lab, tmp_path):
     import yaml
 
