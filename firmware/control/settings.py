@@ -199,7 +199,7 @@ def from_json(text):
     import json
     try:
         d = json.loads(text)
-    except Exception as e:  # ValueError on both ports; anything else is still a corrupt file
-        return Settings(), ['settings file: expected JSON, got %s (%s); all defaults used' % (
-            _shown(text[:40] if isinstance(text, str) else text), e)]
+    except Exception:  # ValueError on both ports; its words differ between them: not shown
+        return Settings(), ['settings file: expected JSON, got %s that does not parse; all defaults used' % (
+            _shown(text[:40] if isinstance(text, str) else text),)]
     return from_dict(d)

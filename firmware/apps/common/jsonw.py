@@ -6,6 +6,7 @@
 #                          insertion order, so any other order would differ between the ESP32 and CPython.
 #   write(obj, w)          the same text through w(str), piece by piece (literals, keys and strings
 #                          without escapes are passed as they are: no intermediate strings)
+#   shown(v) -> str        what came, for an error text: dumps(v), or the type's name when v is not JSON
 #   loads_object(body) -> (dict, None) or (None, reason)     a request body that must be a JSON object;
 #                          the reason says what was expected and what came.
 import json
@@ -92,6 +93,16 @@ def dumps(obj):
     return parts[0] if len(parts) == 1 else ''.join(parts)
 
 
+def shown(v):
+    """What came, as an error text shows it: v's JSON text (the same on both interpreters, where repr()
+    differs: MicroPython escapes non-ASCII characters and keeps its own dict order), or its type's name
+    when v is not JSON."""
+    try:
+        return dumps(v)
+    except TypeError:
+        return type(v).__name__
+
+
 def loads_object(body):
     """(dict, None) when body (bytes or str) is one JSON object, else (None, reason)."""
     if isinstance(body, (bytes, bytearray)):
@@ -159,8 +170,10 @@ def _kind(v):
         return 'a string'
     if isinstance(v, (int, float)):
         return 'a number'
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return 'an array'
+    if isinstance(v, dict):
+        return 'an object'
     return type(v).__name__
 
 
