@@ -3,16 +3,22 @@
 # "[Errno 111] ECONNREFUSED", JSON parser messages, ...), so a text a user, an API or the flash sees names
 # what failed itself and takes from the exception only what both interpreters agree on:
 #
-#   what(e) -> str    an OSError: 'OSError EIO' (the name of its errno, e.args[0]), 'OSError errno 7'
-#                     (a number the port has no name for), 'OSError' (none); a UnicodeError (CPython's
+#   what(e) -> str    an OSError: 'OSError EIO' (the name of its errno, e.args[0]), 'OSError errno 28'
+#                     (a number without a name in NAMES), 'OSError' (none); a UnicodeError (CPython's
 #                     UnicodeDecodeError too): 'UnicodeError'; anything else: its type's name
 #                     ('KeyError', the firmware's own 'HttpError'). Never the message.
-#   The name, not the number: ESP-IDF's newlib, Linux and the WebAssembly port (Emscripten) number
-#   errors differently (ETIMEDOUT is 116, 110 and 73), the names are the same everywhere.
+#   The name, not the number where there is one (ports may number an error differently; the WebAssembly
+#   port's file errors come from Emscripten: ENOENT is 44 there, 2 on Linux). Only the names MicroPython's
+#   errno.errorcode has (NAMES, py/moderrno.c) are used, on both: CPython knows more (ENOSPC, a full
+#   flash, is 'OSError errno 28' on both, not 'OSError ENOSPC' on one of them).
 try:
     from errno import errorcode
 except ImportError:  # a port built without errno: numbers only
     errorcode = {}
+
+NAMES = ('EACCES', 'EADDRINUSE', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET',
+         'EEXIST', 'EHOSTUNREACH', 'EINPROGRESS', 'EINVAL', 'EIO', 'EISDIR', 'ENOBUFS', 'ENODEV', 'ENOENT',
+         'ENOMEM', 'ENOTCONN', 'EOPNOTSUPP', 'EPERM', 'ETIMEDOUT')
 
 
 def what(e):
@@ -21,7 +27,7 @@ def what(e):
         n = e.args[0] if e.args else None
         if isinstance(n, int) and not isinstance(n, bool):
             name = errorcode.get(n)
-            return 'OSError ' + name if name else 'OSError errno %d' % n
+            return 'OSError ' + name if name in NAMES else 'OSError errno %d' % n
         # CPython's TimeoutError (asyncio's since 3.11) is an OSError without errno; MicroPython's is not
         return 'TimeoutError' if type(e).__name__ == 'TimeoutError' else 'OSError'
     if isinstance(e, UnicodeError):

@@ -124,14 +124,14 @@ class Store:
         obj = self.load_raw(name)
         if obj is None:
             return out
-        for k in defaults:
+        for k in sorted(defaults):   # the errors in one order on both interpreters
             if k in obj:
                 v = obj[k]
                 if _same_type(v, defaults[k]):
                     out[k] = v
                 else:
-                    self._error('%s: key %r: expected %s, found %s; using the default %r' % (
-                        self.path(name), k, type(defaults[k]).__name__, shown(v), defaults[k]))
+                    self._error('%s: key %s: expected %s, found %s; using the default %s' % (
+                        self.path(name), shown(k), type(defaults[k]).__name__, shown(v), shown(defaults[k])))
         if check is not None:
             why = check(out)
             if why:

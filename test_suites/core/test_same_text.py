@@ -139,11 +139,17 @@ def test_storage_error_texts_are_the_firmwares_words():
             f.write('{"n": "\u00e9\u00e8", "m": {"k": 1, "j": [2.5]}, "o": true}')
         assert s.load('t.json', {'n': 1, 'm': 'x', 'o': False}) == {'n': 1, 'm': 'x', 'o': True}
         assert logs[-2:] == [
-            "%s/t.json: key 'n': expected int, found \"\u00e9\u00e8\"; using the default 1" % d,
-            "%s/t.json: key 'm': expected str, found {\"j\":[2.5],\"k\":1}; using the default 'x'" % d]
+            '%s/t.json: key "m": expected str, found {"j":[2.5],"k":1}; using the default "x"' % d,
+            '%s/t.json: key "n": expected int, found "\u00e9\u00e8"; using the default 1' % d]   # key order
         assert s.errors == 5
     finally:
         _clean(d)
+
+
+def test_floats_are_written_with_the_digits_a_32_bit_float_holds():
+    # MicroPython's WebAssembly port parses -991.94 as -991.9400000000001; the ESP32 has 32-bit floats
+    assert dumps([float('-991.94'), 2.5, 5.0, 60.0, 0.1 + 0.2, 1e-05, 1234567.125, -0.0, 1e22]) == \
+        '[-991.94,2.5,5.0,60.0,0.3,1e-05,1.23457e+06,-0.0,1e+22]'
 
 
 def test_exceptions_are_named_by_type_and_errno_never_by_message():
@@ -151,6 +157,7 @@ def test_exceptions_are_named_by_type_and_errno_never_by_message():
     assert what(OSError(errno.ETIMEDOUT)) == 'OSError ETIMEDOUT'
     assert what(OSError(errno.ENOENT, 'No such file or directory', 'x.json')) == 'OSError ENOENT'
     assert what(OSError(65432)) == 'OSError errno 65432'
+    assert what(OSError(28, 'No space left')) == 'OSError errno 28'   # ENOSPC: no name in MicroPython
     assert what(OSError()) == 'OSError' and what(OSError('no errno')) == 'OSError'
     assert what(KeyError('ssid')) == 'KeyError' and what(ValueError('bad value: 3')) == 'ValueError'
     assert what(meterlink.HttpError('x')) == 'HttpError'

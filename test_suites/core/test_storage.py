@@ -68,7 +68,7 @@ def test_wrong_type_keeps_that_default():
         _write(d + '/s.json', '{"interval_min": "6", "mode": true}')
         logs = []
         assert Store(d, log=logs.append).load('s.json', DEFAULTS) == dict(DEFAULTS, mode=True)
-        assert len(logs) == 1 and "'interval_min'" in logs[0]
+        assert len(logs) == 1 and '"interval_min"' in logs[0]
     finally:
         _clean(d)
 

@@ -1,9 +1,11 @@
 # Exact JSON in and out for the web APIs. Portable (MicroPython and CPython).
 #
-#   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec. A Dec is written as its
-#                          decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
-#                          a register). Object keys come out sorted: MicroPython's dicts do not keep the
-#                          insertion order, so any other order would differ between the ESP32 and CPython.
+#   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec / float. A Dec is written as
+#                          its decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
+#                          a register); a float with 6 significant digits (float_text: the same text from
+#                          the ESP32's 32-bit floats and CPython's doubles; NaN and infinities as null).
+#                          Object keys come out sorted: MicroPython's dicts do not keep the insertion
+#                          order, so any other order would differ between the ESP32 and CPython.
 #   write(obj, w)          the same text through w(str), piece by piece (literals, keys and strings
 #                          without escapes are passed as they are: no intermediate strings)
 #   shown(v) -> str        what came, for an error text: dumps(v), or the type's name when v is not JSON
@@ -64,7 +66,7 @@ def write(obj, w):
         if obj != obj or obj in (float('inf'), float('-inf')):
             w('null')  # JSON has no NaN: ArduinoJson (ESPHome) writes null too
         else:
-            w(repr(obj))
+            w(float_text(obj))
     elif isinstance(obj, dict):
         w('{')
         first = True
@@ -85,6 +87,19 @@ def write(obj, w):
         w(']')
     else:
         raise TypeError('jsonw: cannot write %s' % type(obj).__name__)
+
+
+def float_text(v):
+    """v with 6 significant digits, as '2.5', '5.0', '1e-05', '1.23457e+06'.
+
+    6 digits is what the ESP32's 32-bit floats hold (FLT_DIG): a decimal of up to 6 digits read into a
+    32-bit float (the ESP32), a double (CPython) or a double parsed less exactly (MicroPython's
+    WebAssembly port reads -991.94 as -991.9400000000001) comes out as the same text. repr() would
+    differ between all three. Values that need more digits are kept in integers (firmware/fixed.py)."""
+    t = '%.6g' % v
+    if '.' in t or 'e' in t or 'n' in t:
+        return t
+    return t + '.0'
 
 
 def dumps(obj):

@@ -108,7 +108,7 @@ def patch_settings(current, patch):
     if not isinstance(patch, dict) or not patch:
         return None, 'expected a JSON object with "address" and/or "poll_s", got %s' % (shown(patch),)
     new = dict(current)
-    for k in patch:
+    for k in sorted(patch):   # the first wrong key in a fixed order: dicts differ between the interpreters
         if k not in DEFAULTS:
             return None, 'unknown key %s: expected address or poll_s' % (shown(k),)
         v = patch[k]
