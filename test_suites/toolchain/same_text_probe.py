@@ -8,7 +8,8 @@ A case is a list (JSON): ["flash", obj] saves obj as a flash file, reads it back
 types (the "found ..." texts) and as a damaged file; ["json", value] jsonw's text and shown() of a value;
 ["wifi", ssid, password] the portal's check; ["meter", patch] the SmartPlug's meter settings PUT;
 ["reading", status, body] the meter link's reading of an answer; ["oserror", number] an OSError with that
-errno as the texts name it; ["homewizard", description] the HomeWizard error bodies.
+errno as the texts name it; ["homewizard", description] the HomeWizard error bodies; ["metersettings",
+patch] the SmartMeter's settings PUT; ["plugput", obj] the SmartPlug's PUT /api/v1/state and settings PUT.
 """
 import binascii
 import os
@@ -16,7 +17,9 @@ import os
 from firmware.apps.common import hwv1
 from firmware.apps.common.jsonw import dumps, shown
 from firmware.apps.common.wifi import check_credentials
+from firmware.apps.smartmeter import model as meter_model
 from firmware.apps.smartplug import hwapi, meterlink
+from firmware.apps.smartplug.model import Plug
 from firmware.errtext import what
 from firmware.storage import Store
 
@@ -79,6 +82,13 @@ def _one(i, case, folder, out):
     elif kind == 'homewizard':
         out.append('%d homewizard %s %s' % (i, _hex(hwv1.error_text(case[1], 2)),
                                              _hex(hwapi.error_text(case[1]))))
+    elif kind == 'metersettings':
+        new, why = meter_model.update_settings(meter_model.DEFAULT_SETTINGS, case[1])
+        out.append('%d metersettings %s %s' % (i, _hex(dumps(new) if new is not None else None), _hex(why)))
+    elif kind == 'plugput':
+        for what_put in ('put_state', 'put_settings'):
+            status, body = getattr(Plug(now_ms=0, log=lambda t: None), what_put)(case[1])
+            out.append('%d plugput %d %s' % (i, status, _hex(body if isinstance(body, str) else dumps(body))))
     else:
         raise ValueError('case %d: unknown kind %r' % (i, kind))
 

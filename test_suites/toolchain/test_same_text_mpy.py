@@ -52,6 +52,11 @@ case = st.one_of(
         [errno.EIO, errno.ENOENT, errno.ETIMEDOUT, errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH,
          errno.ENOMEM, errno.ENOSPC, errno.EROFS, errno.EPIPE]) | st.integers(-300, 300)),
     st.tuples(st.just("homewizard"), text),
+    st.tuples(st.just("metersettings"), st.dictionaries(st.sampled_from(["stale_s", "p1_line"]) | text,
+                                                         value, max_size=3)),
+    st.tuples(st.just("plugput"), st.dictionaries(
+        st.sampled_from(["power_on", "switch_lock", "brightness", "mode", "interval_min", "on_wh"]) | text,
+        value, max_size=3) | value),
 )
 
 
@@ -99,7 +104,7 @@ def _differences(ours: list[str], mine: list[str], cases: list) -> list[str]:
 
 
 # no shrinking: every step would start node again (minutes); the report names each case that differs
-@settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases=st.lists(case, min_size=30, max_size=60))
 def test_same_bytes_and_texts_on_both_interpreters(cases: list, tmp_path_factory: pytest.TempPathFactory):
