@@ -13,6 +13,7 @@ from firmware.apps.smartplug import hwapi, meterlink
 from firmware.errtext import what
 from firmware.fixed import Dec
 from firmware.hal.mdns import _txt
+from firmware.main import save_state
 from firmware.storage import Store
 
 
@@ -115,6 +116,24 @@ def test_flash_files_are_the_same_bytes_whatever_the_dict_order():
         assert s.save('w.json', second) and s.saves == 1
         assert Store(d).save('w.json', second) and _bytes(d + '/w.json') == want
         assert Store(d).load_raw('w.json') == first and logs == []
+    finally:
+        _clean(d)
+
+
+def test_the_loader_writes_ota_json_as_the_store_does():
+    # ota.json has two writers: the loader (firmware/main.py, no slot code) and the OTA service (Store)
+    d = _folder()
+    try:
+        state = {}
+        for k in ('tries', 'active', 'pending', 'boots', 'state', 'trial_error'):
+            state[k] = None
+        state.update({'tries': 1, 'active': 'a', 'pending': 'b', 'boots': 12, 'state': 'pending',
+                      'trial_error': 'web server did not answer GET /'})
+        save_state(d, state)
+        want = (b'{"active":"a","boots":12,"pending":"b","state":"pending",'
+                b'"trial_error":"web server did not answer GET /","tries":1}')
+        assert _bytes(d + '/ota.json') == want
+        assert Store(d).save('ota2.json', state) and _bytes(d + '/ota2.json') == want
     finally:
         _clean(d)
 
