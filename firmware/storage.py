@@ -15,7 +15,7 @@
 import json
 import os
 
-from firmware.apps.common.jsonw import dumps, kind, shown
+from firmware.apps.common import jsonw
 from firmware.errtext import what
 
 
@@ -82,7 +82,7 @@ class Store:
         except Exception:  # not the parser's words: they differ between the interpreters
             return None, '%s: expected a JSON object, found %d characters that do not parse' % (p, len(text))
         if not isinstance(obj, dict):
-            return None, '%s: expected a JSON object, found %s' % (p, kind(obj))
+            return None, '%s: expected a JSON object, found %s' % (p, jsonw.kind(obj))
         return obj, None
 
     def load_raw(self, name):
@@ -131,7 +131,8 @@ class Store:
                     out[k] = v
                 else:
                     self._error('%s: key %s: expected %s, found %s; using the default %s' % (
-                        self.path(name), shown(k), type(defaults[k]).__name__, shown(v), shown(defaults[k])))
+                        self.path(name), jsonw.shown(k), type(defaults[k]).__name__, jsonw.shown(v),
+                        jsonw.shown(defaults[k])))
         if check is not None:
             why = check(out)
             if why:
@@ -141,7 +142,7 @@ class Store:
 
     def save(self, name, obj):
         """Write obj (a dict) atomically; True on success. On failure the old file stays intact."""
-        text = dumps(obj)
+        text = jsonw.dumps(obj)
         if self._text.get(name) == text:
             return True
         p = self.path(name)

@@ -15,7 +15,10 @@ import json
 
 from firmware.fixed import Dec
 
-_ESC = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
+# the characters JSON escapes by name, and their escapes: a string and a tuple are constants (in flash
+# with the code), a dict would be built on the heap at import
+_ESC = '"\\\n\r\t\b\f'
+_ESC_AS = ('\\"', '\\\\', '\\n', '\\r', '\\t', '\\b', '\\f')
 
 
 def quote(s):
@@ -38,7 +41,8 @@ def _quote(s, w):
         if c in _ESC or c < ' ':
             if i > start:
                 w(s[start:i])
-            w(_ESC.get(c) or '\\u%04x' % ord(c))
+            k = _ESC.find(c)
+            w(_ESC_AS[k] if k >= 0 else '\\u%04x' % ord(c))
             start = i + 1
         i += 1
     if start == 0:

@@ -153,7 +153,8 @@ class Provisioner:
             try:
                 ok, why = await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
             except Exception as e:
-                ok, why = False, _driver_failed(e)
+                # the firmware's words and the errno, not the interpreter's message (errtext)
+                ok, why = False, 'the WiFi driver failed (%s)' % what(e)
             if ok:
                 self._joined(ssid)
                 return True
@@ -210,7 +211,7 @@ class Provisioner:
             try:
                 return await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
             except Exception as e:
-                return False, _driver_failed(e)
+                return False, 'the WiFi driver failed (%s)' % what(e)
 
     def _joined(self, ssid):
         self.state = 'joined'
@@ -273,12 +274,6 @@ def _char(c):
     if ' ' < c < '\x7f':
         return "'%s'" % c
     return 'U+%04X' % ord(c)
-
-
-def _driver_failed(e):
-    # the reason the portal and the status APIs show: the firmware's words and the errno, not the
-    # interpreter's message (it differs between MicroPython and CPython)
-    return 'the WiFi driver failed (%s)' % what(e)
 
 
 def _check_stored(d):
