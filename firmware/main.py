@@ -66,8 +66,11 @@ def load_state(root):
 
 def save_state(root, state):
     p = _path(root, STATE_FILE)
+    # keys sorted and compact, as firmware.storage writes the same file (jsonw: the loader imports nothing
+    # from a slot): MicroPython's dict order differs from CPython's, json.dumps would keep it
+    text = '{' + ','.join([json.dumps(k) + ':' + json.dumps(state[k]) for k in sorted(state)]) + '}'
     with open(p + '.tmp', 'w') as f:
-        f.write(json.dumps(state))
+        f.write(text)
     try:
         os.rename(p + '.tmp', p)
     except OSError:

@@ -8,7 +8,7 @@
 # "firmware/", the package name the code imports. Not an import of the firmware: never run on a board.
 
 # the portable core every app uses
-package("firmware", files=("__init__.py", "fixed.py", "storage.py", "timebase.py"), base_path="..")
+package("firmware", files=("__init__.py", "errtext.py", "fixed.py", "storage.py", "timebase.py"), base_path="..")
 # the ESP32 HAL (the host HAL lives in hil/board and never goes onto a board)
 package("firmware/hal", files=("__init__.py", "esp32.py", "mdns.py"), base_path="..")
 # the web layer both apps share

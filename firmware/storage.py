@@ -7,10 +7,16 @@
 # load(): JSON object -> dict, merged onto the defaults key by key (a value of the wrong type keeps the
 # default); a missing file is a first boot (defaults, no error); a corrupt or partial file gives the
 # defaults plus a logged error and is kept aside as NAME.bad for diagnosis, so the next boot is clean.
+# The same bytes on both interpreters: a file is written by jsonw (keys sorted, compact, non-ASCII as
+# UTF-8: json.dumps keeps MicroPython's dict order and escapes differently on each); error texts name
+# what failed in the firmware's own words (firmware/errtext), never the interpreter's message.
 # Portable: MicroPython (ESP32) and CPython, `os` and `json` only.
 
 import json
 import os
+
+from firmware.apps.common import jsonw
+from firmware.errtext import what
 
 
 def _log(msg):
@@ -68,16 +74,15 @@ class Store:
             with open(p) as f:
                 return f.read(), None
         except Exception as e:  # I/O errors, undecodable bytes and the like
-            return None, 'cannot read %s: %r' % (p, e)
+            return None, 'cannot read %s: %s' % (p, what(e))
 
     def _parse(self, text, p):
         try:
             obj = json.loads(text)
-        except Exception as e:
-            return None, '%s: expected a JSON object, found %d bytes that do not parse (%s)' % (
-                p, len(text), e)
+        except Exception:  # not the parser's words: they differ between the interpreters
+            return None, '%s: expected a JSON object, found %d characters that do not parse' % (p, len(text))
         if not isinstance(obj, dict):
-            return None, '%s: expected a JSON object, found %s' % (p, type(obj).__name__)
+            return None, '%s: expected a JSON object, found %s' % (p, jsonw.kind(obj))
         return obj, None
 
     def load_raw(self, name):
@@ -119,14 +124,15 @@ class Store:
         obj = self.load_raw(name)
         if obj is None:
             return out
-        for k in defaults:
+        for k in sorted(defaults):   # the errors in one order on both interpreters
             if k in obj:
                 v = obj[k]
                 if _same_type(v, defaults[k]):
                     out[k] = v
                 else:
-                    self._error('%s: key %r: expected %s, found %r; using the default %r' % (
-                        self.path(name), k, type(defaults[k]).__name__, v, defaults[k]))
+                    self._error('%s: key %s: expected %s, found %s; using the default %s' % (
+                        self.path(name), jsonw.shown(k), type(defaults[k]).__name__, jsonw.shown(v),
+                        jsonw.shown(defaults[k])))
         if check is not None:
             why = check(out)
             if why:
@@ -136,7 +142,7 @@ class Store:
 
     def save(self, name, obj):
         """Write obj (a dict) atomically; True on success. On failure the old file stays intact."""
-        text = json.dumps(obj)
+        text = jsonw.dumps(obj)
         if self._text.get(name) == text:
             return True
         p = self.path(name)
@@ -160,7 +166,7 @@ class Store:
                 os.rename(tmp, p)
         except OSError as e:
             _remove(tmp)
-            self._error('cannot save %s: %r; the previous content is kept' % (p, e))
+            self._error('cannot save %s: %s; the previous content is kept' % (p, what(e)))
             return False
         self._text[name] = text
         self.saves += 1

@@ -11,6 +11,7 @@
 #   s.set('on_wh', 10001)               # -> 'Threshold ON: expected -10.000 ... 10.000 kWh ..., got 10.001'
 #   s.warnings()                        # ['Threshold ON (...) is above Threshold OFF (...): ...'] or []
 #   d = s.to_dict(); s2, errors = from_dict(d)      # flash image; never raises
+from firmware.apps.common.jsonw import shown
 from firmware.fixed import Dec, parse_dec
 
 VERSION = 1
@@ -61,9 +62,10 @@ def _label(key):
 
 
 def _shown(v):
+    # as JSON (jsonw.shown), not repr(): MicroPython escapes non-ASCII text and keeps its own dict order
     if isinstance(v, str):
-        return repr(v) + ' (text)'
-    return '%r (%s)' % (v, type(v).__name__)
+        return shown(v) + ' (text)'
+    return '%s (%s)' % (shown(v), type(v).__name__)
 
 
 def check(key, value):
@@ -94,7 +96,7 @@ def check(key, value):
         if not isinstance(value, bool):
             return '%s: expected true or false, got %s' % (label, _shown(value))
         return None
-    return 'unknown setting %r: expected one of %s' % (key, ', '.join([f[0] for f in FIELDS]))
+    return 'unknown setting %s: expected one of %s' % (shown(key), ', '.join([f[0] for f in FIELDS]))
 
 
 class Settings:
@@ -199,7 +201,7 @@ def from_json(text):
     import json
     try:
         d = json.loads(text)
-    except Exception as e:  # ValueError on both ports; anything else is still a corrupt file
-        return Settings(), ['settings file: expected JSON, got %s (%s); all defaults used' % (
-            _shown(text[:40] if isinstance(text, str) else text), e)]
+    except Exception:  # ValueError on both ports; its words differ between them: not shown
+        return Settings(), ['settings file: expected JSON, got %s that does not parse; all defaults used' % (
+            _shown(text[:40] if isinstance(text, str) else text),)]
     return from_dict(d)

@@ -13,7 +13,7 @@ def test_system_get_is_the_documented_shape():
 def test_system_put_accepts_only_cloud_off():
     assert hwv1.system_put({'cloud_enabled': False}) is None
     for bad, word in (({'cloud_enabled': True}, 'no cloud'), ({'cloud_enabled': 0}, 'got 0'),
-                      ({}, 'without cloud_enabled'), ({'cloud_enabled': False, 'x': 1}, "unknown key 'x'"),
+                      ({}, 'without cloud_enabled'), ({'cloud_enabled': False, 'x': 1}, 'unknown key "x"'),
                       ({'api_v1_enabled': False}, 'expected cloud_enabled')):
         why = hwv1.system_put(bad)
         assert why is not None and word in why and 'expected' in why, (bad, why)

@@ -126,7 +126,7 @@ def test_failsafe_count_bounds():
 def test_unknown_setting_is_refused():
     s = Settings()
     err = s.set('threshold', 5)
-    assert err.startswith("unknown setting 'threshold': expected one of on_wh, off_wh")
+    assert err.startswith('unknown setting "threshold": expected one of on_wh, off_wh')
 
 
 def test_warning_when_on_above_off():
@@ -160,7 +160,7 @@ def test_corrupt_dict_gives_defaults_for_bad_keys_and_errors():
     assert s.off_wh == 625 and s.interval_min == 15    # bad keys: defaults
     assert s.failsafe_n == 4 and s.failsafe_on is False  # missing keys: defaults
     text = '\n'.join(errors)
-    assert 'got 99.999 kWh' in text and "got 'x' (text)" in text
+    assert 'got 99.999 kWh' in text and 'got "x" (text)' in text   # as JSON: the same on MicroPython
     assert 'failsafe_n: missing' in text and "unknown key 'junk'" in text
     assert len(errors) == 5
 

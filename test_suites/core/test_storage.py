@@ -68,7 +68,7 @@ def test_wrong_type_keeps_that_default():
         _write(d + '/s.json', '{"interval_min": "6", "mode": true}')
         logs = []
         assert Store(d, log=logs.append).load('s.json', DEFAULTS) == dict(DEFAULTS, mode=True)
-        assert len(logs) == 1 and "'interval_min'" in logs[0]
+        assert len(logs) == 1 and '"interval_min"' in logs[0]
     finally:
         _clean(d)
 
@@ -80,7 +80,7 @@ def test_complete_tmp_is_recovered_when_the_main_file_is_gone():
         s = Store(d, log=lambda m: None)
         assert s.load('s.json', DEFAULTS)['interval_min'] == 30
         assert s.recovered == 1
-        assert _read(d + '/s.json') == '{"interval_min": 30}'
+        assert _read(d + '/s.json') == '{"interval_min":30}'  # rewritten by jsonw: compact
         _write(d + '/t.json.tmp', '{"interval_min": 3')  # partial: ignored and removed
         assert s.load('t.json', DEFAULTS) == DEFAULTS
         assert 't.json.tmp' not in os.listdir(d)

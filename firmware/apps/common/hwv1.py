@@ -19,7 +19,8 @@
 #   local.text()                  {"enabled": bool}
 #   add_local_api_routes(app, local)   GET|PUT /api/v1/local_api
 import asyncio
-import json
+
+from firmware.apps.common import jsonw
 
 SYSTEM_TEXT = '{"cloud_enabled":false}'
 IDENTIFY_TEXT = '{"identify":"ok"}'
@@ -36,19 +37,21 @@ WRITES = ('PUT /api/v1/state', 'PUT /api/v1/identify', 'PUT /api/v1/system')
 
 
 def system_put(obj):
-    for k in obj:
+    for k in sorted(obj):   # the same first key on both interpreters (MicroPython's dict order differs)
         if k != 'cloud_enabled':
-            return 'unknown key %r: expected cloud_enabled' % (k,)
+            return 'unknown key %s: expected cloud_enabled' % (jsonw.shown(k),)
     if 'cloud_enabled' not in obj:
         return 'expected {"cloud_enabled": false}, got an object without cloud_enabled'
     v = obj['cloud_enabled']
     if v is not False:
-        return 'cloud_enabled: expected false (this module has no cloud), got %s' % (json.dumps(v),)
+        return 'cloud_enabled: expected false (this module has no cloud), got %s' % (jsonw.shown(v),)
     return None
 
 
 def error_text(description, code=INVALID_VALUE):
-    return json.dumps({'error': {'id': code, 'description': description}})
+    # HomeWizard's order (id, description), written out: json.dumps would escape non-ASCII text on
+    # CPython and not on MicroPython, and keep MicroPython's dict order
+    return '{"error":{"id":%d,"description":%s}}' % (code, jsonw.quote(description))
 
 
 async def blink(pin, log=None):
@@ -78,13 +81,14 @@ class LocalApi:
         return WRITES if self.on else ()
 
     def set(self, obj):
-        for k in obj:
+        for k in sorted(obj):
             if k != 'enabled':
-                return 400, 'PUT /api/v1/local_api: unknown key %r: expected enabled; nothing changed' % (k,)
+                return 400, ('PUT /api/v1/local_api: unknown key %s: expected enabled; nothing changed'
+                             % (jsonw.shown(k),))
         v = obj.get('enabled')
         if v is not True and v is not False:
             return 400, ('PUT /api/v1/local_api: enabled: expected true or false, got %s; nothing changed'
-                         % (json.dumps(v),))
+                         % (jsonw.shown(v),))
         if not self.store.save(LOCAL_API_FILE, {'enabled': v}):
             return 507, 'could not store the Local API v1 setting in flash; nothing changed'
         if v != self.on:
@@ -102,10 +106,10 @@ def add_local_api_routes(app, local, loads_object, on_change=None):
         if request.method == 'PUT':
             obj, why = loads_object(request.body)
             if obj is None:
-                return json.dumps({'error': 'PUT /api/v1/local_api: ' + why}), 400, js
+                return jsonw.dumps({'error': 'PUT /api/v1/local_api: ' + why}), 400, js
             err = local.set(obj)
             if err is not None:
-                return json.dumps({'error': err[1]}), err[0], js
+                return jsonw.dumps({'error': err[1]}), err[0], js
             if on_change is not None:
                 on_change()
         return local.text(), 200, js

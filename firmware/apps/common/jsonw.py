@@ -1,18 +1,24 @@
 # Exact JSON in and out for the web APIs. Portable (MicroPython and CPython).
 #
-#   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec. A Dec is written as its
-#                          decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
-#                          a register). Object keys come out sorted: MicroPython's dicts do not keep the
-#                          insertion order, so any other order would differ between the ESP32 and CPython.
+#   dumps(obj) -> str      dict / list / tuple / str / int / bool / None / Dec / float. A Dec is written as
+#                          its decimal text (4592.767 stays 4592.767: the ESP32's 32-bit floats never touch
+#                          a register); a float with 6 significant digits (float_text: the same text from
+#                          the ESP32's 32-bit floats and CPython's doubles; NaN and infinities as null).
+#                          Object keys come out sorted: MicroPython's dicts do not keep the insertion
+#                          order, so any other order would differ between the ESP32 and CPython.
 #   write(obj, w)          the same text through w(str), piece by piece (literals, keys and strings
 #                          without escapes are passed as they are: no intermediate strings)
+#   shown(v) -> str        what came, for an error text: dumps(v), or the type's name when v is not JSON
 #   loads_object(body) -> (dict, None) or (None, reason)     a request body that must be a JSON object;
 #                          the reason says what was expected and what came.
 import json
 
 from firmware.fixed import Dec
 
-_ESC = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
+# the characters JSON escapes by name, and their escapes: a string and a tuple are constants (in flash
+# with the code), a dict would be built on the heap at import
+_ESC = '"\\\n\r\t\b\f'
+_ESC_AS = ('\\"', '\\\\', '\\n', '\\r', '\\t', '\\b', '\\f')
 
 
 def quote(s):
@@ -35,7 +41,8 @@ def _quote(s, w):
         if c in _ESC or c < ' ':
             if i > start:
                 w(s[start:i])
-            w(_ESC.get(c) or '\\u%04x' % ord(c))
+            k = _ESC.find(c)
+            w(_ESC_AS[k] if k >= 0 else '\\u%04x' % ord(c))
             start = i + 1
         i += 1
     if start == 0:
@@ -63,7 +70,7 @@ def write(obj, w):
         if obj != obj or obj in (float('inf'), float('-inf')):
             w('null')  # JSON has no NaN: ArduinoJson (ESPHome) writes null too
         else:
-            w(repr(obj))
+            w(float_text(obj))
     elif isinstance(obj, dict):
         w('{')
         first = True
@@ -86,10 +93,33 @@ def write(obj, w):
         raise TypeError('jsonw: cannot write %s' % type(obj).__name__)
 
 
+def float_text(v):
+    """v with 6 significant digits, as '2.5', '5.0', '1e-05', '1.23457e+06'.
+
+    6 digits is what the ESP32's 32-bit floats hold (FLT_DIG): a decimal of up to 6 digits read into a
+    32-bit float (the ESP32), a double (CPython) or a double parsed less exactly (MicroPython's
+    WebAssembly port reads -991.94 as -991.9400000000001) comes out as the same text. repr() would
+    differ between all three. Values that need more digits are kept in integers (firmware/fixed.py)."""
+    t = '%.6g' % v
+    if '.' in t or 'e' in t or 'n' in t:
+        return t
+    return t + '.0'
+
+
 def dumps(obj):
     parts = []
     write(obj, parts.append)
     return parts[0] if len(parts) == 1 else ''.join(parts)
+
+
+def shown(v):
+    """What came, as an error text shows it: v's JSON text (the same on both interpreters, where repr()
+    differs: MicroPython escapes non-ASCII characters and keeps its own dict order), or its type's name
+    when v is not JSON."""
+    try:
+        return dumps(v)
+    except TypeError:
+        return type(v).__name__
 
 
 def loads_object(body):
@@ -159,8 +189,10 @@ def _kind(v):
         return 'a string'
     if isinstance(v, (int, float)):
         return 'a number'
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return 'an array'
+    if isinstance(v, dict):
+        return 'an object'
     return type(v).__name__
 
 

@@ -58,14 +58,22 @@ TEXT = {'Content-Type': 'text/plain; charset=UTF-8'}
 SSE = {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
 
 # The reason phrases of the status lines these apps send (microdot writes 'N/A' for any status but 200).
-REASONS = {200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently',
-           302: 'Found', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-           404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict',
-           411: 'Length Required', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
-           421: 'Misdirected Request',
-           422: 'Unprocessable Content', 423: 'Locked', 429: 'Too Many Requests',
-           500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
-           507: 'Insufficient Storage'}
+# Pairs in a tuple, not a dict: a tuple of constants stays in flash with the code, a dict is built on the
+# heap at import (docs/memory.md)
+REASONS = ((200, 'OK'), (201, 'Created'), (202, 'Accepted'), (204, 'No Content'), (301, 'Moved Permanently'),
+           (302, 'Found'), (304, 'Not Modified'), (400, 'Bad Request'), (401, 'Unauthorized'),
+           (403, 'Forbidden'), (404, 'Not Found'), (405, 'Method Not Allowed'), (408, 'Request Timeout'),
+           (409, 'Conflict'), (411, 'Length Required'), (413, 'Payload Too Large'),
+           (415, 'Unsupported Media Type'), (421, 'Misdirected Request'), (422, 'Unprocessable Content'),
+           (423, 'Locked'), (429, 'Too Many Requests'), (500, 'Internal Server Error'),
+           (501, 'Not Implemented'), (503, 'Service Unavailable'), (507, 'Insufficient Storage'))
+
+
+def reason_of(status):
+    for code, text in REASONS:
+        if code == status:
+            return text
+    return None
 
 
 def json_response(obj, status=200):
@@ -412,7 +420,7 @@ class Web:
 
         def reason(response):
             if response.reason is None:
-                response.reason = REASONS.get(response.status_code)
+                response.reason = reason_of(response.status_code)
 
         @app.after_request
         async def _after(request, response):

@@ -28,6 +28,7 @@ import asyncio
 
 from firmware.apps.common.auth import random_bytes
 from firmware.apps.common.page import portal_page
+from firmware.errtext import what
 
 WIFI_FILE = 'wifi.json'
 SECRET_FILE = 'secret.json'
@@ -50,20 +51,20 @@ def check_credentials(ssid, psk):
         return 'SSID: expected 1 to 32 bytes, got %d' % n
     for c in ssid:
         if c < ' ' or c == '\x7f':
-            return 'SSID: expected printable characters, got control character %r' % c
+            return 'SSID: expected printable characters, got control character %s' % _char(c)
     psk = psk or ''
     if psk == '':
         return None
     if len(psk) == 64:
         for c in psk:
             if c not in '0123456789abcdefABCDEF':
-                return 'password: 64 characters must be hex digits (a raw WPA key), got %r' % c
+                return 'password: 64 characters must be hex digits (a raw WPA key), got %s' % _char(c)
         return None
     if len(psk) < 8 or len(psk) > 63:
         return 'password: expected 8 to 63 characters (or none for an open network), got %d' % len(psk)
     for c in psk:
         if c < ' ' or c > '~':
-            return 'password: expected printable ASCII characters, got %r' % c
+            return 'password: expected printable ASCII characters, got %s' % _char(c)
     return None
 
 
@@ -109,7 +110,7 @@ class Provisioner:
         try:
             self.networks = self.wifi.scan()
         except Exception as e:
-            self.log('wifi: scan failed: %r' % (e,))
+            self.log('wifi: scan failed: %s' % what(e))
         return self.networks
 
     def page(self, error=None, status_text=None):
@@ -152,7 +153,8 @@ class Provisioner:
             try:
                 ok, why = await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
             except Exception as e:
-                ok, why = False, 'WiFi failure: %r' % (e,)
+                # the firmware's words and the errno, not the interpreter's message (errtext)
+                ok, why = False, 'the WiFi driver failed (%s)' % what(e)
             if ok:
                 self._joined(ssid)
                 return True
@@ -209,7 +211,7 @@ class Provisioner:
             try:
                 return await self.wifi.connect(ssid, psk, JOIN_TIMEOUT_MS)
             except Exception as e:
-                return False, 'WiFi failure: %r' % (e,)
+                return False, 'the WiFi driver failed (%s)' % what(e)
 
     def _joined(self, ssid):
         self.state = 'joined'
@@ -221,7 +223,7 @@ class Provisioner:
             try:
                 self.on_join()
             except Exception as e:
-                self.log('wifi: after joining: %r' % (e,))
+                self.log('wifi: after joining: %s' % what(e))
         if self.wifi.ap_active():
             asyncio.create_task(self._stop_ap_later())
 
@@ -264,6 +266,14 @@ def new_ap_password():
     for b in random_bytes(AP_PASSWORD_LEN):
         out.append(AP_ALPHABET[b % len(AP_ALPHABET)])
     return ''.join(out)
+
+
+def _char(c):
+    # 'g', or U+00E9 for a character that is not printable ASCII: repr() escapes a non-ASCII character on
+    # MicroPython ('\\xe9') and not on CPython ('é')
+    if ' ' < c < '\x7f':
+        return "'%s'" % c
+    return 'U+%04X' % ord(c)
 
 
 def _check_stored(d):

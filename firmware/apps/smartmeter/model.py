@@ -20,6 +20,7 @@
 #   check_settings(d) -> None or reason                 for Store.load (a stored file out of bounds)
 # The 'auto' P1 line format is firmware/p1/line_hunt.py's.
 from firmware.apps.common.entities import SENSOR, Entity, sensor_state
+from firmware.apps.common.jsonw import shown
 from firmware.fixed import Dec
 from firmware.hal import ticks_diff
 from firmware.p1.readings import meter_reading
@@ -307,9 +308,9 @@ def _is_int(v):
 def check_settings(d):
     s = d.get('stale_s')
     if not _is_int(s) or not STALE_MIN_S <= s <= STALE_MAX_S:
-        return 'stale_s: expected an integer %d ... %d s, got %r' % (STALE_MIN_S, STALE_MAX_S, s)
+        return 'stale_s: expected an integer %d ... %d s, got %s' % (STALE_MIN_S, STALE_MAX_S, shown(s))
     if d.get('p1_line') not in P1_LINES:
-        return 'p1_line: expected one of %s, got %r' % (', '.join(P1_LINES), d.get('p1_line'))
+        return 'p1_line: expected one of %s, got %s' % (', '.join(P1_LINES), shown(d.get('p1_line')))
     return None
 
 
@@ -317,11 +318,12 @@ def update_settings(current, patch):
     if not isinstance(patch, dict):
         return None, 'expected a JSON object of settings'
     if not patch:
-        return None, 'expected at least one of %s, got an empty object' % ', '.join(DEFAULT_SETTINGS)
+        return None, 'expected at least one of %s, got an empty object' % ', '.join(sorted(DEFAULT_SETTINGS))
     new = dict(current)
-    for k in patch:
+    for k in sorted(patch):   # the same first unknown key on both interpreters (dict order differs)
         if k not in DEFAULT_SETTINGS:
-            return None, 'unknown setting %r: expected one of %s' % (k, ', '.join(DEFAULT_SETTINGS))
+            return None, 'unknown setting %s: expected one of %s' % (
+                shown(k), ', '.join(sorted(DEFAULT_SETTINGS)))
         new[k] = patch[k]
     why = check_settings(new)
     if why:

@@ -4,7 +4,7 @@
 # Pure and MicroPython-valid. Numbers are written from integers as exact decimal text (no 32-bit floats
 # on the way). A value the plug does not know right now (the chip is silent) is left out, as HomeWizard
 # devices leave out what they do not measure; the library reads a missing key as None.
-import json
+from firmware.apps.common.jsonw import dumps, quote
 
 from firmware.apps.smartplug.entities import fixed_text
 
@@ -23,8 +23,8 @@ def obj_text(pairs):
         if isinstance(v, tuple):
             val = v[1]
         else:
-            val = json.dumps(v)
-        parts.append(json.dumps(k) + ':' + val)
+            val = dumps(v)   # not json.dumps: it escapes non-ASCII text on CPython, not on MicroPython
+        parts.append(quote(k) + ':' + val)
     return '{' + ','.join(parts) + '}'
 
 
@@ -64,4 +64,4 @@ def state_text(plug):
 
 def error_text(description, code=400):
     """HomeWizard's error body: {"error": {"id": ..., "description": ...}}."""
-    return json.dumps({'error': {'id': code, 'description': description}})
+    return '{"error":{"id":%d,"description":%s}}' % (code, quote(description))

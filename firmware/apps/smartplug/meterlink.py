@@ -10,6 +10,8 @@
 #   link = MeterLink(hal, on_reading, addr=None, poll_s=POLL_S, log=print)
 #   await link.run()       forever: every poll_s one GET; addr None -> mDNS name smartmeter.local
 #                          (re-resolved after RESOLVE_AFTER failures in a row)
+#   Error texts show what came as JSON (jsonw.shown) and an exception by its type or errno (errtext.what):
+#   the same text under MicroPython and CPython.
 #   link.counters, link.last_error, link.addr (where the SmartMeter was found), link.source ('mdns'/'config')
 #   A reading that cannot be true (a clock of 10^30, registers out of bounds, backwards or beyond physics
 #   since the last one taken: firmware/apps/common/plausible.py) is refused and counted as implausible.
@@ -21,10 +23,12 @@
 import asyncio
 import json
 
+from firmware.apps.common.jsonw import shown
 from firmware.apps.common.plausible import Follow
 from firmware.apps.smartplug.httpget import HttpError, get
 from firmware.fixed import is_digits
 from firmware.control import peakguard_coord as coord
+from firmware.errtext import what
 
 POLL_S = 5
 POLL_MIN_S = 0.5
@@ -56,13 +60,16 @@ def parse_reading(status, body):
     if not isinstance(d, dict):
         return None, 'HTTP %d: expected a JSON object, got %r' % (status, body[:60])
     if status != 200 or d.get('fresh') is not True:
-        return None, 'HTTP %d: no current meter reading (%s)' % (status, d.get('error', 'fresh is not true'))
+        err = d.get('error', 'fresh is not true')
+        return None, 'HTTP %d: no current meter reading (%s)' % (
+            status, err if isinstance(err, str) else shown(err))
     t = d.get('meter_ts')
     imp = _total(d, 'import_wh')
     exp = _total(d, 'export_wh')
     if not _is_int(t) or imp is None or exp is None:
-        return None, ('expected integers meter_ts, import_wh.total >= 0, export_wh.total >= 0, got %r, %r, %r'
-                      % (t, d.get('import_wh'), d.get('export_wh')))
+        # the values as JSON (sorted keys): a dict's repr has MicroPython's order on the device
+        return None, ('expected integers meter_ts, import_wh.total >= 0, export_wh.total >= 0, got %s, %s, %s'
+                      % (shown(t), shown(d.get('import_wh')), shown(d.get('export_wh'))))
     return (t, imp, exp), None
 
 
@@ -70,13 +77,13 @@ def parse_addr(text):
     """'192.168.1.20', '192.168.1.20:8081' or 'smartmeter.local' -> (host, port)."""
     if not isinstance(text, str) or not text or len(text) > 64 or ' ' in text or '/' in text or \
             min(text) <= ' ' or max(text) > '~':
-        raise ValueError('SmartMeter address %r: expected HOST or HOST:PORT' % (text,))
+        raise ValueError('SmartMeter address %s: expected HOST or HOST:PORT' % (shown(text),))
     i = text.rfind(':')
     if i < 0:
         return text, 80
     port = text[i + 1:]
     if not is_digits(port) or len(port) > 5 or not 0 < int(port) < 65536 or i == 0:
-        raise ValueError('SmartMeter address %r: expected HOST:PORT with a port 1 ... 65535' % (text,))
+        raise ValueError('SmartMeter address %s: expected HOST:PORT with a port 1 ... 65535' % (shown(text),))
     return text[:i], int(port)
 
 
@@ -84,7 +91,7 @@ def check_settings(d):
     """None when a meter.json dict is valid, else the reason."""
     a = d.get('address')
     if not isinstance(a, str):
-        return 'address: expected "HOST[:PORT]" or "" (mDNS), got %r' % (a,)
+        return 'address: expected "HOST[:PORT]" or "" (mDNS), got %s' % (shown(a),)
     if a:
         try:
             parse_addr(a)
@@ -92,18 +99,18 @@ def check_settings(d):
             return str(e)
     p = d.get('poll_s')
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not POLL_MIN_S <= p <= POLL_MAX_S:
-        return 'poll_s: expected %s ... %s seconds, got %r' % (POLL_MIN_S, POLL_MAX_S, p)
+        return 'poll_s: expected %s ... %s seconds, got %s' % (POLL_MIN_S, POLL_MAX_S, shown(p))
     return None
 
 
 def patch_settings(current, patch):
     """(new settings, None) with patch's keys applied, or (None, reason) and nothing changed."""
     if not isinstance(patch, dict) or not patch:
-        return None, 'expected a JSON object with "address" and/or "poll_s", got %r' % (patch,)
+        return None, 'expected a JSON object with "address" and/or "poll_s", got %s' % (shown(patch),)
     new = dict(current)
-    for k in patch:
+    for k in sorted(patch):   # the first wrong key in a fixed order: dicts differ between the interpreters
         if k not in DEFAULTS:
-            return None, 'unknown key %r: expected address or poll_s' % (k,)
+            return None, 'unknown key %s: expected address or poll_s' % (shown(k),)
         v = patch[k]
         if k == 'address' and v is None:
             v = ''
@@ -157,7 +164,7 @@ class MeterLink:
         try:
             r = await self.hal.mdns_resolve(METER_HOST)
         except Exception as e:
-            self._error('unresolved', 'mDNS: looking up %s.local failed: %r' % (METER_HOST, e))
+            self._error('unresolved', 'mDNS: looking up %s.local failed: %s' % (METER_HOST, what(e)))
             return False
         if r is None:
             self._error('unresolved', 'mDNS: no answer for %s.local (same LAN? or configure its address)'
@@ -183,7 +190,9 @@ class MeterLink:
             status, body = await get(host, port, path, TIMEOUT_S)
         except (HttpError, OSError) as e:
             self._fails += 1
-            self._error('failed', 'GET http://%s:%d%s: %s' % (host, port, path, e))
+            # HttpError's text is the firmware's own; an OSError's message is the interpreter's
+            self._error('failed', 'GET http://%s:%d%s: %s' % (
+                host, port, path, e if isinstance(e, HttpError) else 'no answer: ' + what(e)))
             return False
         self._fails = 0
         if q is not None and status == 404:
@@ -221,5 +230,5 @@ class MeterLink:
             try:
                 await self.poll_once()
             except Exception as e:  # never let one odd answer stop the polling
-                self._error('failed', 'poll failed: %r' % (e,))
+                self._error('failed', 'poll failed: %s' % what(e))
             await asyncio.sleep(self.poll_s)

@@ -16,6 +16,7 @@
 # - switch_lock (HomeWizard API) freezes the relay: every manual request to change it is refused (400), and
 #   a SmartMeter Mode decision or the fail-safe that would change it is held back (counted, logged).
 # - At boot the relay is what the controller restores (the saved state): a reboot never switches by itself.
+from firmware.apps.common.jsonw import shown
 from firmware.apps.smartplug import entities
 from firmware.control import peakguard
 from firmware.control.controller import Controller
@@ -312,9 +313,9 @@ class Plug:
     def put_settings(self, obj, source='rest'):
         """Several settings at once ({key: value}, keys of control.settings.FIELDS): all or nothing."""
         if not isinstance(obj, dict) or not obj:
-            return self._refuse(400, 'expected a JSON object of settings (%s), got %r' % (
-                ', '.join([f[0] for f in FIELDS]), obj))
-        for k in obj:
+            return self._refuse(400, 'expected a JSON object of settings (%s), got %s' % (
+                ', '.join([f[0] for f in FIELDS]), shown(obj)))
+        for k in sorted(obj):   # the same first error on both interpreters (dict order differs)
             err = check(k, obj[k])
             if err is not None:
                 return self._refuse(400, err)
@@ -350,22 +351,22 @@ class Plug:
         """HomeWizard PUT /api/v1/state. (200, {changed keys: new values}) or (400, message), atomically."""
         if not isinstance(obj, dict) or not obj:
             return self._refuse(400, 'PUT /api/v1/state: expected a JSON object with one or more of %s, '
-                                'got %r' % (', '.join(HW_KEYS), obj))
-        for k in obj:
+                                'got %s' % (', '.join(HW_KEYS), shown(obj)))
+        for k in sorted(obj):
             if k not in HW_KEYS:
-                return self._refuse(400, 'PUT /api/v1/state: unknown key %r: expected %s' % (
-                    k, ', '.join(HW_KEYS)))
+                return self._refuse(400, 'PUT /api/v1/state: unknown key %s: expected %s' % (
+                    shown(k), ', '.join(HW_KEYS)))
         for k in ('power_on', 'switch_lock'):
             if k in obj and not isinstance(obj[k], bool):
-                return self._refuse(400, 'PUT /api/v1/state: %s: expected true or false, got %r' % (
-                    k, obj[k]))
+                return self._refuse(400, 'PUT /api/v1/state: %s: expected true or false, got %s' % (
+                    k, shown(obj[k])))
         bright = None
         if 'brightness' in obj:
             # a number 0 ... 255; a fraction is rounded (python-homewizard-energy sends percent * 2.55)
             b = obj['brightness']
             if not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 <= b <= 255:
                 return self._refuse(400, 'PUT /api/v1/state: brightness: expected a number 0 ... 255, '
-                                    'got %r' % (b,))
+                                    'got %s' % (shown(b),))
             bright = int(b + 0.5)
         lock = obj.get('switch_lock', self.lock)
         if 'power_on' in obj and obj['power_on'] != self.ctl.relay and lock and self.lock:
