@@ -25,6 +25,7 @@ STALL_S = 10                    # an upload that sends nothing for this long is 
 MAX_PAYLOAD = 1024 * 1024       # a slot holds at most this much payload
 HEALTH_S = 30                   # a trial boot must run this long (main loop ticks) before it confirms
 FEED_S = 1                      # the watchdog is fed this often
+QUIET_S = 5                     # a reboot waits at most this long for HTTP answers on their way
 
 def default_state():
     # a function, not a module-level dict: the dict lives only while a state is loaded (heap budget)
@@ -83,6 +84,7 @@ class OtaService:
         self.progress = None        # {'phase', 'received', 'expected'} while an upload runs
         self.health = 'not on trial'
         self.reset_pending = False
+        self.answering = None       # () -> HTTP answers on their way (set by the web server)
         for s in ('a', 'b'):  # an upload cut by a power loss leaves a partial staging folder
             rmtree(self.store.path('app/%s.new' % s))
 
@@ -270,12 +272,25 @@ class OtaService:
         self.log('ota: slot %s confirmed (security counter floor %d)' % (slot, st['floor']))
         return ok
 
-    def fail_trial(self, reason):
+    async def fail_trial(self, reason):
         st = self.state()
         st['trial_error'] = reason
         self.store.save(STATE_FILE, st)
         self.health = 'failed: ' + reason
         self.log('ota: health check failed on trial boot %d: %s; resetting' % (st['tries'], reason))
+        await self.reboot()
+
+    async def reboot(self):
+        """Reset once no HTTP answer is on its way (a reset cuts it: the client would read a status line
+        and half the headers, e.g. a 200 with no body), but at most QUIET_S later: a flood of requests
+        cannot hold the reboot off."""
+        t0 = self.hal.ticks_ms()
+        while self.answering is not None and self.answering() > 0:
+            if self.hal.ticks_diff(self.hal.ticks_ms(), t0) >= QUIET_S * 1000:
+                self.log('ota: %d HTTP answers still on their way after %d s; resetting anyway'
+                         % (self.answering(), QUIET_S))
+                break
+            await asyncio.sleep(0.02)
         self.hal.reset()
 
     async def health_check(self, port, ticks):
@@ -309,8 +324,7 @@ class OtaService:
             feed_wdt()
             if self.reset_pending and not self.busy:
                 self.reset_pending = False
-                await asyncio.sleep(0.3)  # the answer to the upload is out by now
-                self.hal.reset()
+                await self.reboot()  # once the answer to the upload is out
             if BOOT.get('trial'):
                 ticks += 1
                 if ticks >= health_s:
@@ -318,7 +332,7 @@ class OtaService:
                     if why is None:
                         self.confirm()
                     else:
-                        self.fail_trial(why)
+                        await self.fail_trial(why)
                 else:
                     self.health = 'checking: %d s to go' % (health_s - ticks)
             await asyncio.sleep(FEED_S)

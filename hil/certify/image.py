@@ -11,9 +11,9 @@ tarball itself is written next to the report so a release step can sign that ver
 from __future__ import annotations
 
 import hashlib
-import io
-import tarfile
 from pathlib import Path
+
+from hil.image.payload import ustar
 
 SKIP_DIRS = frozenset({"__pycache__"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -35,18 +35,7 @@ def tree_tarball(root: Path) -> bytes:
     """Return the deterministic tarball of the tree at ``root`` (members named ``<root name>/...``)."""
     if not root.is_dir():
         raise FileNotFoundError(f"firmware image: expected a folder at {root}, found none")
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for path in tree_files(root):
-            data = path.read_bytes()
-            info = tarfile.TarInfo(path.relative_to(root.parent).as_posix())
-            info.size = len(data)
-            info.mtime = 0
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return ustar([(p.relative_to(root.parent).as_posix(), p.read_bytes()) for p in tree_files(root)])
 
 
 def sha256_bytes(data: bytes) -> str:

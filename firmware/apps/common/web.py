@@ -35,7 +35,7 @@
 # server goes on). Beyond the HAL's socket budget (net.http_sockets()) a connection is closed at once.
 import asyncio
 
-from microdot import Microdot, Request, URLPattern
+from microdot import Microdot, Request, Response, URLPattern
 
 from firmware.apps.common import auth
 from firmware.apps.common import entities as ents
@@ -80,17 +80,44 @@ _create = Request.create
 _timeouts = [0]
 
 
+# The connections (writers) whose request was read and whose answer is not out yet. A reset cuts such an
+# answer (the client reads a status line and half the headers), so an OTA reboot waits until none is owed
+# (firmware/ota/service.py). An event stream's answer counts as out once it starts: it never ends.
+_owed = set()
+
+
+def answers_owed():
+    return len(_owed)
+
+
 async def _create_in_time(*args, **kwargs):
     # A client that opens a connection and sends nothing (or half a request) must not hold a task and a
     # socket forever: give up after READ_TIMEOUT_S; microdot then answers 400.
     try:
-        return await asyncio.wait_for(_create(*args, **kwargs), READ_TIMEOUT_S)
+        req = await asyncio.wait_for(_create(*args, **kwargs), READ_TIMEOUT_S)
     except asyncio.TimeoutError:
         _timeouts[0] += 1
         return None
+    if req is not None:
+        _owed.add(args[2])
+    return req
 
 
 Request.create = staticmethod(_create_in_time)
+
+_write_response = Response.write
+
+
+async def _write_owed(self, stream):
+    if hasattr(self.body, '__anext__'):
+        _owed.discard(stream)
+    try:
+        await _write_response(self, stream)
+    finally:
+        _owed.discard(stream)
+
+
+Response.write = _write_owed
 
 _pattern_match = URLPattern.match
 
@@ -172,6 +199,8 @@ class Web:
                          'too_large': 0, 'timeouts': 0, 'no_socket': 0}
         self._generic = ()
         self.ota = ota_service.for_device(dev)  # None without a HAL (unit tests): /update answers 503
+        if self.ota is not None:
+            self.ota.answering = answers_owed
         self.app = self._build()
         self._guard()
 
@@ -198,6 +227,7 @@ class Web:
                 await handle(reader, writer)
             finally:
                 web.conns -= 1
+                _owed.discard(writer)
         self.app.handle_request = guarded
 
     def now(self):

@@ -135,6 +135,22 @@ class PlugDevice:
             web.publish()
             return err
 
+        def put_object(request, apply):
+            # PUT request.path: a JSON object applied all or nothing by apply(obj, 'rest') -> (status, why),
+            # then committed to flash; None when it was, else the error response
+            obj, why = loads_object(request.body)
+            if obj is None:
+                plug.counters['refused'] += 1
+                return error_response(400, 'PUT %s: %s' % (request.path, why))
+            snap = plug.snapshot()
+            st, msg = apply(obj, 'rest')
+            err = done(snap)
+            if err is not None:
+                return error_response(err[0], 'PUT %s: %s' % (request.path, err[1]))
+            if st != 200:
+                return error_response(st, 'PUT %s: %s' % (request.path, msg))
+            return None
+
         if dev.local_api is not None:
             web.local_api = dev.local_api
             hwv1.add_local_api_routes(app, dev.local_api, loads_object)
@@ -230,17 +246,9 @@ class PlugDevice:
         @app.route('/api/smartplug/v1/settings', methods=['GET', 'PUT'])
         async def settings(request):
             if request.method == 'PUT':
-                obj, why = loads_object(request.body)
-                if obj is None:
-                    plug.counters['refused'] += 1
-                    return error_response(400, 'PUT /api/smartplug/v1/settings: ' + why)
-                snap = plug.snapshot()
-                st, msg = plug.put_settings(obj, 'rest')
-                err = done(snap)
-                if err is not None:
-                    return error_response(err[0], 'PUT /api/smartplug/v1/settings: ' + err[1])
-                if st != 200:
-                    return error_response(st, 'PUT /api/smartplug/v1/settings: ' + msg)
+                refused = put_object(request, plug.put_settings)
+                if refused is not None:
+                    return refused
             return json_response(plug.settings_dict())
 
         @app.get('/api/smartplug/v1/status')
@@ -256,17 +264,9 @@ class PlugDevice:
         async def peakguard(request):
             # Peak Guard: settings (PUT any subset, all or nothing), status and the decision log
             if request.method == 'PUT':
-                obj, why = loads_object(request.body)
-                if obj is None:
-                    plug.counters['refused'] += 1
-                    return error_response(400, 'PUT /api/smartplug/v1/peakguard: ' + why)
-                snap = plug.snapshot()
-                st, msg = plug.put_guard(obj, 'rest')
-                err = done(snap)
-                if err is not None:
-                    return error_response(err[0], 'PUT /api/smartplug/v1/peakguard: ' + err[1])
-                if st != 200:
-                    return error_response(st, 'PUT /api/smartplug/v1/peakguard: ' + msg)
+                refused = put_object(request, plug.put_guard)
+                if refused is not None:
+                    return refused
             return json_response({'settings': plug.guard_dict(),
                                   'status': plug.guard.status(dev.now_ms() // 1000)})
 
