@@ -51,6 +51,8 @@ LOG_MAX = 12
 LATE_PCT = 100          # how much of the appliance's remaining draw shedding later may count on (100: the
                         # last moment; less keeps a reserve for the household's own jumps: docs/peak-guard.md)
 DELTA_S = 1             # a switch shows in the meter's power from the telegram after the next one
+STEP_LO_PCT = 60        # an appliance the plug cannot see: a rise (fall) of the meter's import by 60 ... 140 %
+STEP_HI_PCT = 140       # of its power while the contact is closed is its compressor starting (stopping)
 
 # (key, default, label, lo, hi, unit). Order is the page's order.
 FIELDS = (
@@ -219,6 +221,9 @@ class PeakGuard:
         self._delta_w = 0             # power change of this plug's last switch, at meter time _delta_t:
         self._delta_t = None          # readings up to DELTA_S later do not show it yet
         self._want = False            # the plug would have the appliance on (by hand or SmartMeter Mode)
+        self.running = False          # an appliance the plug cannot see: its run, inferred from the meter
+        self._run_t = 0               # meter time that run started
+        self._p_prev = None
         if saved is not None:
             self._restore(saved)
 
@@ -279,6 +284,7 @@ class PeakGuard:
         else:
             p = self._power_w
         self._power_w = p
+        self._infer_run(t, p, gap)
         if peers is not None:
             # switches other plugs made since their last reading are not in the meter's power yet
             for pe in peers:
@@ -310,8 +316,15 @@ class PeakGuard:
         me_load = self.load_w()
         enabled = desired and not self.shed
         margin_ws = MARGIN_WH * 3600
+        running = self.running
+        if running and peers is not None:
+            for pe in peers:
+                if isinstance(pe, dict) and pe.get('id') != self.plug_id and pe.get('on'):
+                    running = False         # guarded peers: its shed state tells them to leave it room
+                    break
+        committed = running and t - self._run_t < self.settings.min_on_s
         if enabled:
-            if self.unobservable():
+            if self.unobservable() and not running:
                 # a compressor behind a PowerDetector may start any moment and then runs its minimum time
                 run = self.settings.min_on_s if self.settings.min_on_s < rest else rest
                 margin_ws += me_load * (run if run > self.period_s else self.period_s)
@@ -344,6 +357,11 @@ class PeakGuard:
             # the last moment: shed now when running one more reading period (while the less important
             # plugs shed now) would leave no way to stay under the threshold
             me_draw = self.draw_w
+            if committed:
+                rec['why'] = ('its compressor started %d s ago (seen in the meter) and runs its minimum %d s '
+                              'whatever the contact does: shedding would not help' % (
+                                  t - self._run_t, self.settings.min_on_s))
+                return None
             before = 0 if alone else cover_before(prio, self.plug_id, peers)
             after_ws = proj_ws - before * rest - me_draw * later * LATE_PCT // 100
             if after_ws <= shed_at:
@@ -427,7 +445,8 @@ class PeakGuard:
         d = {'on': s.on, 'shed': self.shed, 'failsafe': self.failsafe, 'cap_w': self.cap_w(),
              'cap_auto': s.cap_w == 0, 'month_peak_w': self.month_peak_w, 'priority': s.priority,
              'load_w': self.load_w(), 'learned_w': self.learned_w, 'source': self.source,
-             'd140_meaning': self.d140, 'last': self.last, 'counters': self.counters, 'log': self.log}
+             'd140_meaning': self.d140, 'last': self.last, 'counters': self.counters, 'log': self.log,
+             'running': self.running}
         if mono is not None:
             d['switches_last_hour'] = len([x for x in self._switches if mono - x < 3600])
         return d
@@ -437,6 +456,30 @@ class PeakGuard:
                 'month_peak_w': self.month_peak_w, 'learned_w': self.learned_w, 'd140': self.d140}
 
     # ---- internals -------------------------------------------------------------------------------
+    def _infer_run(self, t, p, gap):
+        """An appliance the plug cannot see (load_w set, only a detector's coil measured): its compressor
+        started when the meter's import rose by STEP_LO_PCT ... STEP_HI_PCT % of load_w while the contact
+        was closed, and stopped at such a fall after its minimum run, or when the contact has been open
+        longer than that run. A household step of the same size reads as a start too (docs/peak-guard.md)."""
+        pp = self._p_prev
+        self._p_prev = p
+        if not self.unobservable() and not self.running:
+            return
+        load = self.load_w()
+        lo = load * STEP_LO_PCT // 100
+        hi = load * STEP_HI_PCT // 100
+        out = self._want and not self.shed
+        if gap or pp is None or (self.running and p < lo):   # the meter imports less than it would draw
+            self.running = False
+        elif not self.running:
+            if out and lo <= p - pp <= hi:
+                self.running = True
+                self._run_t = t
+        elif t - self._run_t >= self.settings.min_on_s - 2 * self.period_s and lo <= pp - p <= hi:
+            self.running = False
+        elif not out and t - self._run_t >= self.settings.min_on_s + 2 * self.period_s:
+            self.running = False
+
     def _note(self, t, kind, text, proj=None, cap=None):
         lg = self.log
         lg.append({'t': t, 'kind': kind, 'projected_w': proj, 'cap_w': cap,

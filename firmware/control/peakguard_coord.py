@@ -4,12 +4,16 @@
 #
 # SmartMeter side:
 #   qt = QuarterTracker(); qt.update(t, import_wh)              # every telegram: the running clock quarter
-#   status, body = meter_answer(reading, values, qt, table, args, mono)
+#   status, body = meter_answer(reading, values, qt, table, args, mono, marked)
 #       reading: (t, import_wh, export_wh) or None (no current telegram); values: dict with import_w,
 #       demand_w (1-0:1.4.0), peak_w (1-0:1.6.0) (None when the meter does not send them); args: the query
-#       parameters (dict of text) with this plug's report, or {} for a look without reporting.
+#       parameters (dict of text) with this plug's report, or {} for a look without reporting; marked:
+#       the request carried REPORT_HEADER (a report without it is refused with 403, nothing stored: a web
+#       page could send the GET from the user's browser, but not that header without a preflight, which
+#       the modules refuse; docs/security.md). A look without a report is open, like every read.
 # Plug side:
-#   path = PATH + '?' + query(report_dict)                        # report and read in one GET
+#   path = PATH + '?' + query(report_dict)                        # report and read in one GET,
+#   headers = REPORT_LINE                                         # with this header line
 #   (reading, extra), why = parse_answer(status, body)            # reading = (t, import_wh, export_wh)
 #       extra = {'import_w', 'demand_w', 'peak_w', 'peers'}; peers None when the table was unusable
 import json
@@ -17,6 +21,8 @@ import json
 from firmware.control.peakguard_table import FLOOR_W, QUARTER_S, check_peer
 
 PATH = '/api/peakguard/v1'
+REPORT_HEADER = 'X-Requested-With'      # a plug's report must carry it (any value; plugs send 'peakguard')
+REPORT_LINE = REPORT_HEADER + ': peakguard\r\n'
 _INT_KEYS = ('priority', 'load_w', 'draw_w', 'delta_w', 'delta_t')
 _BOOL_KEYS = ('shed', 'on')
 
@@ -86,8 +92,17 @@ def report_from_args(args):
     return d, None
 
 
-def meter_answer(reading, values, qt, table, args, mono):
-    """(HTTP status, body dict) of GET /api/peakguard/v1 on the SmartMeter."""
+def meter_answer(reading, values, qt, table, args, mono, marked=False):
+    """(HTTP status, body dict) of GET /api/peakguard/v1 on the SmartMeter; marked: REPORT_HEADER came."""
+    if args and not marked:
+        for k in ('id',) + _INT_KEYS + _BOOL_KEYS:
+            if args.get(k) is not None:
+                table.counters['refused'] += 1
+                table.last_error = 'plug report refused: no %s header' % REPORT_HEADER
+                return 403, {'error': 'GET %s: a plug\'s report (%s=...) without the %s header: expected '
+                                      'the header every plug sends with its report (%s), which a web page '
+                                      'cannot send from a browser; nothing stored. Without a report the '
+                                      'table is open to read' % (PATH, k, REPORT_HEADER, REPORT_LINE[:-2])}
     refused = None
     if args and args.get('id') is None:
         for k in _INT_KEYS + _BOOL_KEYS:

@@ -16,7 +16,7 @@ import pytest
 from firmware.apps.smartplug.meterlink import PATH, MeterLink
 from firmware.control.peakguard import GuardSettings, PeakGuard, Table
 from firmware.control.peakguard_coord import PATH as COORD
-from firmware.control.peakguard_coord import QuarterTracker, meter_answer, query
+from firmware.control.peakguard_coord import REPORT_HEADER, QuarterTracker, meter_answer, query
 
 T = 1736931900
 READING = {"fresh": True, "seq": 3, "age_s": 0.2, "meter_ts": T, "import_wh": {"total": 11258941},
@@ -25,6 +25,7 @@ READING = {"fresh": True, "seq": 3, "age_s": 0.2, "meter_ts": T, "import_wh": {"
 
 class _Meter(BaseHTTPRequestHandler):
     coord = True
+    forbid = False          # answer 403 to reports (a SmartMeter that does not take them)
     table = Table()
     requests: list[str] = []
 
@@ -38,7 +39,8 @@ class _Meter(BaseHTTPRequestHandler):
             args = {k: v[0] for k, v in parse_qs(u.query).items()}
             status, body = meter_answer((T, 11258941, 1709497), {"import_w": 2673, "demand_w": 2500,
                                                                  "peak_w": 4100},
-                                        QuarterTracker(), self.table, args, 10)
+                                        QuarterTracker(), self.table, args, 10,
+                                        bool(self.headers.get(REPORT_HEADER)) and not self.forbid)
         else:
             status, body = 404, {"error": "nothing here"}
         data = json.dumps(body).encode()
@@ -56,6 +58,7 @@ class _Meter(BaseHTTPRequestHandler):
 def server() -> Iterator[ThreadingHTTPServer]:
     """A SmartMeter stand-in on 127.0.0.1 answering with the firmware's coordination code."""
     _Meter.coord = True
+    _Meter.forbid = False
     _Meter.table = Table()
     _Meter.requests = []
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Meter)
@@ -97,7 +100,7 @@ def test_guarded_plug_reports_and_reads_in_one_get(server: ThreadingHTTPServer) 
     t, imp, exp, extra = got[0]
     assert (t, imp, exp) == (T, 11258941, 1709497)
     assert extra["peak_w"] == 4100 and extra["import_w"] == 2673 and extra["demand_w"] == 2500
-    assert [p["id"] for p in extra["peers"]] == ["smartplug-0a0b0c"]
+    assert [p["id"] for p in extra["peers"]] == ["smartplug-0a0b0c"]   # taken: the plug sent the header
     assert link.counters["coord"] == 1
 
 
@@ -117,3 +120,18 @@ def test_a_smartmeter_without_coordination_makes_the_plug_decide_alone(server: T
     link.configure("127.0.0.1:%d" % server.server_address[1], 5)   # another SmartMeter: ask again
     _Meter.coord = True
     assert asyncio.run(link.poll_once()) is True and len(got[-1]) == 4
+
+
+def test_a_smartmeter_refusing_the_report_makes_the_plug_decide_alone(server: ThreadingHTTPServer) -> None:
+    _Meter.forbid = True
+    g = _guard()
+    got: list[tuple[Any, ...]] = []
+    logs: list[str] = []
+    link = MeterLink(_Hal(), lambda *a: got.append(a), "127.0.0.1:%d" % server.server_address[1],
+                     log=logs.append)
+    link.guard_query = lambda: query(g.report())
+    assert asyncio.run(link.poll_once()) is False           # 403: noted once, nothing stored
+    assert link.coord is False and "refused the report" in logs[-1] and "403" in logs[-1]
+    assert _Meter.table.entries(10) == []
+    assert asyncio.run(link.poll_once()) is True            # then the plain reading: the plug goes on
+    assert got == [(T, 11258941, 1709497)]

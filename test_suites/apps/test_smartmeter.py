@@ -284,3 +284,21 @@ def test_oversized_body_is_413_and_the_board_goes_on(rig: MeterRig) -> None:
     )
     assert code == 400 and b"image truncated: 3000 bytes came" in raw  # OTA: refused, nothing written
     assert rig.board.get_json("/api/smartmeter/v1/settings")[0] == 200
+
+
+def test_peak_guard_reports_need_the_plugs_header_and_the_table_stays_open_to_read(rig: MeterRig) -> None:
+    report = "/api/peakguard/v1?id=web-page&priority=9&shed=0&on=1&load_w=2000&draw_w=2000"
+    # what a web page's <img> makes the user's browser send: no X-Requested-With (it would need a preflight)
+    code, _, body = rig.board.request("GET", report)
+    answer = json.loads(body)
+    assert code == 403 and "X-Requested-With" in answer["error"] and "nothing stored" in answer["error"]
+    code, table = rig.board.get_json("/api/peakguard/v1")
+    assert code == 200 and "web-page" not in [p["id"] for p in table["plugs"]]
+    refused = table["counters"]["refused"]
+    assert refused >= 1
+    # a plug's report (its header): taken, and published to every reader
+    code, _, body = rig.board.request("GET", report.replace("web-page", "smartplug-test"),
+                                      headers={"X-Requested-With": "peakguard"})
+    assert code == 200 and json.loads(body)["fresh"] is True
+    code, table = rig.board.get_json("/api/peakguard/v1")
+    assert [p["id"] for p in table["plugs"]] == ["smartplug-test"] and table["counters"]["refused"] == refused

@@ -204,3 +204,47 @@ def test_guard_off_releases_the_appliance():
     p.g.settings.set('on', False)
     w.run_until(T0 + 410)
     assert not p.g.shed and p.g.log[-1]['kind'] == 'restore'
+
+
+def _hp_guard():
+    g = PeakGuard(guard_settings(cap_w=4000, min_on_s=1200, min_off_s=0, max_sw_h=60, load_w=2200), 'hp',
+                  period_s=5)
+    g.on_plug_power(1)                   # the plug measures only the PowerDetector's coil
+    return g
+
+
+def _feed(g, t0, t1, power, peers=None, desired=True):
+    """Readings every 5 s from t0 to t1 at power(t) W; the import register follows it."""
+    wh = 0
+    for t in range(t0, t1, 5):
+        g.on_meter(t, 100000 + wh // 3600, t - T0, desired, import_w=power(t), peers=peers)
+        wh += power(t) * 5
+
+
+def test_a_compressor_seen_starting_in_the_meter_is_not_shed_during_its_minimum_run():
+    g = _hp_guard()
+    start = T0 + 120                     # the compressor starts; the household rises over the cap later
+    rise = T0 + 300
+
+    def power(t):
+        return 1000 + (2200 if t >= start else 0) + (2500 if t >= rise else 0)
+    _feed(g, T0, rise + 60, power)
+    assert g.running and not g.shed and g.status()['running'] is True
+    assert 'shedding would not help' in g.last['why']           # 5.7 kW > 4 kW, but the contact stays
+    _feed(g, rise + 60, start + 1200 + 10, power)
+    assert g.shed and g.log[-1]['kind'] == 'shed'               # after its minimum run: shed, it stops
+    # the meter imports less than the compressor would draw: not running; a step of the same size while the
+    # contact is open (the appliance not wanted) is not a start
+    _feed(g, start + 1200 + 10, start + 1500, lambda t: 1000 + (2200 if t >= start + 1400 else 0),
+          desired=False)
+    assert not g.running
+
+
+def test_with_guarded_peers_running_the_compressors_plug_still_sheds():
+    # the table shows the heat pump shed: less important plugs leave room for its return before restoring
+    g = _hp_guard()
+    peer = {'id': 'ev', 'priority': 9, 'shed': True, 'on': True, 'load_w': 2300, 'draw_w': 0}
+    start = T0 + 120
+    _feed(g, T0, T0 + 400, lambda t: 1000 + (2200 if t >= start else 0) + (2500 if t >= T0 + 300 else 0),
+          peers=[peer])
+    assert g.running and g.shed

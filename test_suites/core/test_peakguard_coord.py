@@ -5,6 +5,8 @@ import json
 
 from firmware.control.peakguard import QUARTER_S, PeakGuard, Table
 from firmware.control.peakguard_coord import (
+    REPORT_HEADER,
+    REPORT_LINE,
     QuarterTracker,
     meter_answer,
     parse_answer,
@@ -53,7 +55,7 @@ def test_meter_answer_publishes_quarter_cap_and_shed_plugs():
     i = imp + 300 * 1200 // 3600
     st, body = meter_answer((t, i, 5), {'import_w': 1200, 'demand_w': 1190, 'peak_w': 3100}, qt, tb,
                             {'id': 'a', 'priority': '9', 'shed': '1', 'on': '1', 'load_w': '2000',
-                             'draw_w': '0'}, 100)
+                             'draw_w': '0'}, 100, True)
     assert st == 200
     assert body['cap_w'] == 3100 and body['shed'] == ['a'] and body['plugs'][0]['priority'] == 9
     q = body['quarter']
@@ -71,14 +73,14 @@ def test_bad_reports_are_refused_and_change_nothing():
     tb = Table()
     qt = QuarterTracker()
     good = {'id': 'a', 'priority': '3', 'shed': '0', 'on': '1', 'load_w': '2000', 'draw_w': '1990'}
-    assert meter_answer((T0, 1, 0), {}, qt, tb, good, 0)[0] == 200
+    assert meter_answer((T0, 1, 0), {}, qt, tb, good, 0, True)[0] == 200
     for bad, words in (({'priority': '10'}, 'priority'), ({'shed': 'yes'}, 'shed'),
                        ({'load_w': '2e3'}, 'load_w'), ({'id': ''}, 'id'), ({'draw_w': None}, 'draw_w')):
         args = dict(good)
         args.update(bad)
         if args.get('draw_w') is None:
             del args['draw_w']
-        st, body = meter_answer((T0, 1, 0), {}, qt, tb, args, 1)
+        st, body = meter_answer((T0, 1, 0), {}, qt, tb, args, 1, True)
         assert st == 400 and words in body['error'] and 'nothing stored' in body['error'], (bad, body)
     assert tb.entries(2)[0]['priority'] == 3 and tb.counters['refused'] == 5
 
@@ -105,3 +107,19 @@ def test_quarter_tracker_closes_whole_quarters_only():
     assert abs(qt.last_w - 2000) <= 8
     qt.update(T0 + 5 * QUARTER_S + 3, 9000)             # a gap: the next quarter's start is not known
     assert qt.q_wh is None and qt.last_w is None
+
+
+def test_a_report_without_the_plugs_header_is_refused_and_a_look_stays_open():
+    # a web page can make the user's browser send this GET (an image), but not with the header
+    tb = Table()
+    qt = QuarterTracker()
+    good = {'id': 'a', 'priority': '3', 'shed': '0', 'on': '1', 'load_w': '2000', 'draw_w': '1990'}
+    assert REPORT_LINE == REPORT_HEADER + ': peakguard\r\n'
+    for args in (good, {'id': 'evil'}, {'shed': '1'}):
+        st, body = meter_answer((T0, 1, 0), {}, qt, tb, args, 0)
+        assert st == 403 and REPORT_HEADER in body['error'] and 'nothing stored' in body['error'], body
+    assert tb.entries(1) == [] and tb.counters['refused'] == 3 and tb.counters['updates'] == 0
+    st, body = meter_answer((T0, 1, 0), {}, qt, tb, {}, 0)        # a look: open, like every read
+    assert st == 200 and body['plugs'] == []
+    assert meter_answer((T0, 1, 0), {}, qt, tb, good, 0, True)[0] == 200
+    assert [p['id'] for p in tb.entries(1)] == ['a']

@@ -179,7 +179,8 @@ class SmartMeter:
             values = {'import_w': model._int_w(cur, '1-0:1.7.0'), 'demand_w': model._int_w(cur, '1-0:1.4.0'),
                       'peak_w': model._int_w(cur, '1-0:1.6.0')}
             st, body = peakguard_coord.meter_answer(dev.meter.reading if cur is not None else None, values,
-                                                    dev.quarter, dev.guard_table, request.args, now // 1000)
+                                                    dev.quarter, dev.guard_table, request.args, now // 1000,
+                                                    bool(request.headers.get(peakguard_coord.REPORT_HEADER)))
             return json_response(body, st)
 
         @app.get('/api/status')

@@ -1,6 +1,7 @@
 # A small asynchronous HTTP/1.0 GET client for MicroPython (asyncio.open_connection) and CPython alike.
 #
 #   status, body = await get(host, port, '/api/plug/v1/reading', timeout_s=3)
+#   status, body = await get(host, port, path, headers='X-Requested-With: peakguard\r\n')   # more headers
 #
 # One request per connection (HTTP/1.0, Connection: close): nothing to keep in memory between polls.
 # The body is read up to Content-Length (or to the end of the stream), at most max_body bytes.
@@ -59,12 +60,12 @@ async def read_response(reader, where, max_body):
     return status, b''.join(chunks)
 
 
-async def _exchange(host, port, path, max_body):
+async def _exchange(host, port, path, max_body, headers):
     where = 'http://%s:%d%s' % (host, port, path)
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        writer.write(('GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\nConnection: close\r\n\r\n'
-                      % (path, host)).encode())
+        writer.write(('GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n%sConnection: close\r\n\r\n'
+                      % (path, host, headers)).encode())
         await writer.drain()
         return await read_response(reader, where, max_body)
     finally:
@@ -75,10 +76,11 @@ async def _exchange(host, port, path, max_body):
             pass
 
 
-async def get(host, port, path, timeout_s=3, max_body=2048):
-    """(status, body bytes) of GET http://host:port/path; HttpError or OSError on failure."""
+async def get(host, port, path, timeout_s=3, max_body=2048, headers=''):
+    """(status, body bytes) of GET http://host:port/path; HttpError or OSError on failure. headers: more
+    header lines, each ending in CRLF."""
     try:
-        return await asyncio.wait_for(_exchange(host, port, path, max_body), timeout_s)
+        return await asyncio.wait_for(_exchange(host, port, path, max_body, headers), timeout_s)
     except asyncio.TimeoutError:
         raise HttpError('http://%s:%d%s: expected a response within %s s, got none' % (
             host, port, path, timeout_s))

@@ -187,7 +187,8 @@ class MeterLink:
         q = self.guard_query() if (self.guard_query is not None and self.coord is not False) else None
         path = PATH if q is None else coord.PATH + '?' + q
         try:
-            status, body = await get(host, port, path, TIMEOUT_S)
+            status, body = await get(host, port, path, TIMEOUT_S,
+                                     headers='' if q is None else coord.REPORT_LINE)
         except (HttpError, OSError) as e:
             self._fails += 1
             # HttpError's text is the firmware's own; an OSError's message is the interpreter's
@@ -195,11 +196,12 @@ class MeterLink:
                 host, port, path, e if isinstance(e, HttpError) else 'no answer: ' + what(e)))
             return False
         self._fails = 0
-        if q is not None and status == 404:
+        if q is not None and status in (403, 404):
+            # 404: an older SmartMeter; 403: one that does not take our report. Either way: decide alone
             self.coord = False
             self.counters['no_coord'] += 1
-            self.log('meter: the SmartMeter has no Peak Guard coordination (%s: 404): deciding alone'
-                     % coord.PATH)
+            self.log('meter: the SmartMeter %s Peak Guard coordination (%s: %d): deciding alone'
+                     % ('has no' if status == 404 else 'refused the report to its', coord.PATH, status))
             return False
         extra = None
         if q is None:
