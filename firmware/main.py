@@ -64,11 +64,19 @@ def load_state(root):
     return {}
 
 
+def sorted_json(v):
+    # keys sorted (at every depth) and compact, as firmware.storage writes the same file (jsonw: the loader
+    # imports nothing from a slot): MicroPython's dict order differs from CPython's, json.dumps would keep it
+    if isinstance(v, dict):
+        return '{' + ','.join([json.dumps(k) + ':' + sorted_json(v[k]) for k in sorted(v)]) + '}'
+    if isinstance(v, list):
+        return '[' + ','.join([sorted_json(x) for x in v]) + ']'
+    return json.dumps(v)
+
+
 def save_state(root, state):
     p = _path(root, STATE_FILE)
-    # keys sorted and compact, as firmware.storage writes the same file (jsonw: the loader imports nothing
-    # from a slot): MicroPython's dict order differs from CPython's, json.dumps would keep it
-    text = '{' + ','.join([json.dumps(k) + ':' + json.dumps(state[k]) for k in sorted(state)]) + '}'
+    text = sorted_json(state)
     with open(p + '.tmp', 'w') as f:
         f.write(text)
     try:
@@ -130,8 +138,11 @@ def boot(hal, config=None, hooks=(), make_hal=None, root=None, log=print):
     except Exception as e:
         if not trial:
             raise
-        why = 'trial boot %d raised %r' % (state.get('tries', 0), e)
-        log('loader: ' + why + '; resetting')
+        # ota.json and GET /api/ota get the type only (the same text on both interpreters, whose messages
+        # differ); the console gets the whole exception for diagnosis
+        from firmware.errtext import what
+        why = 'trial boot %d raised %s' % (state.get('tries', 0), what(e))
+        log('loader: %s (%r); resetting' % (why, e))
         record_failure(root, why)
         if hal is not None:
             hal.reset()

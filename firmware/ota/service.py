@@ -11,9 +11,10 @@
 # Flash layout (hal.flash_root): ota.json (the state, shared with the loader), app/a and app/b (slots, each
 # with IMAGE.json; an upload goes to app/<slot>.new and is renamed over the slot once verified), ota/trusted_keys (hex SHA-256 key digests, one a line), ota/board.json.
 import asyncio
-import json
 import os
 
+from firmware.apps.common import jsonw
+from firmware.errtext import what
 from firmware.ota import manifest as mf
 from firmware.ota.errors import OtaError
 from firmware.storage import Store
@@ -180,8 +181,9 @@ class OtaService:
             u.abort()
             if wrote[0]:
                 rmtree(staging)
-            return self._refuse(OtaError(500, 'update failed while %s after %d bytes: %r; nothing was changed'
-                                         % (u.phase, u.received, e), u.phase), u)
+            self.log('ota: update failed: %r' % (e,))
+            return self._refuse(OtaError(500, 'update failed while %s after %d bytes: %s; nothing was changed'
+                                         % (u.phase, u.received, what(e)), u.phase), u)
         finally:
             self.busy = False
             self.progress = None
@@ -190,7 +192,7 @@ class OtaService:
                 'security_counter': m.counter, 'identity': identity, 'manifest_sha256': u.head_digest,
                 'source_commit': mf.hexlify(m.commit), 'payload_len': m.payload_len, 'key_block': u.key_index}
         with open(staging + '/IMAGE.json', 'w') as f:
-            f.write(json.dumps(meta))
+            f.write(jsonw.dumps(meta))  # keys sorted: the same bytes on both interpreters
         rmtree(slot_dir)
         os.rename(staging, slot_dir)  # a cut before this leaves the state pointing at the running slot
         st = self.state()
@@ -297,7 +299,7 @@ class OtaService:
         """None when healthy, else the reason."""
         from firmware.apps.common import boot as appboot
         if appboot.task_failures:
-            return 'tasks failed: %r' % (appboot.task_failures,)
+            return 'tasks failed: ' + ', '.join(sorted(appboot.task_failures))
         if self.store.errors:
             return 'settings did not load: %s' % self.store.last_error
         try:
@@ -309,7 +311,7 @@ class OtaService:
             finally:
                 w.close()
         except Exception as e:
-            return 'web server did not answer GET /: %r' % (e,)
+            return 'web server did not answer GET /: ' + what(e)
         if ' 200 ' not in line + ' ':
             return 'web server answered GET / with %r' % line
         return None

@@ -34,7 +34,7 @@ def test_relay_holds_through_update_and_rollback(tmp_path):
         status, doc = post_raw(b, bad.to_bytes())
         assert status == 200, doc
         st = wait_ota(b, lambda d: d["state"] == "rolled back", timeout=120)
-        assert st["running_identity"] == good.identity and "broken" in st["reason"]
+        assert st["running_identity"] == good.identity and "raised ImportError" in st["reason"]
         seen = watch.stop()
         assert seen == [1], seen                       # the line never dropped: no appliance switched
         assert json.loads(b.get("/switch/relay")[2])["value"] is True

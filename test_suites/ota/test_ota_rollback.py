@@ -20,7 +20,7 @@ WEB = "firmware/apps/common/web.py"
 BROKEN = {
     "raises at import": ({APP: ("VERSION = '1.0.0'",
                                 "VERSION = '1.0.0'\nraise RuntimeError('broken on purpose')")},
-                         "raised RuntimeError('broken on purpose')"),
+                         "raised RuntimeError"),
     "hangs": ({APP: ("VERSION = '1.0.0'", "VERSION = '1.0.0'\nwhile True:\n    pass")}, "watchdog reset"),
     "fails its health check": ({WEB: ("    async def index(request):\n", "    async def index(request):\n"
                                       "            raise RuntimeError('no page')\n")},
@@ -50,6 +50,8 @@ def test_broken_image_rolls_back_with_the_reason(meter, tmp_path, case):
                   timeout=120)
     took = time.monotonic() - t0
     assert reason in st["reason"] and "failed 3 trial boots" in st["reason"], st["reason"]
+    if case == "raises at import":  # the console has the whole exception; the state its type only
+        assert "RuntimeError('broken on purpose')" in meter.log_text()
     assert st["running"] == before["running"] and st["running_identity"] == before["running_identity"]
     assert st["security_counter_floor"] == before["security_counter_floor"] and not st["trial"]
     trial_boots = meter.log_text().count("loader: boot") - boots
