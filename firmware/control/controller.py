@@ -38,6 +38,7 @@
 #   reading, after which the first interval is only measured.
 # - Reboot: the relay comes back as saved, unless the saved state was in fail-safe (then the fail-safe
 #   state); with no saved state at all, the fail-safe state. Daily Energy, C and the anchor come back too.
+from firmware.apps.common.jsonw import shown
 from firmware.control.daily import DailyEnergy
 from firmware.control.settings import kwh_text
 from firmware.timebase import CET, iso_utc
@@ -108,8 +109,8 @@ class Controller:
         """The plug's cumulative measured energy in mWh (from the metering chip)."""
         if not _is_int(plug_mwh) or plug_mwh < 0:
             self.counters['plug_refused'] += 1
-            self._event(None, 'refused', 'plug energy refused: expected an integer mWh >= 0, got %r'
-                        % (plug_mwh,))
+            self._event(None, 'refused', 'plug energy refused: expected an integer mWh >= 0, got %s'
+                        % (shown(plug_mwh),))
             return
         last = self._plug_last
         self._plug_last = plug_mwh
@@ -131,7 +132,7 @@ class Controller:
         if not (_is_int(t) and _is_int(import_wh) and _is_int(export_wh)) or import_wh < 0 or export_wh < 0:
             cn['refused'] += 1
             self._event(None, 'refused', 'meter reading refused: expected integers t, import_wh >= 0, '
-                        'export_wh >= 0, got %r, %r, %r' % (t, import_wh, export_wh))
+                        'export_wh >= 0, got %s, %s, %s' % (shown(t), shown(import_wh), shown(export_wh)))
             return None
         self._check_settings()
         prev = self._prev
@@ -377,20 +378,20 @@ class Controller:
     def _restore(self, d):
         err = self.restore_errors
         if not isinstance(d, dict):
-            err.append('saved state: expected a dict, got %r; relay in its fail-safe state' % (d,))
+            err.append('saved state: expected a dict, got %s; relay in its fail-safe state' % (shown(d),))
             return
         if d.get('v') != STATE_VERSION:
-            err.append('saved state v: expected %d, got %r; keys read as version %d' % (
-                STATE_VERSION, d.get('v'), STATE_VERSION))
+            err.append('saved state v: expected %d, got %s; keys read as version %d' % (
+                STATE_VERSION, shown(d.get('v')), STATE_VERSION))
         s = self.settings
         relay = d.get('relay')
         if isinstance(relay, bool):
             self.relay = relay
         else:
-            err.append('saved relay: expected true or false, got %r; fail-safe state used' % (relay,))
+            err.append('saved relay: expected true or false, got %s; fail-safe state used' % (shown(relay),))
         fs = d.get('failsafe', False)
         if not isinstance(fs, bool):
-            err.append('saved failsafe: expected true or false, got %r; false used' % (fs,))
+            err.append('saved failsafe: expected true or false, got %s; false used' % (shown(fs),))
             fs = False
         if fs and s.mode:
             self.failsafe = True
@@ -398,19 +399,19 @@ class Controller:
         day = d.get('day')
         mwh = d.get('daily_mwh', 0)
         if day is not None and not _is_int(day):
-            err.append('saved day: expected a day number or null, got %r; Daily Energy restarts' % (day,))
+            err.append('saved day: expected a day number or null, got %s; Daily Energy restarts' % (shown(day),))
         elif not _is_int(mwh) or mwh < 0:
-            err.append('saved daily_mwh: expected an integer >= 0, got %r; Daily Energy restarts' % (mwh,))
+            err.append('saved daily_mwh: expected an integer >= 0, got %s; Daily Energy restarts' % (shown(mwh),))
         elif day is not None:
             self.daily = DailyEnergy(day, mwh, self.std)
         same_interval = d.get('interval_min') == s.interval_min
         c = d.get('c_mwh')
         if c is not None and (not _is_int(c) or c < 0):
-            err.append('saved c_mwh: expected an integer >= 0 or null, got %r; C unknown' % (c,))
+            err.append('saved c_mwh: expected an integer >= 0 or null, got %s; C unknown' % (shown(c),))
         elif same_interval:
             self.c_mwh = c
         a = d.get('anchor')
         if a is not None and not _is_int(a):
-            err.append('saved anchor: expected meter seconds or null, got %r; boundaries restart' % (a,))
+            err.append('saved anchor: expected meter seconds or null, got %s; boundaries restart' % (shown(a),))
         elif same_interval and 60 % s.interval_min != 0:
             self._anchor = a

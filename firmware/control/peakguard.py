@@ -37,6 +37,7 @@
 #   switches in any hour, and a restore only with two switches left (a shed is always possible after it).
 # - stale meter (no fresh reading for timeout_s = 30 s): the plug's fail-safe state (shed if the fail-safe
 #   state is off), still after the minimum on/off times; the switch budget does not hold it back.
+from firmware.apps.common.jsonw import shown
 from firmware.control.peakguard_table import (CAP_MAX_W, FLOOR_W, PEER_MAX, QUARTER_S, STALE_S,  # noqa: F401
                                               Table, _is_int, check_peer, order_key)
 from firmware.timebase import CET, local_fields
@@ -84,14 +85,14 @@ def check(key, value):
     """None if value is valid for guard setting key, else the reason (expected, got)."""
     f = _field(key)
     if f is None:
-        return 'unknown Peak Guard setting %r: expected one of %s' % (key, ', '.join([x[0] for x in FIELDS]))
+        return 'unknown Peak Guard setting %s: expected one of %s' % (shown(key), ', '.join([x[0] for x in FIELDS]))
     label = f[2]
     if key == 'on':
         if not isinstance(value, bool):
-            return '%s: expected true or false, got %r' % (label, value)
+            return '%s: expected true or false, got %s' % (label, shown(value))
         return None
     if not _is_int(value):
-        return '%s: expected an integer (%s), got %r' % (label, f[5] or 'number', value)
+        return '%s: expected an integer (%s), got %s' % (label, f[5] or 'number', shown(value))
     if key == 'cap_w':
         if value != 0 and (value < f[3] or value > f[4]):
             return '%s: expected 0 (auto: the month\'s peak so far, at least 2.5 kW) or %s ... %s kW ' \
@@ -139,16 +140,16 @@ def from_dict(d):
     if d is None:
         return s, errors
     if not isinstance(d, dict):
-        return s, ['peak guard settings: expected a dict, got %r; defaults used' % (d,)]
+        return s, ['peak guard settings: expected a dict, got %s; defaults used' % (shown(d),)]
     for f in FIELDS:
         k = f[0]
         if k in d:
             err = s.set(k, d[k])
             if err is not None:
-                errors.append('%s; default %r used' % (err, f[1]))
+                errors.append('%s; default %s used' % (err, shown(f[1])))
     for k in d:
         if k != 'v' and _field(k) is None:
-            errors.append('peak guard: unknown key %r ignored' % (k,))
+            errors.append('peak guard: unknown key %s ignored' % (shown(k),))
     return s, errors
 
 

@@ -18,6 +18,7 @@
 #       extra = {'import_w', 'demand_w', 'peak_w', 'peers'}; peers None when the table was unusable
 import json
 
+from firmware.apps.common.jsonw import shown
 from firmware.control.peakguard_table import FLOOR_W, QUARTER_S, check_peer
 
 PATH = '/api/peakguard/v1'
@@ -79,12 +80,12 @@ def report_from_args(args):
             return None, '%s: expected an integer parameter, got none' % k
         s = v[1:] if v[:1] == '-' else v
         if not s.isdigit() or len(v) > 12:
-            return None, '%s: expected an integer, got %r' % (k, v)
+            return None, '%s: expected an integer, got %s' % (k, shown(v))
         d[k] = int(v)
     for k in _BOOL_KEYS:
         v = args.get(k)
         if v not in ('0', '1'):
-            return None, '%s: expected 0 or 1, got %r' % (k, v)
+            return None, '%s: expected 0 or 1, got %s' % (k, shown(v))
         d[k] = v == '1'
     err = check_peer(d)
     if err is not None:
@@ -184,8 +185,8 @@ def parse_answer(status, body):
     imp = imp.get('total') if isinstance(imp, dict) else None
     exp = exp.get('total') if isinstance(exp, dict) else None
     if not _is_int(t) or not _is_int(imp) or not _is_int(exp) or imp < 0 or exp < 0:
-        return None, ('expected integers meter_ts, import_wh.total >= 0, export_wh.total >= 0, got %r, %r, %r'
-                      % (t, imp, exp))
+        return None, ('expected integers meter_ts, import_wh.total >= 0, export_wh.total >= 0, got %s, %s, %s'
+                      % (shown(t), shown(imp), shown(exp)))
     peers = d.get('plugs')
     if not isinstance(peers, list):
         peers = None

@@ -4,6 +4,8 @@
 #
 #   tb = Table(); err = tb.update(report_dict, mono)   # None, or why the report was refused (nothing stored)
 #   tb.entries(mono) -> [report, ...]                   # fresh reports, least important plug first
+from firmware.apps.common.jsonw import shown
+
 QUARTER_S = 900
 FLOOR_W = 2500          # the capacity tariff bills at least 2.5 kW a month
 CAP_MAX_W = 50000
@@ -23,26 +25,26 @@ def order_key(priority, plug_id):
 def check_peer(p):
     """None when a coordination entry is well formed, else the reason."""
     if not isinstance(p, dict):
-        return 'expected an object, got %r' % (p,)
+        return 'expected an object, got %s' % (shown(p),)
     i = p.get('id')
     if not isinstance(i, str) or not i or len(i) > 40:
-        return 'id: expected a name of 1 ... 40 characters, got %r' % (i,)
+        return 'id: expected a name of 1 ... 40 characters, got %s' % (shown(i),)
     pr = p.get('priority')
     if not _is_int(pr) or pr < 1 or pr > 9:
-        return 'priority: expected 1 ... 9, got %r' % (pr,)
+        return 'priority: expected 1 ... 9, got %s' % (shown(pr),)
     for k in ('shed', 'on'):
         if not isinstance(p.get(k), bool):
-            return '%s: expected true or false, got %r' % (k, p.get(k))
+            return '%s: expected true or false, got %s' % (k, shown(p.get(k)))
     for k in ('load_w', 'draw_w'):
         v = p.get(k)
         if not _is_int(v) or v < 0 or v > CAP_MAX_W:
-            return '%s: expected 0 ... %d W, got %r' % (k, CAP_MAX_W, v)
+            return '%s: expected 0 ... %d W, got %s' % (k, CAP_MAX_W, shown(v))
     v = p.get('delta_w', 0)
     if not _is_int(v) or v < -CAP_MAX_W or v > CAP_MAX_W:
-        return 'delta_w: expected -%d ... %d W, got %r' % (CAP_MAX_W, CAP_MAX_W, v)
+        return 'delta_w: expected -%d ... %d W, got %s' % (CAP_MAX_W, CAP_MAX_W, shown(v))
     v = p.get('delta_t')
     if v is not None and not _is_int(v):
-        return 'delta_t: expected meter seconds or null, got %r' % (v,)
+        return 'delta_t: expected meter seconds or null, got %s' % (shown(v),)
     return None
 
 

@@ -117,7 +117,7 @@ class Settings:
     def set_kwh(self, key, text):
         """Set a threshold ('on_wh' or 'off_wh') from kWh text such as '-0.160' (the page's form)."""
         if key != 'on_wh' and key != 'off_wh':
-            return 'set_kwh: expected on_wh or off_wh, got %r' % (key,)
+            return 'set_kwh: expected on_wh or off_wh, got %s' % (shown(key),)
         label = _label(key)
         d = parse_dec(text) if isinstance(text, str) and len(text) <= 24 else None
         if d is None:
@@ -132,7 +132,7 @@ class Settings:
         """A page button: 'on+', 'on-', 'off+', 'off-' (0.005 kWh) or 'interval+', 'interval-' (1 min)."""
         b = BUTTONS.get(button)
         if b is None:
-            return 'unknown button %r: expected one of %s' % (button, ', '.join(sorted(BUTTONS)))
+            return 'unknown button %s: expected one of %s' % (shown(button), ', '.join(sorted(BUTTONS)))
         key, delta = b
         err = check(key, getattr(self, key) + delta)
         if err is not None:
@@ -184,15 +184,15 @@ def from_dict(d):
         errors.append('v: expected %d, got %s; keys read as version %d' % (VERSION, _shown(v), VERSION))
     for key, default, _ in FIELDS:
         if key not in d:
-            errors.append('%s: missing; default %r used' % (key, default))
+            errors.append('%s: missing; default %s used' % (key, shown(default)))
             continue
         err = s.set(key, d[key])
         if err is not None:
-            errors.append('%s; default %r used' % (err, default))
+            errors.append('%s; default %s used' % (err, shown(default)))
     known = [f[0] for f in FIELDS]
     for key in d:
         if key != 'v' and key not in known:
-            errors.append('unknown key %r ignored' % (key,))
+            errors.append('unknown key %s ignored' % (shown(key),))
     return s, errors
 
 

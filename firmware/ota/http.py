@@ -34,9 +34,10 @@ async def handle_update(svc, request):
                 name, value = await parts.__anext__()
             except StopAsyncIteration:
                 break
-            except ValueError as e:   # a form microdot cannot parse: the client's error, not the module's
+            except ValueError:   # a form microdot cannot parse: the client's error, not the module's
+                # (microdot's message is left out: int()'s wording differs between the interpreters)
                 return 400, {'error': 'POST /update: expected a multipart form (the page\'s "update" field) '
-                                      'or a raw image body; got a malformed form: %s' % (e,)}
+                                      'or a raw image body; got a malformed form'}
             if isinstance(value, str):
                 if name == 'allow_downgrade' and value.lower() in YES:
                     allow = True

@@ -88,20 +88,20 @@ def _number(g, units):
         if units is None:
             num = parse_dec(g)
             if num is None:
-                raise LineError('value %r: expected a number' % g)
+                raise LineError('value "%s": expected a number' % g)
             return num, None
-        raise LineError('value %r: expected number*unit (%s)' % (g, '/'.join(units)))
+        raise LineError('value "%s": expected number*unit (%s)' % (g, '/'.join(units)))
     num = parse_dec(g[:star])
     if num is None:
-        raise LineError('value %r: expected a number before the unit' % g)
+        raise LineError('value "%s": expected a number before the unit' % g)
     unit = g[star + 1:]
     if units is not None and unit not in units:
         for u in units:
             if u.lower() == unit.lower():
                 return num, unit  # kept as written ('kVArh' from a Kamstrup)
-        raise LineError('unit %r: expected %s' % (unit, '/'.join(units)))
+        raise LineError('unit "%s": expected %s' % (unit, '/'.join(units)))
     if not unit:
-        raise LineError('value %r: expected a unit after the *' % g)
+        raise LineError('value "%s": expected a unit after the *' % g)
     return num, unit
 
 
@@ -109,7 +109,7 @@ def _int(g):
     if not g:
         return None
     if not g.isdigit():  # ASCII text here: isdigit() means 0-9
-        raise LineError('value %r: expected an integer' % g)
+        raise LineError('value "%s": expected an integer' % g)
     return int(g)
 
 
@@ -156,7 +156,7 @@ def _values(gs, units):
         if unit is None:
             unit = u
         elif u != unit:
-            raise LineError('values %r: expected one unit, got %r and %r' % (')('.join(gs), unit, u))
+            raise LineError('values "%s": expected one unit, got "%s" and "%s"' % (')('.join(gs), unit, u))
         nums.append(num)
     return tuple(nums), unit
 
@@ -257,7 +257,7 @@ def _read_history(ps, t, ref, units, line, p):
         t.raw[ref] = gs
         return Obj(')('.join(gs))
     if not gs[0].isdigit():
-        raise LineError('history count %r: expected an integer' % gs[0])
+        raise LineError('history count "%s": expected an integer' % gs[0])
     count = int(gs[0])
     n = len(gs)
     b = 1
@@ -291,7 +291,7 @@ def _read_log(ps, t, ref, units, line, p):
     # (count)(0-0:96.7.19)(end of failure)(duration*s)...
     gs = _groups(line, p)
     if gs[0] and not gs[0].isdigit():
-        raise LineError('event log count %r: expected an integer' % gs[0])
+        raise LineError('event log count "%s": expected an integer' % gs[0])
     count = int(gs[0]) if gs[0] else 0
     body = gs[1:]
     if body and _valid_ref(body[0]):
@@ -315,7 +315,7 @@ def _read_gas22(ps, t, ref, units, line, p):
         raise LineError('DSMR 2.2 gas: expected 6 values, got %d' % len(gs))
     unit = gs[5]
     if unit not in units:
-        raise LineError('unit %r: expected %s' % (unit, '/'.join(units)))
+        raise LineError('unit "%s": expected %s' % (unit, '/'.join(units)))
     return Obj(None, unit, ps.ts(gs[0]))
 
 
@@ -427,13 +427,13 @@ class Parser:
         if n == 13:
             flag = s[12].upper()  # some Landis+Gyr meters send a lower-case suffix
             if flag != 'S' and flag != 'W':
-                raise LineError('timestamp %r: expected suffix S or W' % s)
+                raise LineError('timestamp "%s": expected suffix S or W' % s)
         elif n != 12:
-            raise LineError('timestamp %r: expected YYMMDDhhmmss plus S/W' % s)
+            raise LineError('timestamp "%s": expected YYMMDDhhmmss plus S/W' % s)
         if s[:12] == PLACEHOLDER_TS:
             return None
         if not s[:12].isdigit():  # the parser's texts are ASCII: isdigit() means 0-9
-            raise LineError('timestamp %r: expected digits' % s)
+            raise LineError('timestamp "%s": expected digits' % s)
         mi = int(s[8:10])
         se = int(s[10:12])
         hours = self.hours
@@ -449,7 +449,7 @@ class Parser:
         d = int(s[4:6])
         h = int(s[6:8])
         if not valid_fields(y, mo, d, h, mi, se):
-            raise LineError('timestamp %r: no such date or time' % s)
+            raise LineError('timestamp "%s": no such date or time' % s)
         t = local_to_utc(y, mo, d, h, mi, se, flag, std)
         if whole:
             if len(hours) >= HOURS_KEPT:
@@ -461,7 +461,7 @@ class Parser:
         """(kind, units) of ref (None: an object no standard defines); LineError for a bad reference."""
         spec = kind_of(ref)  # the callers remember the answer (Parser.readers)
         if spec is None and not _valid_ref(ref):
-            raise LineError('reference %r: expected A-B:C.D.E' % ref)
+            raise LineError('reference "%s": expected A-B:C.D.E' % ref)
         return spec
 
     def parse(self, raw, crc='ok'):
@@ -599,8 +599,10 @@ class Parser:
             except LineError as e:
                 t.errors.append((line_no + 1 + text.count('\n', first, s0), line,
                                  str(e.args[0]) if e.args else 'malformed'))
-            except ValueError as e:
-                t.errors.append((line_no + 1 + text.count('\n', first, s0), line, 'bad value: %s' % e))
+            except ValueError:  # int()/float() refused it; their wording differs between the interpreters
+                # (and the line errors quote what came with "%s", not %r: repr() escapes non-ASCII text on
+                # MicroPython only)
+                t.errors.append((line_no + 1 + text.count('\n', first, s0), line, 'bad value: not a number'))
 
 
 def _gas_value(obj, line):
@@ -609,7 +611,7 @@ def _gas_value(obj, line):
         raise LineError('DSMR 2.2 gas value: expected one value')
     num = parse_dec(g[0])
     if num is None:
-        raise LineError('DSMR 2.2 gas value %r: expected a number' % g[0])
+        raise LineError('DSMR 2.2 gas value "%s": expected a number' % g[0])
     obj.value = num
 
 

@@ -161,7 +161,7 @@ def test_corrupt_dict_gives_defaults_for_bad_keys_and_errors():
     assert s.failsafe_n == 4 and s.failsafe_on is False  # missing keys: defaults
     text = '\n'.join(errors)
     assert 'got 99.999 kWh' in text and 'got "x" (text)' in text   # as JSON: the same on MicroPython
-    assert 'failsafe_n: missing' in text and "unknown key 'junk'" in text
+    assert 'failsafe_n: missing' in text and 'unknown key "junk"' in text
     assert len(errors) == 5
 
 

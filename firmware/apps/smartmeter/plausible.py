@@ -8,6 +8,7 @@
 #   g = Gate()                                 between the P1 parser and the served reading
 #   g.check(t, reading, now_ms) -> None or reason   reading: firmware.p1.readings.meter_reading(t) or None
 #                                              (no clock or register: bounds only). g.counters, last_refused
+from firmware.apps.common.jsonw import shown
 from firmware.apps.common.plausible import POWER_MAX_W, REGISTER_MAX_WH, TS_MAX, TS_MIN, Follow
 from firmware.apps.smartmeter.model import to_unit
 from firmware.fixed import Dec
@@ -46,7 +47,7 @@ def bounds_error(t):
                 continue
             v = _in_unit(o, unit)
             if v is None:
-                return '%s: expected a number of %s, got %r %s' % (ref, unit, o.value, o.unit or '')
+                return '%s: expected a number of %s, got %s %s' % (ref, unit, shown(o.value), o.unit or '')
             x = v.scaled(dec)
             if x < 0 or x > hi:
                 return '%s: expected 0 ... %s %s, got %s %s' % (ref, Dec(hi, dec).text(), unit, v.text(), unit)

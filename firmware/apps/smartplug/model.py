@@ -49,7 +49,7 @@ class Plug:
         st = saved_state if isinstance(saved_state, dict) else None
         if saved_state is not None and st is None:
             self.counters['state_errors'] += 1
-            self.log('state: expected a dict, got %r; relay in its fail-safe state' % (saved_state,))
+            self.log('state: expected a dict, got %s; relay in its fail-safe state' % (shown(saved_state),))
         self.lock = False
         self.brightness = 255
         total = 0
@@ -58,17 +58,17 @@ class Plug:
             if isinstance(lk, bool):
                 self.lock = lk
             else:
-                self._state_error('switch_lock: expected true or false, got %r; false used' % (lk,))
+                self._state_error('switch_lock: expected true or false, got %s; false used' % (shown(lk),))
             br = st.get('brightness', 255)
             if isinstance(br, int) and not isinstance(br, bool) and 0 <= br <= 255:
                 self.brightness = br
             else:
-                self._state_error('brightness: expected 0 ... 255, got %r; 255 used' % (br,))
+                self._state_error('brightness: expected 0 ... 255, got %s; 255 used' % (shown(br),))
             tot = st.get('total_mwh', 0)
             if isinstance(tot, int) and not isinstance(tot, bool) and tot >= 0:
                 total = tot
             else:
-                self._state_error('total_mwh: expected an integer >= 0, got %r; 0 used' % (tot,))
+                self._state_error('total_mwh: expected an integer >= 0, got %s; 0 used' % (shown(tot),))
         self.ctl = Controller(s, st.get('ctl') if st is not None else None, now_mono=now_ms // 1000, std=std)
         for e in self.ctl.restore_errors:
             self._state_error(e)
@@ -256,11 +256,11 @@ class Plug:
         """ESPHome switch action ('toggle', 'turn_on', 'turn_off') on entity object id oid."""
         e = entities.find(entities.SWITCH, oid)
         if e is None:
-            return self._refuse(404, 'no switch %r: expected one of %s' % (oid, ', '.join(
+            return self._refuse(404, 'no switch %s: expected one of %s' % (shown(oid), ', '.join(
                 [x.oid for x in entities.ENTITIES if x.domain == entities.SWITCH])))
         if action not in ('toggle', 'turn_on', 'turn_off'):
-            return self._refuse(404, 'switch %s: no action %r: expected toggle, turn_on or turn_off' % (
-                oid, action))
+            return self._refuse(404, 'switch %s: no action %s: expected toggle, turn_on or turn_off' % (
+                oid, shown(action)))
         if e.is_button():
             if action == 'turn_off':
                 return 200, ''   # it is always OFF
@@ -281,18 +281,18 @@ class Plug:
     def button(self, oid, action, source='rest'):
         e = entities.find('button', oid)
         if e is None:
-            return self._refuse(404, 'no button %r: expected one of %s' % (oid, ', '.join(
+            return self._refuse(404, 'no button %s: expected one of %s' % (shown(oid), ', '.join(
                 [x.oid for x in entities.ENTITIES if x.is_button()])))
         if action != 'press':
-            return self._refuse(404, 'button %s: no action %r: expected press' % (oid, action))
+            return self._refuse(404, 'button %s: no action %s: expected press' % (oid, shown(action)))
         return self.press(e.what, source)
 
     def set_number(self, oid, text, source='rest'):
         """ESPHome number set: thresholds in kWh text ('-0.160'), interval in whole minutes."""
         n = entities.NUMBERS.get(oid)
         if n is None:
-            return self._refuse(404, 'no number %r: expected one of %s' % (
-                oid, ', '.join(sorted(entities.NUMBERS))))
+            return self._refuse(404, 'no number %s: expected one of %s' % (
+                shown(oid), ', '.join(sorted(entities.NUMBERS))))
         key = n[0]
         if text is None:
             return self._refuse(400, 'number %s: expected a value parameter, got none' % oid)
@@ -301,7 +301,7 @@ class Plug:
             if t.endswith('.0'):
                 t = t[:-2]
             if not (is_digits(t) or (t[:1] == '-' and is_digits(t[1:]))) or len(t) > 6:
-                return self._refuse(400, 'number %s: expected whole minutes 1 ... 60, got %r' % (oid, text))
+                return self._refuse(400, 'number %s: expected whole minutes 1 ... 60, got %s' % (oid, shown(text)))
             err = self.settings.set(key, int(t))
         else:
             err = self.settings.set_kwh(key, text.strip())
@@ -325,20 +325,20 @@ class Plug:
                 self.settings.set(k, obj[k])
         if mode is not None:
             self.ctl.set_mode(mode)
-        self.log('%s: settings %s' % (source, ', '.join(['%s=%r' % (k, obj[k]) for k in obj])))
+        self.log('%s: settings %s' % (source, ', '.join(['%s=%s' % (k, shown(obj[k])) for k in obj])))
         return 200, ''
 
     def put_guard(self, obj, source='rest'):
         """Peak Guard settings ({key: value}, keys of control.peakguard.FIELDS): all or nothing."""
         if not isinstance(obj, dict) or not obj:
-            return self._refuse(400, 'expected a JSON object of Peak Guard settings (%s), got %r' % (
-                ', '.join([f[0] for f in peakguard.FIELDS]), obj))
+            return self._refuse(400, 'expected a JSON object of Peak Guard settings (%s), got %s' % (
+                ', '.join([f[0] for f in peakguard.FIELDS]), shown(obj)))
         err = peakguard.check_patch(obj)
         if err is not None:
             return self._refuse(400, err)
         for k in obj:
             self.guard.settings.set(k, obj[k])
-        self.log('%s: peak guard %s' % (source, ', '.join(['%s=%r' % (k, obj[k]) for k in obj])))
+        self.log('%s: peak guard %s' % (source, ', '.join(['%s=%s' % (k, shown(obj[k])) for k in obj])))
         return 200, ''
 
     def guard_dict(self):
