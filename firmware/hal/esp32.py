@@ -231,6 +231,9 @@ class Esp32Hal:
     def http_bind(self):
         return ('0.0.0.0', self.http_port)
 
+    def https_bind(self):
+        return ('0.0.0.0', 443)   # API v2 over TLS (firmware/apps/common/https.py)
+
     def mdns_start(self, host, services):
         # The ESP-IDF responder answers <host>.local once the hostname is set; MicroPython has no API to
         # advertise services, so firmware/hal/mdns.py answers for them (and the web server's _http._tcp).

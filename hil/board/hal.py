@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -27,6 +28,7 @@ from .wifi import HostWifi
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
 RESET_CAUSE_ENV = "HIL_BOARD_RESET_CAUSE"  # carried across a re-exec: why the last reset happened
 LWIP_SND_BUF = 5744   # bytes: the ESP32's TCP send buffer (CONFIG_LWIP_TCP_SND_BUF_DEFAULT)
+TLS_OUT_BUF = 4096    # bytes: mbedTLS's output record buffer in MicroPython's ESP32 build
 
 
 class HostHal:
@@ -90,6 +92,41 @@ class HostHal:
         if hasattr(transport, "set_write_buffer_limits"):
             transport.set_write_buffer_limits(high=0)  # drain() waits until the kernel took everything
 
+    def tls_sessions(self) -> int:
+        """TLS sessions the HTTPS server may hold at once (board config `tls_sessions`, default 2).
+
+        Each costs mbedTLS about 25-30 KiB of the ESP32's heap (docs/security.md): the budget keeps the
+        emulated board as short of sessions as the device.
+        """
+        return self.config.tls_sessions
+
+    async def tls_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         ctx: ssl.SSLContext, timeout_s: float) -> str | None:
+        """Shake hands on an accepted connection inside the HTTPS server's budget: None, or why not.
+
+        On MicroPython the handshake runs in the connection's first read, after the server counted it;
+        CPython's `start_server(ssl=...)` would shake hands before the server sees the connection, so the
+        server listens plain and this upgrades (within timeout_s, as the device's read timeout).
+        """
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
+            except OSError:
+                pass
+        try:
+            await asyncio.wait_for(writer.start_tls(ctx), timeout_s)
+        except asyncio.TimeoutError:
+            return "timeout"
+        except (ssl.SSLError, OSError) as e:
+            return f"handshake: {e!r}"
+        transport = writer.transport
+        if hasattr(transport, "set_write_buffer_limits"):
+            # mbedTLS's output buffer on the ESP32 (CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN, 4 KiB); 0 as on
+            # plain connections would stall the TLS transport, which always holds a record's remainder
+            transport.set_write_buffer_limits(high=TLS_OUT_BUF)
+        return None
+
     def host_names(self) -> list[str]:
         """Extra Host names this board answers to: its mDNS name with the rig's suffix."""
         if not self.config.mdns_suffix:
@@ -136,6 +173,10 @@ class HostHal:
     def http_bind(self) -> tuple[str, int]:
         """Where the web server listens."""
         return self.config.http_host_port
+
+    def https_bind(self) -> tuple[str, int]:
+        """Where the HTTPS server listens (the ESP32: port 443)."""
+        return self.config.https_host_port
 
     def mdns_start(self, host: str, services: list[tuple[str, int, dict[str, str]]]) -> None:
         """Answer host.local and advertise services (plus the web server as _http._tcp); never blocks."""

@@ -19,6 +19,7 @@
 #   GET|PUT /api/smartplug/v1/peakguard {key: value, ...}       Peak Guard settings, status, decision log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common import hwv1
+from firmware.apps.common.https import add_http_refusals
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import JSON, error_response, json_response
 from firmware.apps.smartplug import entities, hwapi
@@ -43,6 +44,7 @@ class PlugDevice:
         self.set_meter = set_meter
         self.identify = identify
         self.local_api = None       # hwv1.LocalApi (the app sets it): GET|PUT /api/v1/local_api
+        self.https = None           # common/https.Https (the app sets it): API v2 over HTTPS
 
     # ---- the common layer's interface --------------------------------------------------------------
     def state(self, e):
@@ -138,6 +140,8 @@ class PlugDevice:
         if dev.local_api is not None:
             web.local_api = dev.local_api
             hwv1.add_local_api_routes(app, dev.local_api, loads_object)
+        if dev.https is not None:
+            add_http_refusals(app, dev.https)   # v2 paths over plain HTTP: 403 naming https://
 
         @app.get('/api')
         async def hw_device(request):
@@ -247,6 +251,8 @@ class PlugDevice:
         async def status(request):
             d = dev.status()
             d['http'] = web.stats()
+            if dev.https is not None:
+                d['https'] = dev.https.stats()
             d['events'] = dict(web.hub.counters)
             if web.users is not None:
                 d['auth'] = dict(web.users.counters)
