@@ -74,20 +74,22 @@ def fingerprint(cert_pem: bytes) -> str:
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
 
 
-def provision(flash: Path | str, name: str, extra_names: Sequence[str] = ()) -> tuple[str, bool]:
+def provision(flash: Path | str, name: str, extra_names: Sequence[str] = ()) -> tuple[str | None, bool]:
     """Give a flash folder its TLS identity unless it has one: (fingerprint, whether it was made now).
 
     The key file is created with mode 0600 and written before the certificate (a folder with a
-    certificate always has its key); an existing identity is kept (a module keeps its key for life).
+    certificate always has its key). A folder with either file keeps what it has (a module keeps its key
+    for life; a damaged identity is the firmware's to report, `https: off`): then the fingerprint is the
+    certificate's, or None when it is unreadable.
     """
     flash = Path(flash)
     flash.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = flash / KEY_FILE, flash / CERT_FILE
-    if key_path.exists() and cert_path.exists():
-        text = fingerprint_text(cert_path.read_bytes())
-        if text is None:
-            raise ValueError(f"{cert_path}: expected a PEM certificate")
-        return text, False
+    if key_path.exists() or cert_path.exists():
+        try:
+            return fingerprint_text(cert_path.read_bytes()), False
+        except FileNotFoundError:
+            return None, False
     key_pem, cert_pem = make_identity(name, extra_names)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:

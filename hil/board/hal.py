@@ -14,6 +14,7 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from firmware.hal import TICKS_MAX, pin_direction, ticks_diff, uart_format
@@ -99,6 +100,16 @@ class HostHal:
         emulated board as short of sessions as the device.
         """
         return self.config.tls_sessions
+
+    async def tls_listen(self, cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                         host: str, port: int) -> asyncio.Server:
+        """Listen for the HTTPS server: plain TCP whose connections read nothing until tls_accept.
+
+        A stream would read the client's first TLS bytes before the server could count the connection and
+        hand it to the handshake (which then never sees them): the connections start paused.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(lambda: _PausedStream(asyncio.StreamReader(), cb), host, port)
 
     async def tls_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                          ctx: ssl.SSLContext, timeout_s: float) -> str | None:
@@ -264,6 +275,15 @@ class HostHal:
             u.close()
         self._uarts.clear()
         self.mdns.close()
+
+
+class _PausedStream(asyncio.StreamReaderProtocol):
+    """A server stream that reads nothing until its TLS handshake starts (HostHal.tls_listen)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Pause reading, then be the usual stream."""
+        transport.pause_reading()  # type: ignore[attr-defined]
+        super().connection_made(transport)
 
 
 class HostWatchdog:

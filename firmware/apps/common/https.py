@@ -29,8 +29,8 @@
 # (no_session). A client must finish its handshake and request within web.READ_TIMEOUT_S. On MicroPython
 # the handshake runs inside the connection's first read (asyncio wraps the socket with
 # do_handshake_on_connect=False), so the budget and the timeout cover it; on the host the HAL does the
-# same with net.tls_accept(reader, writer, ctx, timeout_s) (CPython's asyncio would otherwise shake
-# hands before the budget sees the connection).
+# same with net.tls_listen(cb, host, port) and net.tls_accept(reader, writer, ctx, timeout_s) (CPython's
+# asyncio would otherwise shake hands before the budget sees the connection).
 import asyncio
 
 from microdot import Microdot
@@ -115,6 +115,7 @@ class Https:
                     self.counters['handshake_failures'] += 1
                     if why == 'timeout':
                         self.counters['timeouts'] += 1
+                    self.log('https: no TLS session: %s' % why)
                     try:
                         writer.close()
                     except Exception:
@@ -142,7 +143,7 @@ class Https:
         self.ctx = ctx
         self.app.ssl = ctx      # microdot: the app serves TLS
         if self.net is not None and getattr(self.net, 'tls_accept', None) is not None:
-            server = await asyncio.start_server(self._connection, host, port)   # the HAL shakes hands
+            server = await self.net.tls_listen(self._connection, host, port)   # the HAL shakes hands
         else:
             server = await asyncio.start_server(self._connection, host, port, ssl=ctx)
         if port == 0:
