@@ -87,6 +87,10 @@ class Https:
                          'no_session': 0, 'handshake_failures': 0, 'timeouts': 0}
         self.app = self._build()
 
+    def add_http_refusals(self, app):
+        """add_http_refusals(app, self): for the apps, which then need not import this module."""
+        add_http_refusals(app, self)
+
     def stats(self):
         d = dict(self.counters)
         d['sessions'] = self.sessions

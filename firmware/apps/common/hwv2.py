@@ -69,6 +69,9 @@ def v2_timestamp(t):
     if not isinstance(t, int) or isinstance(t, bool) or t < 0 or t > 991231235959:
         return None
     s = '%012d' % t
+    mo, d, h, mi, sec = int(s[2:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12])
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and sec < 60):
+        return None
     return '20%s-%s-%sT%s:%s:%s' % (s[0:2], s[2:4], s[4:6], s[6:8], s[8:10], s[10:12])
 
 

@@ -14,8 +14,9 @@
 import binascii
 import hashlib
 
-CERT_FILE = 'tls_cert.pem'
-KEY_FILE = 'tls_key.pem'
+from firmware.apps.common.boot import TLS_CERT_FILE as CERT_FILE
+from firmware.apps.common.boot import TLS_KEY_FILE as KEY_FILE
+
 _BEGIN = b'-----BEGIN CERTIFICATE-----'
 _END = b'-----END CERTIFICATE-----'
 
@@ -31,9 +32,10 @@ def pem_der(pem):
     if not body:
         return None
     try:
-        return binascii.a2b_base64(body)
+        der = binascii.a2b_base64(body)
     except ValueError:
         return None
+    return der or None     # characters outside base64 decode to nothing on both interpreters
 
 
 def fingerprint_text(pem):

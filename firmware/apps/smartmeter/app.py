@@ -14,13 +14,11 @@
 import asyncio
 
 from firmware.apps.common import auth, boot, hwv1
-from firmware.apps.common import https as https_mod
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.jsonw import loads_object
 from firmware.apps.common.web import JSON, TEXT, Web, error_response, json_response
 from firmware.apps.common.wifi import Provisioner
 from firmware.apps.smartmeter import model, plausible
-from firmware.apps.smartmeter.v2 import MeterV2
 from firmware.control import peakguard_coord
 from firmware.control.peakguard_table import Table
 from firmware.fixed import Dec
@@ -65,7 +63,7 @@ class SmartMeter:
         self.quarter = peakguard_coord.QuarterTracker()   # Peak Guard: the running quarter, the plugs' table
         self.guard_table = Table()
         self.local_api = hwv1.LocalApi(store, log)       # "Local API v1": off until a user enables it
-        self.https = None                                # API v2 over HTTPS (common/https.py)
+        self.https = None                                # API v2 over HTTPS (common/https.py), if provisioned
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -129,7 +127,7 @@ class SmartMeter:
         web.local_api = dev.local_api
         hwv1.add_local_api_routes(app, dev.local_api, loads_object)
         if dev.https is not None:
-            https_mod.add_http_refusals(app, dev.https)   # v2 paths over plain HTTP: 403 naming https://
+            dev.https.add_http_refusals(app)   # v2 paths over plain HTTP: 403 naming https://
 
         @app.get('/api')
         async def api(request):
@@ -299,7 +297,10 @@ async def main(hal, config=None):
     dev = SmartMeter(hal, store, log, config)
     hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
     prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
-    if hasattr(hal, 'https_bind'):
+    https_mod = None
+    if hasattr(hal, 'https_bind') and boot.tls_provisioned(hal.flash_root):
+        from firmware.apps.common import https as https_mod   # loaded only with a TLS identity in flash
+        from firmware.apps.smartmeter.v2 import MeterV2
         dev.https = https_mod.Https(MeterV2(dev, VERSION), users,
                                     lambda: auth.allowed_hosts(hal, hal.name(), prov), log, net=hal,
                                     ticks_ms=hal.ticks_ms)

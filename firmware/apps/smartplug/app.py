@@ -19,8 +19,7 @@
 import asyncio
 
 from firmware.apps.common import auth, hwv1
-from firmware.apps.common import https as https_mod
-from firmware.apps.common.boot import make_log, run_tasks
+from firmware.apps.common.boot import make_log, run_tasks, tls_provisioned
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.web import Web
 from firmware.apps.common.wifi import Provisioner
@@ -28,7 +27,6 @@ from firmware.apps.smartplug import meterlink
 from firmware.apps.smartplug.device import PlugDevice
 from firmware.apps.smartplug.meterlink import MeterLink
 from firmware.apps.smartplug.model import Plug
-from firmware.apps.smartplug.v2 import PlugV2
 from firmware.control.peakguard_coord import query as coord_query
 from firmware.hal import mac_text
 from firmware.storage import Store
@@ -96,7 +94,12 @@ class SmartPlugApp:
         self.dev.local_api = hwv1.LocalApi(self.store, log)   # "Local API v1": off until a user enables it
         self.dev.hal = hal  # POST /update and GET /api/ota (firmware/ota) reach the board through it
         self.users = auth.Users(self.store, log)
-        if hasattr(hal, 'https_bind'):   # API v2 over HTTPS (common/https.py)
+        self.https_mod = None
+        if hasattr(hal, 'https_bind') and tls_provisioned(hal.flash_root):
+            # API v2 over HTTPS (common/https.py): loaded only with a TLS identity in flash
+            from firmware.apps.common import https as https_mod
+            from firmware.apps.smartplug.v2 import PlugV2
+            self.https_mod = https_mod
             self.dev.https = https_mod.Https(PlugV2(self), self.users,
                                              lambda: auth.allowed_hosts(hal, self.name, self.prov), log, net=hal,
                                              ticks_ms=hal.ticks_ms)
@@ -234,7 +237,7 @@ class SmartPlugApp:
             ('meter', self.link.run, False),
             ('events', self.hub.ping_loop, False),
             ('button', lambda: auth.watch_button(self.hal, self.users), False),
-        ] + ([('https', lambda: https_mod.serve_v2(self.dev.https, self.hal), False)]
+        ] + ([('https', lambda: self.https_mod.serve_v2(self.dev.https, self.hal), False)]
              if self.dev.https is not None else []), self.log)
 
 

@@ -19,7 +19,6 @@
 #   GET|PUT /api/smartplug/v1/peakguard {key: value, ...}       Peak Guard settings, status, decision log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common import hwv1
-from firmware.apps.common.https import add_http_refusals
 from firmware.apps.common.jsonw import dumps, loads_object
 from firmware.apps.common.web import JSON, error_response, json_response
 from firmware.apps.smartplug import entities, hwapi
@@ -141,7 +140,7 @@ class PlugDevice:
             web.local_api = dev.local_api
             hwv1.add_local_api_routes(app, dev.local_api, loads_object)
         if dev.https is not None:
-            add_http_refusals(app, dev.https)   # v2 paths over plain HTTP: 403 naming https://
+            dev.https.add_http_refusals(app)   # v2 paths over plain HTTP: 403 naming https://
 
         @app.get('/api')
         async def hw_device(request):
