@@ -102,11 +102,12 @@ class HostHal:
         return self.config.tls_sessions
 
     async def tls_listen(self, cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-                         host: str, port: int) -> asyncio.Server:
+                         host: str, port: int, ctx: ssl.SSLContext) -> asyncio.Server:
         """Listen for the HTTPS server: plain TCP whose connections read nothing until tls_accept.
 
         A stream would read the client's first TLS bytes before the server could count the connection and
-        hand it to the handshake (which then never sees them): the connections start paused.
+        hand it to the handshake (which then never sees them): the connections start paused. ctx is
+        tls_accept's to use (the ESP32's HAL gives it to asyncio's start_server).
         """
         loop = asyncio.get_running_loop()
         return await loop.create_server(lambda: _PausedStream(asyncio.StreamReader(), cb), host, port)

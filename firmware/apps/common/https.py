@@ -26,11 +26,12 @@
 #
 # The TLS session budget: at most SESSIONS connections at once (each costs mbedTLS ~25-30 KiB of the
 # ESP32's IDF heap, docs/security.md); one beyond is closed at once, before any handshake, and counted
-# (no_session). A client must finish its handshake and request within web.READ_TIMEOUT_S. On MicroPython
-# the handshake runs inside the connection's first read (asyncio wraps the socket with
-# do_handshake_on_connect=False), so the budget and the timeout cover it; on the host the HAL does the
-# same with net.tls_listen(cb, host, port) and net.tls_accept(reader, writer, ctx, timeout_s) (CPython's
-# asyncio would otherwise shake hands before the budget sees the connection).
+# (no_session). A client must finish its handshake and request within web.READ_TIMEOUT_S. The HAL
+# listens (net.tls_listen(cb, host, port, ctx)) and shakes hands (await net.tls_accept(reader, writer, ctx,
+# timeout_s) -> None or why not) inside the budget: on MicroPython the handshake runs in the connection's
+# first read (asyncio wraps the socket with do_handshake_on_connect=False; tls_accept has nothing to do);
+# the host HAL accepts plain connections that read nothing and upgrades them in tls_accept (CPython's
+# start_server(ssl=...) would shake hands before the budget sees the connection).
 import asyncio
 
 from microdot import Microdot
@@ -80,8 +81,8 @@ class Https:
         self.ticks_ms = ticks_ms
         self.port = None
         self.fingerprint = None
-        limit = getattr(net, 'tls_sessions', None) if net is not None else None
-        self.sessions_max = limit() if limit is not None else SESSIONS
+        limit = net.tls_sessions() if net is not None else None
+        self.sessions_max = limit if limit is not None else SESSIONS
         self.sessions = 0
         self.counters = {'requests': 0, 'unauthorized': 0, 'client_errors': 0, 'server_errors': 0,
                          'no_session': 0, 'handshake_failures': 0, 'timeouts': 0}
@@ -112,9 +113,8 @@ class Https:
             return
         self.sessions += 1
         try:
-            accept = getattr(self.net, 'tls_accept', None) if self.net is not None else None
-            if accept is not None:
-                why = await accept(reader, writer, self.ctx, webmod.READ_TIMEOUT_S)
+            if self.net is not None:
+                why = await self.net.tls_accept(reader, writer, self.ctx, webmod.READ_TIMEOUT_S)
                 if why is not None:
                     self.counters['handshake_failures'] += 1
                     if why == 'timeout':
@@ -125,10 +125,6 @@ class Https:
                     except Exception:
                         pass
                     return
-            else:
-                accepted = getattr(self.net, 'http_accepted', None) if self.net is not None else None
-                if accepted is not None:
-                    accepted(writer)
             _streams(writer)
             webmod._write_in_time(writer, self)
             try:
@@ -146,9 +142,9 @@ class Https:
     async def serve(self, host, port, ctx, on_listen=None):
         self.ctx = ctx
         self.app.ssl = ctx      # microdot: the app serves TLS
-        if self.net is not None and getattr(self.net, 'tls_accept', None) is not None:
-            server = await self.net.tls_listen(self._connection, host, port)   # the HAL shakes hands
-        else:
+        if self.net is not None:
+            server = await self.net.tls_listen(self._connection, host, port, ctx)
+        else:   # no HAL (unit tests): CPython shakes hands before the budget sees the connection
             server = await asyncio.start_server(self._connection, host, port, ssl=ctx)
         if port == 0:
             socks = getattr(server, 'sockets', None)
