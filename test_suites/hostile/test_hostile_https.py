@@ -172,6 +172,24 @@ def test_users_over_https_need_the_button(board: BoardProcess) -> None:
     assert (code, err) == (404, {"error": "user:not-found"})
 
 
+def test_flash_refusing_writes_fails_v2_changes_and_changes_nothing(board: BoardProcess) -> None:
+    fail = board.flash.with_name(board.flash.name + ".io") / "flash_fail"
+    board.press_button()
+    fail.write_text("*\n", encoding="utf-8")
+    try:
+        code, _, err = v2(board, "PUT", "/api/system", board.token, {"api_v1_enabled": True})
+        assert (code, err) == (507, {"error": "request:insufficient-storage"})
+        code, _, err = v2(board, "POST", "/api/user", body={"name": "local/ha"})
+        assert (code, err) == (507, {"error": "request:insufficient-storage"})       # no token granted
+        code, _, err = v2(board, "DELETE", "/api/user", board.token, {"name": "local/rig"})
+        assert (code, err) == (507, {"error": "request:insufficient-storage"})
+    finally:
+        fail.unlink()
+    assert board.get_json("/api/v1/local_api") == (200, {"enabled": False})
+    assert v2(board, "GET", "/api/system", board.token)[2]["api_v1_enabled"] is False
+    assert v2(board, "GET", "/api", board.token)[0] == 200                         # the rig's user stayed
+
+
 def test_tls_session_budget_turns_away_the_third_client(shared: BoardProcess) -> None:
     limit = https_stats(shared)["sessions_max"]
     assert limit == 2

@@ -299,9 +299,10 @@ class Https:
             if code is not None:
                 return v2_error(400, code)
             token, fail = https.users.create(name, https.now())
-            if token is None:
-                return v2_error(fail[0], {403: 'user:creation-not-enabled', 507: 'user:too-many-users',
-                                          400: 'user:name-invalid'}.get(fail[0], 'request:insufficient-storage'))
+            if token is None:   # 500 from Users: flash refused the user (no token granted): 507 as elsewhere
+                return v2_error(507 if fail[0] == 500 else fail[0],
+                                {403: 'user:creation-not-enabled', 507: 'user:too-many-users',
+                                 400: 'user:name-invalid'}.get(fail[0], 'request:insufficient-storage'))
             return v2_json({'token': token, 'name': name})
 
         return app
