@@ -218,6 +218,16 @@ def test_tls_session_budget_turns_away_the_third_client(shared: BoardProcess) ->
     assert v2(shared, "GET", "/api", shared.token)[0] == 200
 
 
+def test_a_client_that_never_shakes_hands_is_cut_off(shared: BoardProcess) -> None:
+    before = https_stats(shared)
+    with socket.create_connection(("127.0.0.1", shared.https_port), timeout=30) as s:
+        assert s.recv(1) == b""                  # the module closes it (after READ_TIMEOUT_S, 10 s)
+    after = wait_for(lambda: https_stats(shared), lambda d: d["sessions"] == 0, 10, "the session freed",
+                     shared)
+    assert after["timeouts"] == before["timeouts"] + 1
+    assert after["handshake_failures"] == before["handshake_failures"] + 1
+
+
 def test_https_survives_a_restart_with_the_same_identity(board: BoardProcess) -> None:
     label = board.fingerprint()
     port = board.https_port
