@@ -84,6 +84,8 @@ class BoardProcess:
         self.extra = list(extra)
         self.log_path = Path(log_path) if log_path else self.flash.with_name(self.flash.name + ".log")
         self.port_file = self.flash.with_name(self.flash.name + ".port")
+        self.https_port_file = self.flash.with_name(self.flash.name + ".https-port")
+        self.https_port: int | None = None   # API v2 over TLS (docs/security.md), once the board listens
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.rig_token = rig_token
@@ -95,7 +97,9 @@ class BoardProcess:
     def command(self) -> list[str]:
         """Return the command line that runs this board."""
         cmd = [sys.executable, "-m", "hil.cli.board", "run", self.kind, "--flash", str(self.flash),
-               "--http", f"{self.host}:{self.port or 0}", "--port-file", str(self.port_file)]
+               "--http", f"{self.host}:{self.port or 0}", "--port-file", str(self.port_file),
+               "--https", f"{self.host}:{self.https_port or 0}",
+               "--https-port-file", str(self.https_port_file)]
         if self.p1 is not None:
             cmd += ["--p1", self.p1]
         if self.metering is not None:
@@ -134,6 +138,7 @@ class BoardProcess:
             raise BoardError(f"{self.kind} board already running (pid {self.proc.pid if self.proc else '?'})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
+        self.https_port_file.unlink(missing_ok=True)
         if self.rig_token:
             self.token = ensure_rig_token(self.flash)
         self.starts += 1
@@ -159,6 +164,32 @@ class BoardProcess:
         except FileNotFoundError:
             return None
         return int(text) if text.isdigit() else None
+
+    def wait_https(self, timeout: float = 10.0) -> int:
+        """Return the HTTPS port once the board listens there; BoardError if it dies or never does.
+
+        The HTTPS server starts beside the web server (its own task), so it may listen a moment later.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = self.https_port_file.read_text(encoding="ascii").strip()
+            except FileNotFoundError:
+                text = ""
+            if text.isdigit():
+                self.https_port = int(text)
+                return self.https_port
+            if not self.alive:
+                raise BoardError(f"{self.kind} board exited before it listened on HTTPS\n{self.log_tail()}")
+            self.sleep(0.02)
+        raise BoardError(f"{self.kind} board: no HTTPS port within {timeout} s\n{self.log_tail()}")
+
+    def fingerprint(self) -> str:
+        """Return the certificate fingerprint the board printed on its console (its label), 'AB:CD:...'."""
+        marks = [ln for ln in self.log_text().splitlines() if "label: https certificate SHA-256 " in ln]
+        if not marks:
+            raise BoardError(f"the board printed no certificate fingerprint\n{self.log_tail()}")
+        return marks[-1].rsplit(" ", 1)[1]
 
     def wait_http(self, timeout: float = 20.0) -> None:
         """Wait until this board listens and GET / gets an HTTP answer; BoardError if it dies or times out."""

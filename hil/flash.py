@@ -2,8 +2,10 @@
 
 It puts on the board's filesystem the loader (`/main.py`, `/boot.py`: never updated over the air), the
 trusted key digests (`/ota/trusted_keys`), what the board is (`/ota/board.json`), the image's compiled
-modules in slot `a` (`/app/a/...` with `IMAGE.json`) and the state that makes `a` the active, confirmed
-slot with the image's security counter as floor (`/ota.json`); then it reads every file back from the
+modules in slot `a` (`/app/a/...` with `IMAGE.json`), the state that makes `a` the active, confirmed
+slot with the image's security counter as floor (`/ota.json`) and, with ``identity``, the module's TLS key
+and certificate (`/tls_key.pem`, `/tls_cert.pem`: made on the host by hil/devcert.py, docs/security.md);
+then it reads every file back from the
 board (SHA-256 computed on the board) and compares. The image must carry a valid signature by one of
 the keys the board will trust. With ``micropython=FILE`` it first writes MicroPython itself with esptool.
 """
@@ -19,6 +21,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from firmware.apps.common.boot import TLS_CERT_FILE, TLS_KEY_FILE
 from firmware.ota import manifest as mf
 from firmware.ota import sigblock
 from firmware.ota.errors import OtaError
@@ -42,8 +45,11 @@ def slot_meta(img: Image) -> dict:
             "source_commit": m.commit.hex(), "payload_len": m.payload_len, "key_block": 0}
 
 
-def plan(img: Image, trusted: list[bytes]) -> dict[str, bytes]:
-    """Return {board path: bytes} of everything the first install writes. Pure."""
+def plan(img: Image, trusted: list[bytes], identity: tuple[bytes, bytes] | None = None) -> dict[str, bytes]:
+    """Return {board path: bytes} of everything the first install writes. Pure.
+
+    identity: (key PEM, certificate PEM) of the module's TLS identity, written beside the loader.
+    """
     try:
         sigblock.check(img.signature_sector, img.manifest_sector, trusted)
     except OtaError as e:
@@ -66,6 +72,8 @@ def plan(img: Image, trusted: list[bytes]) -> dict[str, bytes]:
     state = {"active": "a", "previous": "", "pending": "", "tries": 0, "floor": img.manifest.counter,
              "state": "confirmed", "slots": {"a": meta}, "boots": 0}
     files["ota.json"] = json.dumps(state).encode()
+    if identity is not None:
+        files[TLS_KEY_FILE], files[TLS_CERT_FILE] = identity
     return files
 
 
@@ -86,7 +94,7 @@ def walk(p):
             print('FILE', q, ''.join('%02x' % x for x in h.digest()))
 for top in ('app', 'ota'):
     walk(top)
-for one in ('main.py', 'boot.py', 'ota.json'):
+for one in ('main.py', 'boot.py', 'ota.json') + EXTRA:
     h = hashlib.sha256()
     with open(one, 'rb') as f:
         h.update(f.read())
@@ -111,9 +119,34 @@ def write_micropython(port: str, firmware: Path, chip: str = "esp32") -> None:
             raise FlashError(f"esptool {args[0]} on {port} failed: {(r.stderr or r.stdout).strip()[-800:]}")
 
 
-def flash(port: str, img: Image, trusted: list[bytes], timeout: float = 300.0) -> dict[str, str]:
-    """Put loader, keys and image on the board; return {path: sha256} the board read back."""
-    files = plan(img, trusted)
+MAC_PROBE = """try:
+    import network
+    m = network.WLAN(network.STA_IF).config('mac')
+except Exception:
+    import machine
+    m = machine.unique_id()
+print('MAC', ''.join('%02x' % b for b in m))
+"""
+
+
+def board_mac(port: str, timeout: float = 60.0) -> str:
+    """Return the board's MAC ('aa:bb:...'), as its firmware will name itself from it."""
+    why = "could not read the board's MAC for its TLS certificate (give --name)"
+    try:
+        out = _mpremote(port, ["exec", MAC_PROBE], timeout)
+    except FlashError as e:
+        raise FlashError(f"{why}: {e}") from None
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "MAC" and len(parts[1]) == 12:
+            return ":".join(parts[1][i:i + 2] for i in range(0, 12, 2))
+    raise FlashError(f"{why}: got {out[-200:]!r}")
+
+
+def flash(port: str, img: Image, trusted: list[bytes], timeout: float = 300.0,
+          identity: tuple[bytes, bytes] | None = None) -> dict[str, str]:
+    """Put loader, keys and image (and a TLS identity) on the board; return {path: sha256} read back."""
+    files = plan(img, trusted, identity)
     with tempfile.TemporaryDirectory(prefix="hil-flash-") as td:
         stage = Path(td)
         for rel, data in files.items():
@@ -127,7 +160,8 @@ def flash(port: str, img: Image, trusted: list[bytes], timeout: float = 300.0) -
         for rel in order:
             args += ["+", "fs", "cp", str(stage / rel), ":" + rel]
         _mpremote(port, args, timeout)
-    out = _mpremote(port, ["exec", READBACK], timeout)
+    extra = tuple(rel for rel in (TLS_KEY_FILE, TLS_CERT_FILE) if rel in files)
+    out = _mpremote(port, ["exec", f"EXTRA = {extra!r}\n" + READBACK], timeout)
     got = {}
     for line in out.splitlines():
         parts = line.split()

@@ -19,6 +19,9 @@
 #   hal.mdns_start(host, services)  host 'smartmeter' answers smartmeter.local; services: list of
 #                                 (type '_hwenergy._tcp', port, {txt}); hal.mdns_stop()
 #   hal.http_bind() -> (host, port)  where the web server listens
+#   hal.https_bind() -> (host, port) where the HTTPS server (API v2) listens (the ESP32: 443);
+#   hal.tls_sessions() -> int or None (the firmware's), await hal.tls_listen(cb, host, port, ctx),
+#   await hal.tls_accept(reader, writer, ctx, timeout_s) -> None or why not (firmware/apps/common/https.py)
 #   hal.flash_root                folder for firmware/storage.Store
 #   hal.ticks_ms(), hal.ticks_diff(a, b)   monotonic ms, wrapping at 2**30 as MicroPython's
 #   hal.time() -> UTC epoch s (1970) or None while unknown; hal.set_time(t)

@@ -231,6 +231,20 @@ class Esp32Hal:
     def http_bind(self):
         return ('0.0.0.0', self.http_port)
 
+    def https_bind(self):
+        return ('0.0.0.0', 443)   # API v2 over TLS (firmware/apps/common/https.py)
+
+    def tls_sessions(self):
+        return None    # the firmware's own budget (https.SESSIONS): mbedTLS's heap, docs/security.md
+
+    async def tls_listen(self, cb, host, port, ctx):
+        # MicroPython's asyncio wraps each accepted socket with do_handshake_on_connect=False: the
+        # handshake runs in the connection's first read, inside cb (and so inside its budget)
+        return await asyncio.start_server(cb, host, port, ssl=ctx)
+
+    async def tls_accept(self, reader, writer, ctx, timeout_s):
+        return None    # nothing to do before the first read (above)
+
     def mdns_start(self, host, services):
         # The ESP-IDF responder answers <host>.local once the hostname is set; MicroPython has no API to
         # advertise services, so firmware/hal/mdns.py answers for them (and the web server's _http._tcp).

@@ -77,6 +77,10 @@ class BoardConfig:
     mpy_abi: int = attrs.field(default=6, validator=attrs.validators.ge(0))
     flash_size: int | None = None
     http_sockets: int = attrs.field(default=12, validator=attrs.validators.ge(1))  # the ESP32's budget
+    # HTTPS (API v2, docs/security.md): where it listens ("" = the http host, a port the OS picks) and the
+    # TLS sessions it holds at once (mbedTLS's heap on the ESP32: firmware/apps/common/https.py)
+    https: str = attrs.field(default="", validator=lambda i, a, v: v == "" or _http(i, a, v))
+    tls_sessions: int = attrs.field(default=2, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self) -> None:
         """Default the rig-visible folder to a sibling of the flash folder."""
@@ -97,6 +101,14 @@ class BoardConfig:
     def http_host_port(self) -> tuple[str, int]:
         """The web server's bind address."""
         host, _, port = self.http.rpartition(":")
+        return host, int(port)
+
+    @property
+    def https_host_port(self) -> tuple[str, int]:
+        """The HTTPS server's bind address (the http host and port 0 unless `https` says)."""
+        if not self.https:
+            return self.http_host_port[0], 0
+        host, _, port = self.https.rpartition(":")
         return host, int(port)
 
     @classmethod

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from firmware.hal import TICKS_MAX, pin_direction, ticks_diff, uart_format
@@ -27,6 +29,7 @@ from .wifi import HostWifi
 RESET_EXIT_CODE = 75  # reset mode "exit": the supervising rig restarts the process
 RESET_CAUSE_ENV = "HIL_BOARD_RESET_CAUSE"  # carried across a re-exec: why the last reset happened
 LWIP_SND_BUF = 5744   # bytes: the ESP32's TCP send buffer (CONFIG_LWIP_TCP_SND_BUF_DEFAULT)
+TLS_OUT_BUF = 4096    # bytes: mbedTLS's output record buffer in MicroPython's ESP32 build
 
 
 class HostHal:
@@ -90,6 +93,52 @@ class HostHal:
         if hasattr(transport, "set_write_buffer_limits"):
             transport.set_write_buffer_limits(high=0)  # drain() waits until the kernel took everything
 
+    def tls_sessions(self) -> int:
+        """TLS sessions the HTTPS server may hold at once (board config `tls_sessions`, default 2).
+
+        Each costs mbedTLS about 25-30 KiB of the ESP32's heap (docs/security.md): the budget keeps the
+        emulated board as short of sessions as the device.
+        """
+        return self.config.tls_sessions
+
+    async def tls_listen(self, cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                         host: str, port: int, ctx: ssl.SSLContext) -> asyncio.Server:
+        """Listen for the HTTPS server: plain TCP whose connections read nothing until tls_accept.
+
+        A stream would read the client's first TLS bytes before the server could count the connection and
+        hand it to the handshake (which then never sees them): the connections start paused. ctx is
+        tls_accept's to use (the ESP32's HAL gives it to asyncio's start_server).
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(lambda: _PausedStream(asyncio.StreamReader(), cb), host, port)
+
+    async def tls_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         ctx: ssl.SSLContext, timeout_s: float) -> str | None:
+        """Shake hands on an accepted connection inside the HTTPS server's budget: None, or why not.
+
+        On MicroPython the handshake runs in the connection's first read, after the server counted it;
+        CPython's `start_server(ssl=...)` would shake hands before the server sees the connection, so the
+        server listens plain and this upgrades (within timeout_s, as the device's read timeout).
+        """
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
+            except OSError:
+                pass
+        try:
+            await asyncio.wait_for(writer.start_tls(ctx), timeout_s)
+        except asyncio.TimeoutError:
+            return "timeout"
+        except (ssl.SSLError, OSError) as e:
+            return f"handshake: {e!r}"
+        transport = writer.transport
+        if hasattr(transport, "set_write_buffer_limits"):
+            # mbedTLS's output buffer on the ESP32 (CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN, 4 KiB); 0 as on
+            # plain connections would stall the TLS transport, which always holds a record's remainder
+            transport.set_write_buffer_limits(high=TLS_OUT_BUF)
+        return None
+
     def host_names(self) -> list[str]:
         """Extra Host names this board answers to: its mDNS name with the rig's suffix."""
         if not self.config.mdns_suffix:
@@ -136,6 +185,10 @@ class HostHal:
     def http_bind(self) -> tuple[str, int]:
         """Where the web server listens."""
         return self.config.http_host_port
+
+    def https_bind(self) -> tuple[str, int]:
+        """Where the HTTPS server listens (the ESP32: port 443)."""
+        return self.config.https_host_port
 
     def mdns_start(self, host: str, services: list[tuple[str, int, dict[str, str]]]) -> None:
         """Answer host.local and advertise services (plus the web server as _http._tcp); never blocks."""
@@ -223,6 +276,15 @@ class HostHal:
             u.close()
         self._uarts.clear()
         self.mdns.close()
+
+
+class _PausedStream(asyncio.StreamReaderProtocol):
+    """A server stream that reads nothing until its TLS handshake starts (HostHal.tls_listen)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Pause reading, then be the usual stream."""
+        transport.pause_reading()  # type: ignore[attr-defined]
+        super().connection_made(transport)
 
 
 class HostWatchdog:

@@ -42,7 +42,7 @@ def parse_networks(items: list[str]) -> dict[str, str]:
 
 def build_config(kind: str, flash: Path, p1: str | None, metering: str | None, http: str, mac: str | None,
                  networks: dict[str, str] | Path | None, mdns: bool, mdns_suffix: str,
-                 io_dir: Path | None) -> object:
+                 io_dir: Path | None, https: str = "", tls_sessions: int = 2) -> object:
     """Return the `BoardConfig` for these options (ValueError names a bad one)."""
     from hil.board.config import BoardConfig
 
@@ -52,17 +52,44 @@ def build_config(kind: str, flash: Path, p1: str | None, metering: str | None, h
     if metering is not None:
         uarts["metering"] = metering
     return BoardConfig(kind=kind, mac=mac or DEFAULT_MAC[kind], flash=flash, io_dir=io_dir, uarts=uarts,
-                       http=http, networks=networks, mdns=mdns, mdns_suffix=mdns_suffix)
+                       http=http, networks=networks, mdns=mdns, mdns_suffix=mdns_suffix, https=https,
+                       tls_sessions=tls_sessions)
 
 
 REBIND_ENV = "HIL_BOARD_HTTP_PORT"
+REBIND_HTTPS_ENV = "HIL_BOARD_HTTPS_PORT"
 
 
-def _rebind(http: str) -> str:
+def _rebind(http: str, env: str = REBIND_ENV) -> str:
     """HOST:0 after a reset (re-exec) of a board that listened on PORT: HOST:PORT, as clients expect."""
     host, _, port = http.rpartition(":")
-    again = os.environ.get(REBIND_ENV)
+    again = os.environ.get(env)
     return f"{host}:{again}" if port == "0" and again and again.isdigit() else http
+
+
+def _report_https_port(path: Path) -> None:
+    """Have the HTTPS server write the port it listens on to path (atomically) once it listens."""
+    try:
+        from firmware.apps.common import https
+    except ImportError:     # an image from before API v2 (OTA suites): it serves no HTTPS
+        return
+
+    def hook(host: str, port: int) -> None:
+        os.environ[REBIND_HTTPS_ENV] = str(port)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(f"{port}\n", encoding="ascii")
+        tmp.replace(path)
+
+    https.HTTPS_LISTEN_HOOKS.append(hook)
+
+
+def provision_tls(flash: Path, name: str, host: str) -> None:
+    """Give an emulated board its TLS identity in flash once, as a factory would (hil/devcert.py)."""
+    from hil.devcert import provision
+
+    fp, made = provision(flash, name, [host] if host not in ("", "0.0.0.0", "::") else [])
+    if made:
+        print(f"provision: {name}: new TLS key and certificate in {flash}, SHA-256 {fp}", flush=True)
 
 
 def _report_port(path: Path) -> None:
@@ -103,6 +130,12 @@ def run(
     max_event_clients: Annotated[int, typer.Option(min=1, help="Concurrent /events streams allowed.")] = 4,
     port_file: Annotated[Path | None, typer.Option(help="Write the HTTP port the board listens on to this "
                                                    "file (useful with --http 127.0.0.1:0).")] = None,
+    https: Annotated[str, typer.Option(help="Where the HTTPS server (API v2) listens, HOST:PORT "
+                                       "(default: the --http host, a port the OS picks).")] = "",
+    https_port_file: Annotated[Path | None, typer.Option(help="Write the HTTPS port the board listens on to "
+                                                         "this file.")] = None,
+    tls_sessions: Annotated[int, typer.Option(min=1, help="TLS sessions the HTTPS server holds at once "
+                                              "(the ESP32's heap: 2).")] = 2,
     meter: Annotated[str | None, typer.Option(help="SmartPlug: HOST:PORT of the SmartMeter for LANs without "
                                               "mDNS (this run only; meter.json otherwise).")] = None,
     poll_s: Annotated[float | None, typer.Option(min=0.5, max=60, help="SmartPlug: seconds between two "
@@ -127,8 +160,12 @@ def run(
         raise typer.BadParameter("give --network or --networks-file, not both")
     networks: dict[str, str] | Path | None = networks_file or (parse_networks(network) if network else None)
     http = _rebind(http)
+    if not https:
+        https = f"{http.rpartition(':')[0]}:0"
+    https = _rebind(https, REBIND_HTTPS_ENV)
     try:
-        cfg = build_config(kind, flash, p1, metering, http, mac, networks, mdns, mdns_suffix, io_dir)
+        cfg = build_config(kind, flash, p1, metering, http, mac, networks, mdns, mdns_suffix, io_dir, https,
+                           tls_sessions)
     except (ValueError, TypeError) as e:
         raise typer.BadParameter(str(e)) from e
     from hil.cli.errors import check_free, check_serial, fail
@@ -158,6 +195,9 @@ def run(
     if ota_stall_s is not None:
         config["ota_stall_s"] = ota_stall_s
     hooks = [lambda: _report_port(port_file)] if port_file is not None else []
+    if https_port_file is not None:
+        hooks.append(lambda: _report_https_port(https_port_file))
+    provision_tls(flash, cfg.name, http.rpartition(":")[0].strip("[]"))
     if stale_s is not None:
         config["stale_s"] = stale_s
     if kind != "smartplug" and (meter is not None or poll_s is not None):

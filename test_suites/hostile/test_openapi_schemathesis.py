@@ -27,6 +27,7 @@ from smartmeter_rig import NETWORKS
 from smartmeter_rig import provision as provision_meter
 from smartplug_rig import plug_board
 
+from firmware.apps.common.tls import CERT_FILE
 from hil.board_process import BoardProcess
 from hil.openapi import load_openapi
 
@@ -53,6 +54,9 @@ def _schema(kind: str) -> schemathesis.schemas.BaseSchema:
 
 METER = _schema("smartmeter")
 PLUG = _schema("smartplug")
+# API v2 over HTTPS, both modules (docs/openapi/v2.yaml); the client verifies the module's own certificate
+V2 = (schemathesis.openapi.from_dict(load_openapi("v2"), config=CONFIG)
+      .exclude(method="DELETE", path="/api/user"))
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +98,26 @@ def test_smartplug_api(case: schemathesis.Case, plug_dev: BoardProcess) -> None:
     _run(case, plug_dev)
 
 
+def _run_v2(case: schemathesis.Case, board: BoardProcess) -> None:
+    assert board.token is not None
+    port = board.wait_https()
+    case.call_and_validate(base_url=f"https://127.0.0.1:{port}",
+                           headers={"Authorization": f"Bearer {board.token}"}, checks=CHECKS, timeout=20,
+                           verify=str(board.flash / CERT_FILE))
+
+
+@V2.parametrize()
+@QUICK
+def test_smartmeter_api_v2(case: schemathesis.Case, meter_board: BoardProcess) -> None:
+    _run_v2(case, meter_board)
+
+
+@V2.parametrize()
+@QUICK
+def test_smartplug_api_v2(case: schemathesis.Case, plug_dev: BoardProcess) -> None:
+    _run_v2(case, plug_dev)
+
+
 @pytest.mark.soak
 @METER.parametrize()
 @SOAK
@@ -106,3 +130,17 @@ def test_smartmeter_api_soak(case: schemathesis.Case, meter_board: BoardProcess)
 @SOAK
 def test_smartplug_api_soak(case: schemathesis.Case, plug_dev: BoardProcess) -> None:
     _run(case, plug_dev)
+
+
+@pytest.mark.soak
+@V2.parametrize()
+@SOAK
+def test_smartmeter_api_v2_soak(case: schemathesis.Case, meter_board: BoardProcess) -> None:
+    _run_v2(case, meter_board)
+
+
+@pytest.mark.soak
+@V2.parametrize()
+@SOAK
+def test_smartplug_api_v2_soak(case: schemathesis.Case, plug_dev: BoardProcess) -> None:
+    _run_v2(case, plug_dev)

@@ -6,7 +6,12 @@
 #                                       hiccup never stops the module); a fatal one (the web server not
 #                                       able to listen) ends run_tasks with its exception
 #   task_failures                       {name: count} of restarts, for the status APIs
+#   tls_provisioned(root) -> bool       the flash holds a TLS identity (TLS_CERT_FILE and TLS_KEY_FILE, put
+#                                       there at provisioning: hil/devcert.py): then, and only then, the
+#                                       app loads its HTTPS server (firmware/apps/common/https.py, ~10 KB
+#                                       of code: docs/security.md says which boards it fits)
 import asyncio
+import os
 
 try:
     from time import ticks_ms as _ticks_ms
@@ -17,6 +22,8 @@ except ImportError:  # CPython
         return int(_time.monotonic() * 1000) & 0x3FFFFFFF
 
 RESTART_S = 1
+TLS_CERT_FILE = 'tls_cert.pem'
+TLS_KEY_FILE = 'tls_key.pem'
 
 task_failures = {}
 
@@ -48,3 +55,13 @@ async def _supervise(name, fn, fatal, log):
 
 async def run_tasks(tasks, log):
     await asyncio.gather(*[_supervise(name, fn, fatal, log) for name, fn, fatal in tasks])
+
+
+def tls_provisioned(root):
+    root = root.rstrip('/')
+    for name in (TLS_CERT_FILE, TLS_KEY_FILE):
+        try:
+            os.stat(root + '/' + name if root else name)
+        except OSError:
+            return False
+    return True

@@ -63,6 +63,7 @@ class SmartMeter:
         self.quarter = peakguard_coord.QuarterTracker()   # Peak Guard: the running quarter, the plugs' table
         self.guard_table = Table()
         self.local_api = hwv1.LocalApi(store, log)       # "Local API v1": off until a user enables it
+        self.https = None                                # API v2 over HTTPS (common/https.py), if provisioned
 
     # ---- the device object of web.py ---------------------------------------------------------------------
     def now(self):
@@ -113,6 +114,8 @@ class SmartMeter:
                          'last': self.gate.last_refused}}
         if self.web is not None and self.web.users is not None:
             d['auth'] = dict(self.web.users.counters)
+        if self.https is not None:
+            d['https'] = self.https.stats()
         if self.web is not None:
             d['http'] = self.web.stats()
             d['events'] = dict(self.web.hub.counters)
@@ -124,6 +127,8 @@ class SmartMeter:
         dev = self
         web.local_api = dev.local_api
         hwv1.add_local_api_routes(app, dev.local_api, loads_object)
+        if dev.https is not None:
+            dev.https.add_http_refusals(app)   # v2 paths over plain HTTP: 403 naming https://
 
         @app.get('/api')
         async def api(request):
@@ -138,13 +143,10 @@ class SmartMeter:
 
         @app.get('/api/v1/telegram')
         async def telegram(request):
-            t = dev.meter.current(dev.now())
-            if t is None:
-                return error_response(503, model.plug_reading(dev.meter, dev.now())[1]['error'])
-            raw = dev.meter.raw  # bytes as received: a header may hold non-ASCII bytes (0xAB on Fluvius)
-            if t.crc == 'ok':
-                raw = raw + ('%04X\r\n' % crc16_arc(raw)).encode()
-            return raw, 200, TEXT
+            status, body = dev.telegram_text()
+            if status != 200:
+                return error_response(status, body)
+            return body, 200, TEXT
 
         @app.get('/api/v1/system')
         async def system(request):
@@ -203,6 +205,16 @@ class SmartMeter:
                 return error_response(507, 'could not store the settings in flash; nothing changed')
             dev.apply(new)
             return json_response(new)
+
+    def telegram_text(self):
+        """(200, the last good telegram's bytes as received, with its CRC) or (503, why there is none)."""
+        t = self.meter.current(self.now())
+        if t is None:
+            return 503, model.plug_reading(self.meter, self.now())[1]['error']
+        raw = self.meter.raw  # bytes as received: a header may hold non-ASCII bytes (0xAB on Fluvius)
+        if t.crc == 'ok':
+            raw = raw + ('%04X\r\n' % crc16_arc(raw)).encode()
+        return 200, raw
 
     def apply(self, new):
         self.settings = new
@@ -284,6 +296,13 @@ async def main(hal, config=None):
     dev = SmartMeter(hal, store, log, config)
     hub = EventHub(max_clients=config.get('max_event_clients', 4), ticks_ms=hal.ticks_ms)
     prov = Provisioner(hal, store, hal.name(), log, on_join=dev.announce)
+    https_mod = None
+    if hasattr(hal, 'https_bind') and boot.tls_provisioned(hal.flash_root):
+        from firmware.apps.common import https as https_mod   # loaded only with a TLS identity in flash
+        from firmware.apps.smartmeter.v2 import MeterV2
+        dev.https = https_mod.Https(MeterV2(dev, VERSION), users,
+                                    lambda: auth.allowed_hosts(hal, hal.name(), prov), log, net=hal,
+                                    ticks_ms=hal.ticks_ms)
     web = Web(dev, hub, prov, log, users=users, hosts=lambda: auth.allowed_hosts(hal, hal.name(), prov),
               ticks_ms=hal.ticks_ms, net=hal)
     dev.web = web
@@ -299,9 +318,12 @@ async def main(hal, config=None):
     async def serve():
         await web.serve(host, port, listening)
 
-    await boot.run_tasks([('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
-                          ('wifi', prov.run, False), ('events', hub.ping_loop, False),
-                          ('button', lambda: auth.watch_button(hal, users), False)], log)
+    tasks = [('web', serve, True), ('p1', dev.p1_task, False), ('tick', dev.tick_task, False),
+             ('wifi', prov.run, False), ('events', hub.ping_loop, False),
+             ('button', lambda: auth.watch_button(hal, users), False)]
+    if dev.https is not None:
+        tasks.append(('https', lambda: https_mod.serve_v2(dev.https, hal), False))
+    await boot.run_tasks(tasks, log)
 
 
 def run(hal, config=None):

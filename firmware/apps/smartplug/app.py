@@ -19,7 +19,7 @@
 import asyncio
 
 from firmware.apps.common import auth, hwv1
-from firmware.apps.common.boot import make_log, run_tasks
+from firmware.apps.common.boot import make_log, run_tasks, tls_provisioned
 from firmware.apps.common.events import EventHub
 from firmware.apps.common.web import Web
 from firmware.apps.common.wifi import Provisioner
@@ -94,6 +94,15 @@ class SmartPlugApp:
         self.dev.local_api = hwv1.LocalApi(self.store, log)   # "Local API v1": off until a user enables it
         self.dev.hal = hal  # POST /update and GET /api/ota (firmware/ota) reach the board through it
         self.users = auth.Users(self.store, log)
+        self.https_mod = None
+        if hasattr(hal, 'https_bind') and tls_provisioned(hal.flash_root):
+            # API v2 over HTTPS (common/https.py): loaded only with a TLS identity in flash
+            from firmware.apps.common import https as https_mod
+            from firmware.apps.smartplug.v2 import PlugV2
+            self.https_mod = https_mod
+            self.dev.https = https_mod.Https(PlugV2(self), self.users,
+                                             lambda: auth.allowed_hosts(hal, self.name, self.prov), log, net=hal,
+                                             ticks_ms=hal.ticks_ms)
         self.web = Web(self.dev, self.hub, wifi=self.prov, log=log, users=self.users,
                        hosts=lambda: auth.allowed_hosts(hal, self.name, self.prov), ticks_ms=hal.ticks_ms,
                        net=hal)
@@ -228,7 +237,8 @@ class SmartPlugApp:
             ('meter', self.link.run, False),
             ('events', self.hub.ping_loop, False),
             ('button', lambda: auth.watch_button(self.hal, self.users), False),
-        ], self.log)
+        ] + ([('https', lambda: self.https_mod.serve_v2(self.dev.https, self.hal), False)]
+             if self.dev.https is not None else []), self.log)
 
 
 async def main(hal, meter=None, poll_s=None, version=VERSION, log=None, max_event_clients=4):

@@ -43,6 +43,7 @@ class PlugDevice:
         self.set_meter = set_meter
         self.identify = identify
         self.local_api = None       # hwv1.LocalApi (the app sets it): GET|PUT /api/v1/local_api
+        self.https = None           # common/https.Https (the app sets it): API v2 over HTTPS
 
     # ---- the common layer's interface --------------------------------------------------------------
     def state(self, e):
@@ -154,6 +155,8 @@ class PlugDevice:
         if dev.local_api is not None:
             web.local_api = dev.local_api
             hwv1.add_local_api_routes(app, dev.local_api, loads_object)
+        if dev.https is not None:
+            dev.https.add_http_refusals(app)   # v2 paths over plain HTTP: 403 naming https://
 
         @app.get('/api')
         async def hw_device(request):
@@ -255,6 +258,8 @@ class PlugDevice:
         async def status(request):
             d = dev.status()
             d['http'] = web.stats()
+            if dev.https is not None:
+                d['https'] = dev.https.stats()
             d['events'] = dict(web.hub.counters)
             if web.users is not None:
                 d['auth'] = dict(web.users.counters)

@@ -41,18 +41,23 @@ def device_text(serial, firmware_version):
                      ('firmware_version', firmware_version), ('api_version', API_VERSION)))
 
 
-def data_text(plug, now_ms, wifi_ssid=None, wifi_strength=None):
-    """GET /api/v1/data: the socket's measurements (total energy from the chip's CF pulses)."""
+def data_pairs(plug, now_ms, wifi_ssid=None, wifi_strength=None):
+    """The (v1 name, value) pairs of GET /api/v1/data (API v2's measurement renames them: hwv2.rename)."""
     total = num(plug.chip.energy_mwh, 6, 3)
     p = num(plug.power_mw(now_ms), 3, 1)
-    return obj_text((
+    return (
         ('wifi_ssid', wifi_ssid), ('wifi_strength', wifi_strength),
         ('total_power_import_kwh', total), ('total_power_import_t1_kwh', total),
         ('total_power_export_kwh', ('num', '0')), ('total_power_export_t1_kwh', ('num', '0')),
         ('active_power_w', p), ('active_power_l1_w', p),
         ('active_voltage_v', num(plug.voltage_mv(now_ms), 3, 1)),
         ('active_current_a', num(plug.current_ma(now_ms), 3, 3)),
-    ))
+    )
+
+
+def data_text(plug, now_ms, wifi_ssid=None, wifi_strength=None):
+    """GET /api/v1/data: the socket's measurements (total energy from the chip's CF pulses)."""
+    return obj_text(data_pairs(plug, now_ms, wifi_ssid, wifi_strength))
 
 
 def state_text(plug):
