@@ -138,6 +138,7 @@ class Https:
                     pass
         finally:
             self.sessions -= 1
+            webmod._owed.discard(writer)  # an OTA reboot waits for HTTPS answers too (web.answers_owed)
 
     async def serve(self, host, port, ctx, on_listen=None):
         self.ctx = ctx
