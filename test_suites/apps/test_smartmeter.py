@@ -138,7 +138,7 @@ def test_unknown_entities_are_404_with_what_exists(rig: MeterRig) -> None:
     code, body = rig.board.get_json("/switch/relay")
     assert code == 404 and "no switch entities" in body["error"]
     code, body = rig.board.get_json("/light/x")
-    assert code == 404 and "domain 'light'" in body["error"]
+    assert code == 404 and 'domain "light"' in body["error"]
     code, body = rig.board.get_json("/nothing/here/at/all")
     assert code == 404 and "GET /nothing/here/at/all" in body["error"]
     code, _, raw = rig.board.request("POST", "/sensor/power_consumed/turn_on")

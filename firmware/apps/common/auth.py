@@ -30,6 +30,7 @@ import binascii
 import hashlib
 import os
 
+from firmware.apps.common.jsonw import shown
 from firmware.hal import ticks_diff
 
 AUTH_FILE = 'auth.json'
@@ -68,7 +69,7 @@ def check_name(name):
             NAME_MAX - 6, len(name))
     for c in name:
         if c < ' ' or c > '~':
-            return 'name: expected printable ASCII characters, got %r' % c
+            return 'name: expected printable ASCII characters, got U+%04X' % ord(c)
     return None
 
 
@@ -215,16 +216,16 @@ def check_request(method, path, headers, allowed_hosts, users, open_paths=(), js
     """None when the request may go on, else (status, reason). See the top of this file."""
     host = headers.get('Host')
     if host is not None and host_of(host) not in allowed_hosts:
-        return 421, ('Host %r is not this module: expected one of %s (DNS rebinding is refused)'
-                     % (host[:80], ', '.join(allowed_hosts)))
+        return 421, ('Host %s is not this module: expected one of %s (DNS rebinding is refused)'
+                     % (shown(host[:80]), ', '.join(allowed_hosts)))
     if method in SAFE_METHODS:
         return None
     origin = headers.get('Origin')
     if origin is not None:
         oh = origin_host(origin)
         if oh is None or host is None or _default_port(oh) != _default_port(host.strip().lower()):
-            return 403, ('%s %s from Origin %r: expected a page of this module (%s); cross-origin state '
-                         'changes are refused' % (method, path, origin[:80], host))
+            return 403, ('%s %s from Origin %s: expected a page of this module (%s); cross-origin state '
+                         'changes are refused' % (method, path, shown(origin[:80]), host))
     mp = method + ' ' + path
     if mp in open_paths:
         return None

@@ -206,7 +206,7 @@ class Https:
             elif s >= 400:
                 counters['client_errors'] += 1
             if response.reason is None:
-                response.reason = webmod.REASONS.get(s)
+                response.reason = webmod.reason_of(s)
 
         @app.after_request
         async def _after(request, response):

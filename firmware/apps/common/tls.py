@@ -70,5 +70,6 @@ def load(root):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert_path, key_path)
     except Exception as e:  # ssl refused the pair (a damaged or foreign key): HTTPS stays off, logged
-        return None, None, 'the TLS key or certificate was refused: %r' % (e,)
+        from firmware.errtext import what
+        return None, None, 'the TLS key or certificate was refused: ' + what(e)
     return ctx, fp, None

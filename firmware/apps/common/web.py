@@ -39,7 +39,7 @@ from microdot import Microdot, Request, Response, URLPattern
 
 from firmware.apps.common import auth
 from firmware.apps.common import entities as ents
-from firmware.apps.common.jsonw import dumps, loads_object
+from firmware.apps.common.jsonw import dumps, loads_object, shown
 from firmware.apps.common.page import login_page, states_chunks, states_page
 from firmware.ota import service as ota_service
 
@@ -380,8 +380,8 @@ class Web:
         if not allowed:
             parts = request.path.split('/')
             if 3 <= len(parts) <= 4 and parts[1] not in ents.DOMAINS:
-                return error_response(404, 'nothing at %s %s: no route, and no entity domain %r (expected '
-                                      'one of %s)' % (request.method, request.path, parts[1],
+                return error_response(404, 'nothing at %s %s: no route, and no entity domain %s (expected '
+                                      'one of %s)' % (request.method, request.path, shown(parts[1]),
                                                       ', '.join(ents.DOMAINS)))
             return error_response(404, 'nothing at %s %s' % (request.method, request.path))
         body = dumps({'error': 'method %s not allowed on %s: expected %s' % (
@@ -559,7 +559,7 @@ class Web:
             if request.method == 'DELETE':
                 name = obj.get('name') or web.user(request)
                 if not web.users.delete(name):
-                    return error_response(404, 'DELETE /api/user: no user %r (or flash write failed)' % (name,))
+                    return error_response(404, 'DELETE /api/user: no user %s (or flash write failed)' % (shown(name),))
                 return '', 204, JSON
             token, err = web.users.create(obj.get('name'), web.now())
             if token is None:
@@ -612,9 +612,9 @@ def _key(e):
 def _unknown(dev, domain, ident):
     ident = ents.url_unquote(ident)
     if domain not in ents.DOMAINS:
-        return error_response(404, 'no entity domain %r: expected one of %s'
-                              % (domain, ', '.join(ents.DOMAINS)))
+        return error_response(404, 'no entity domain %s: expected one of %s'
+                              % (shown(domain), ', '.join(ents.DOMAINS)))
     ids = [e.oid for e in dev.entities if e.domain == domain]
     if not ids:
         return error_response(404, 'no %s entities on this module' % domain)
-    return error_response(404, 'no %s %r: expected one of %s' % (domain, ident, ', '.join(ids)))
+    return error_response(404, 'no %s %s: expected one of %s' % (domain, shown(ident), ', '.join(ids)))

@@ -19,7 +19,7 @@
 #   GET|PUT /api/smartplug/v1/peakguard {key: value, ...}       Peak Guard settings, status, decision log
 #   GET|PUT /api/smartplug/v1/meter {"address": "HOST[:PORT]" | null, "poll_s": s}   the SmartMeter link
 from firmware.apps.common import hwv1
-from firmware.apps.common.jsonw import dumps, loads_object
+from firmware.apps.common.jsonw import dumps, loads_object, shown
 from firmware.apps.common.web import JSON, error_response, json_response
 from firmware.apps.smartplug import entities, hwapi
 from firmware.fixed import Dec
@@ -220,15 +220,15 @@ class PlugDevice:
         async def number_get(request, ident):
             oid = entities.url_ident(ident)
             if oid not in entities.NUMBERS:
-                return error_response(404, 'no number %r: expected one of %s' % (
-                    oid, ', '.join(sorted(entities.NUMBERS))))
+                return error_response(404, 'no number %s: expected one of %s' % (
+                    shown(oid), ', '.join(sorted(entities.NUMBERS))))
             return dev.number_json(oid), 200, JSON
 
         @app.post('/number/<ident>/<method>')
         async def number_set(request, ident, method):
             oid = entities.url_ident(ident)
             if oid in entities.NUMBERS and method != 'set':
-                return error_response(404, 'number %s: no action %r: expected set' % (oid, method))
+                return error_response(404, 'number %s: no action %s: expected set' % (oid, shown(method)))
             value = request.args.get('value')
             if value is None and request.body:
                 obj, why = loads_object(request.body)
