@@ -34,12 +34,12 @@ def _text(b):
 def safe_path(name, where):
     """The member's path parts; OtaError(400) for absolute paths, '..' or empty parts."""
     if name.startswith('/'):
-        raise OtaError(400, 'payload archive: member %r at offset %d has an absolute path' % (name, where),
+        raise OtaError(400, 'payload archive: member "%s" at offset %d has an absolute path' % (name, where),
                        'payload')
     parts = [p for p in name.split('/') if p not in ('', '.')]
     for p in parts:
         if p == '..' or '\\' in p:
-            raise OtaError(400, 'payload archive: member %r at offset %d leaves its folder' % (name, where),
+            raise OtaError(400, 'payload archive: member "%s" at offset %d leaves its folder' % (name, where),
                            'payload')
     if not parts:
         raise OtaError(400, 'payload archive: member at offset %d has an empty name' % where, 'payload')
@@ -138,8 +138,8 @@ class Untar:
         if kind == 0x35:  # '5' a folder
             return
         if kind not in (0, 0x30):
-            raise OtaError(400, 'payload archive: member %r at offset %d is not a regular file (type %r)'
-                           % (name, where, chr(kind)), 'payload')
+            raise OtaError(400, 'payload archive: member "%s" at offset %d is not a regular file (type 0x%02x)'
+                           % (name, where, kind), 'payload')
         self.left = size
         self.pad = (BLOCK - size % BLOCK) % BLOCK
         if parts[0] != self.top or len(parts) < 2:
