@@ -18,6 +18,7 @@ twice is safe; a non-empty folder without the marker is refused rather than wipe
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -177,14 +178,19 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
         prepare_out(out)
         image_entry = image_identity(rig, image, out, digest)
     started = time.time()
-    # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
-    # would fail). Measured on the checkout's image manifests: what the emulated boards run.
-    image_entry["memory"] = memory.rig_entry([(b.name, b.role, b.board_class) for b in rig.boards.values()])
     if workers is None:
         workers = 2 if rig.fully_emulated else 1
     if workers > 1 and not rig.fully_emulated:
         raise CertifyError(f"rig {rig.name} has real parts: one pytest worker only (got {workers}); "
                            "two workers would start two rigs on the same bench")
+    # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
+    # would fail). Measured on the checkout's image manifests: what the emulated boards run. The
+    # measurement (node processes, ~20 s of wall time on 2 busy cores) needs nothing of the rig: it runs
+    # while pytest does, and the record waits for it.
+    boards = [(b.name, b.role, b.board_class) for b in rig.boards.values()]
+    mem_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="certify-memory")
+    mem_future = mem_pool.submit(memory.rig_entry, boards)
+    mem_pool.shutdown(wait=False)
     cmd = pytest_command(rig_file, out, list(suites or SUITES), workers, list(extra or []))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with (out / "pytest.log").open("wb") as log:
@@ -197,6 +203,7 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
             proc.terminate()
             proc.wait(30)
             raise
+    image_entry["memory"] = mem_future.result()
     if image_entry.get("kind") == "bchfw":
         ota.merge_reports(image_entry, out)
     raw = out / "record.pytest.json"

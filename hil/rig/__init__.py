@@ -26,7 +26,20 @@ _WHERE = {
     "Wire": "hil.rig.model",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "ApplianceSpec",
+    "Board",
+    "InstrumentSpec",
+    "P1Emulator",
+    "PowerDetectorSpec",
+    "Problem",
+    "Rig",
+    "RigError",
+    "Wire",
+    "default_rig_path",
+    "load_rig",
+    "load_rig_text",
+]
 
 
 def __getattr__(name: str) -> Any:
