@@ -18,8 +18,10 @@ twice is safe; a non-empty folder without the marker is refused rather than wipe
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -177,16 +179,22 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
         prepare_out(out)
         image_entry = image_identity(rig, image, out, digest)
     started = time.time()
-    # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
-    # would fail). Measured on the checkout's image manifests: what the emulated boards run.
-    image_entry["memory"] = memory.rig_entry([(b.name, b.role, b.board_class) for b in rig.boards.values()])
     if workers is None:
         workers = 2 if rig.fully_emulated else 1
     if workers > 1 and not rig.fully_emulated:
         raise CertifyError(f"rig {rig.name} has real parts: one pytest worker only (got {workers}); "
                            "two workers would start two rigs on the same bench")
+    # what the image needs of each board's heap, next to its hash (issue 15: the rig fails what the device
+    # would fail). Measured on the checkout's image manifests: what the emulated boards run. The
+    # measurement (node processes, ~20 s of wall time on 2 busy cores) needs nothing of the rig: it runs
+    # while pytest does, and the record waits for it.
+    boards = [(b.name, b.role, b.board_class) for b in rig.boards.values()]
+    mem_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="certify-memory")
+    mem_future = mem_pool.submit(memory.rig_entry, boards)
+    mem_pool.shutdown(wait=False)
     cmd = pytest_command(rig_file, out, list(suites or SUITES), workers, list(extra or []))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cpu0 = _children_cpu_s()
     with (out / "pytest.log").open("wb") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
@@ -197,6 +205,8 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
             proc.terminate()
             proc.wait(30)
             raise
+    cpu_s = _children_cpu_s() - cpu0   # pytest, its rigs and boards, the memory measurement: load-independent
+    image_entry["memory"] = mem_future.result()
     if image_entry.get("kind") == "bchfw":
         ota.merge_reports(image_entry, out)
     raw = out / "record.pytest.json"
@@ -215,6 +225,7 @@ def certify(rig_path: Path | None, image: Path | list[Path] | None, out: Path, *
         "image": image_entry, "git": git_info(ROOT), "tools": tool_versions(), "station": station(),
         "suites": list(suites or SUITES), "workers": workers, "command": cmd, "pytest_exit": code,
         "started_millis": round(started * 1000), "finished_millis": round(time.time() * 1000),
+        "cpu_s": round(cpu_s, 1), "load_average": _load_average(),
     }
     (out / "record.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     raw.unlink(missing_ok=True)
@@ -236,3 +247,17 @@ def _report(out: Path, page: str) -> Path:
     target.mkdir(exist_ok=True)
     (target / "index.html").write_text(page, encoding="utf-8")
     return target / "index.html"
+
+
+def _children_cpu_s() -> float:
+    """Return the CPU seconds (user + system) of this process's finished children and theirs."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _load_average() -> list[float] | None:
+    """Return the host's 1, 5 and 15 min load averages at the end of the run (None where unknown)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None

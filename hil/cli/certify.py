@@ -39,6 +39,9 @@ def certify_cmd(
         "spread across the runs (OUT/repeat.json).")] = 1,
     clock: Annotated[str | None, typer.Option(
         help="Run an emulated rig on this clock: virtual or realtime (default: the rig file's).")] = None,
+    hog: Annotated[int, typer.Option(
+        min=0, help="With --repeat: load the host with this many busy-loop processes during the runs "
+        "(2 loads both cores of a 2-core machine).")] = 0,
 ) -> None:
     """Run the certification suites on the rig; write record.json, JUnit, allure results and a report."""
     from hil.certify.run import CertifyError, certify
@@ -52,8 +55,10 @@ def certify_cmd(
     suite, extra = chosen
     extra = list(extra) + ([] if clock is None else ["--rig-clock", clock])
     if repeat > 1:
-        _repeat(repeat, rig, image, out_dir, workers, suite, extra)
+        _repeat(repeat, rig, image, out_dir, workers, suite, extra, hog)
         return
+    if hog:
+        raise typer.BadParameter(f"--hog {hog}: only with --repeat N (N >= 2)")
     lines = not console.is_terminal    # a log or a pipe: a line per finished test instead of a bar
     with Progress(TextColumn("[bold]certify[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[tally]}"), TimeElapsedColumn(), console=console,
@@ -89,14 +94,17 @@ def certify_cmd(
     if rig_s:
         out.print(f"rig time simulated: {rig_s:.0f} s (the tests' own, setup and boot not counted)",
                   highlight=False)
+    meta = result.record.get("metadata", {})
+    out.print(f"CPU {meta.get('cpu_s')} s (pytest, its rigs and boards, the memory measurement); "
+              f"load average at the end {meta.get('load_average')}", highlight=False)
     out.print(f"record {result.out / 'record.json'}; JUnit {result.out / 'junit.xml'}; "
               f"pytest log {result.out / 'pytest.log'}", soft_wrap=True, highlight=False)
     if result.verdict != "PASS":
         raise typer.Exit(1)
 
 
-def _repeat(n: int, rig: Path | None, image: Path | None, out_dir: Path, workers: int | None,
-            suite: list[str] | None, extra: list[str]) -> None:
+def _repeat(n: int, rig: Path | None, image: list[Path] | None, out_dir: Path, workers: int | None,
+            suite: list[str] | None, extra: list[str], hog: int) -> None:
     """Certify ``n`` times and print the verdicts and the measurements' spread."""
     from rich.table import Table
 
@@ -105,10 +113,13 @@ def _repeat(n: int, rig: Path | None, image: Path | None, out_dir: Path, workers
 
     def on_run(i: int, result: Any, wall: float) -> None:
         color = "green" if result.verdict == "PASS" else "red"
-        console.print(f"run {i}/{n}: [{color}]{result.verdict}[/{color}] in {wall:.1f} s")
+        meta = result.record.get("metadata", {})
+        console.print(f"run {i}/{n}: [{color}]{result.verdict}[/{color}] in {wall:.1f} s wall, "
+                      f"{meta.get('cpu_s')} CPU s, load average {meta.get('load_average')}")
 
     try:
-        summary = repeat(n, rig, image, out_dir, workers=workers, suites=suite, extra=extra, on_run=on_run)
+        summary = repeat(n, rig, image, out_dir, workers=workers, suites=suite, extra=extra, hog=hog,
+                         on_run=on_run)
     except (CertifyError, RigError) as exc:
         console.print(f"[red]certify: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -125,6 +136,7 @@ def _repeat(n: int, rig: Path | None, image: Path | None, out_dir: Path, workers
               f"in every run; wall {min(summary['wall_s'])}..{max(summary['wall_s'])} s for "
               f"{max(summary['rig_seconds']):.0f} rig s ({min(summary['rig_s_per_wall_s'] or [0])}.."
               f"{max(summary['rig_s_per_wall_s'] or [0])} rig s per wall s); "
+              f"{hog} hog processes; "
               f"summary {out_dir / 'repeat.json'}", soft_wrap=True, highlight=False)
     if not summary["same_verdict"] or verdicts[0] != "PASS":
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ import pytest
 
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_analyzer]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_analyzer, pytest.mark.rig_cost(1)]
 
 
 def _compare(plug, analyzer, measure, label: str) -> None:

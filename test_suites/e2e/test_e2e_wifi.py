@@ -6,7 +6,7 @@ import pytest
 
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_wifi_control]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_wifi_control, pytest.mark.rig_cost(1)]
 
 
 def test_smartmeter_wifi_drop_stops_the_plugs_polls_and_both_recover(rig, smartmeter, smartplugs, step):

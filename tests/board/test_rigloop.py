@@ -120,3 +120,33 @@ def test_a_boards_ticks_ms_wraps_as_on_the_esp32(tmp_path: Path) -> None:
     wrapped = [s for s in stamps if s < 10_000]
     assert wrapped, stamps            # lines printed after the wrap: small ticks again
     assert stamps.index(wrapped[0]) > 0 and max(stamps) <= TICKS_MAX
+
+
+def test_wait_for_looks_when_next_look_says_and_never_past_the_timeout(tmp_path: Path) -> None:
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=1.0)
+    try:
+        looks: list[float] = []
+
+        def look() -> float:
+            looks.append(clock.now() - T0)
+            return clock.now() - T0
+
+        # every 100 s, but every 5 s in the 20 s after each multiple of 100 (a plug's boundary and window)
+        def next_look(now: float) -> float:
+            since = (now - T0) % 100
+            return now + (5.0 if since < 20 else 100 - since)
+
+        got = clock.wait_for(look, lambda t: t >= 210, 1000.0, 5.0, "t >= 210", next_look)
+        assert got == 210.0
+        assert looks == [0, 5, 10, 15, 20, 100, 105, 110, 115, 120, 200, 205, 210]
+        looks.clear()
+        with pytest.raises(AssertionError, match="never: not reached within 30 rig seconds"):
+            clock.wait_for(look, lambda t: False, 30.0, 5.0, "never", lambda now: now + 1000)
+        assert looks == [210, 240]   # one look at the start, one at the timeout, none beyond it
+        looks.clear()
+        # a schedule that asks for no time at all falls back on poll_s (time always moves)
+        with pytest.raises(AssertionError):
+            clock.wait_for(look, lambda t: False, 10.0, 5.0, "stuck", lambda now: now)
+        assert looks == [240, 245, 250]
+    finally:
+        clock.close()

@@ -246,9 +246,13 @@ class VirtualClock:
         self.sleep_until_us(round(t * US))
 
     def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
-                 poll_s: float = 1.0, what: str = "condition") -> T:
-        """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``)."""
-        return wait_for(self, fn, ok, timeout, poll_s, what)
+                 poll_s: float = 1.0, what: str = "condition",
+                 next_look: Callable[[float], float] | None = None) -> T:
+        """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``).
+
+        next_look: when to look next given rig time now (instead of every ``poll_s``), see :func:`wait_for`.
+        """
+        return wait_for(self, fn, ok, timeout, poll_s, what, next_look)
 
     def jump(self, seconds: float) -> float:
         """Run through ``seconds`` of rig time in strides (see the module); return the new rig time."""
@@ -558,10 +562,13 @@ class VirtualClock:
 
 
 def wait_for(clock: Any, fn: Callable[[], T], ok: Callable[[T], bool], timeout: float, poll_s: float,
-             what: str) -> T:
+             what: str, next_look: Callable[[float], float] | None = None) -> T:
     """Evaluate ``fn()`` every ``poll_s`` rig seconds until ``ok(value)``; AssertionError after ``timeout``.
 
-    ``fn`` may raise OSError or ValueError (a board restarting): that counts as not yet.
+    ``fn`` may raise OSError or ValueError (a board restarting): that counts as not yet. ``next_look(now)``
+    (rig seconds), when given, says when to look next instead: a waiter that knows when its event can
+    come (a plug decides only just after an interval boundary) looks then, and lets the rig run between.
+    Every look costs a request to a board and a probe round of the clock.
     """
     end = clock.now() + timeout
     last: Any = None
@@ -577,6 +584,11 @@ def wait_for(clock: Any, fn: Callable[[], T], ok: Callable[[T], bool], timeout: 
         if clock.now() >= end:
             got = f"last error {err!r}" if err is not None else f"last value {last!r}"
             raise AssertionError(f"{what}: not reached within {timeout:g} rig seconds; {got}")
+        if next_look is not None:
+            now = clock.now()
+            target = next_look(now)
+            clock.sleep_until(min(target if target > now else now + poll_s, end))   # end > now: checked
+            continue
         clock.sleep(min(poll_s, max(end - clock.now(), 0.0)) or poll_s)
 
 

@@ -3,6 +3,7 @@
 ``with RigRuntime(load_rig(path)) as rig: ...`` (see :mod:`hil.rig.runtime.runtime`).
 """
 
-from hil.rig.runtime.runtime import DEFAULT_START, RigRuntime, RigRuntimeError, RuntimeOptions
+from hil.rig.runtime.options import DEFAULT_START, RigRuntimeError, RuntimeOptions
+from hil.rig.runtime.runtime import RigRuntime
 
 __all__ = ["DEFAULT_START", "RigRuntime", "RigRuntimeError", "RuntimeOptions"]

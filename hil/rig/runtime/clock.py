@@ -87,11 +87,12 @@ class RigClock:
             self.sleep(left)
 
     def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
-                 poll_s: float = 1.0, what: str = "condition") -> T:
+                 poll_s: float = 1.0, what: str = "condition",
+                 next_look: Callable[[float], float] | None = None) -> T:
         """Poll ``fn()`` every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at ``timeout``)."""
         from hil.rig.clock.virtual import wait_for
 
-        return wait_for(self, fn, ok, timeout, poll_s, what)
+        return wait_for(self, fn, ok, timeout, poll_s, what, next_look)
 
     def remote_status(self) -> dict[str, Any]:
         """Realtime boards do not report to the clock."""
