@@ -82,11 +82,15 @@ class RemoteClock:
         self.remote.sleep_until(t)
 
     def wait_for(self, fn: Callable[[], T], ok: Callable[[T], bool] = bool, timeout: float = 60.0,
-                 poll_s: float = 1.0, what: str = "condition") -> T:
-        """Poll ``fn()`` here every ``poll_s`` rig seconds until ``ok(value)`` (AssertionError at timeout)."""
+                 poll_s: float = 1.0, what: str = "condition",
+                 next_look: Callable[[float], float] | None = None) -> T:
+        """Poll ``fn()`` here until ``ok(value)``, as the local clock's ``wait_for`` does.
+
+        Every ``poll_s`` rig seconds, or at ``next_look(now)`` when given; AssertionError at timeout.
+        """
         from hil.rig.clock.virtual import wait_for
 
-        return wait_for(self, fn, ok, timeout, poll_s, what)
+        return wait_for(self, fn, ok, timeout, poll_s, what, next_look)
 
     def __getattr__(self, name: str) -> Any:
         """Anything else the clock answers (``jump``, ``remote_status``, ``rounds``...): the remote one's."""
