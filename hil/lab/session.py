@@ -26,8 +26,15 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import attr
-import grpc
-from labgrid.remote.client import ClientSession
+
+# gRPC's fork handlers restart its epoll poller in every forked child; when subprocess has closed the
+# child's descriptors before exec, that poller fails (EBADF, grpc/grpc#43055) and the child can hang before
+# it execs: a board spawned by a process holding a lab session (`hil rig up --export`, a test worker) then
+# never starts. These processes fork only to exec, so gRPC needs no fork support: off before it loads.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import grpc  # noqa: E402
+from labgrid.remote.client import ClientSession  # noqa: E402
 from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
 from hil.lab.spec import PlaceSpec
