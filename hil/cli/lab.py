@@ -309,6 +309,7 @@ def up_export(
     out.print(
         f"exported place {exported.export.place} [{tags}] exporter {name} files {folder}",
         highlight=False,
+        markup=False,  # "[module=smartplug]" is the tags, not rich markup
         soft_wrap=True,
     )
 

@@ -54,7 +54,7 @@ def test_two_xdist_workers_each_get_their_own_place_and_the_e2e_suite_passes_thr
                 cwd=ROOT,
             )
         for x, proc in rigs.items():
-            proc.wait_line(r"exported place rig-" + x, 120)
+            proc.wait_line(r"exported place rig-" + x + r" \[lab=" + x + r"[,\]]", 120)  # its tags shown
         p1_lines = [
             yaml.safe_load((tmp_path / x / "exporter.yaml").read_text())["labrig"]["p1"]["port"] for x in rigs
         ]
