@@ -29,6 +29,7 @@ BASE_W = 200
 APPLIANCE_W = 2000
 T0 = local_to_utc(2024, 1, 15, 10, 6, 45, None, 60)  # meter clock at the first telegram: 10:06:45 local
 TIME_SCALE = 0.1
+PERIOD_S = 5
 
 
 def test_plug_follows_the_meter_and_switches_at_the_boundary(tmp_path: Path) -> None:
@@ -39,12 +40,19 @@ def test_plug_follows_the_meter_and_switches_at_the_boundary(tmp_path: Path) -> 
          "failsafe_on": False}), encoding="utf-8")
     gpio = relay_line(plug)
 
+    drawn: dict[int, int] = {}  # meter second a telegram closes -> the watts the meter integrated up to it
+
     def load(t: int) -> dict[str, Any]:
         on = gpio.read("relay") == 1
-        return {"import_w": BASE_W + (APPLIANCE_W if on else 0), "export_w": 0}
+        drawn[t] = BASE_W + (APPLIANCE_W if on else 0)
+        return {"import_w": drawn[t], "export_w": 0}
+
+    def registered_wh(start: int) -> float:
+        """What the meter registered over the minute from ``start``: its steps as it drew them."""
+        return sum(w * PERIOD_S for t, w in drawn.items() if start < t <= start + 60) / 3600
 
     profile = get_profile("emucs17-3p")
-    source = TelegramSource(profile, new_meter(profile, T0), load, period_s=5)
+    source = TelegramSource(profile, new_meter(profile, T0), load, period_s=PERIOD_S)
     writer = P1Writer(source, None, time_scale=TIME_SCALE)
     meter = BoardProcess("smartmeter", provision(tmp_path / "meter"), p1=writer.connect_to, networks=NETWORK,
                          mdns=True, mdns_suffix=suffix)
@@ -90,7 +98,10 @@ def test_plug_follows_the_meter_and_switches_at_the_boundary(tmp_path: Path) -> 
     assert 3 <= on["e_wh"] <= 4, trace
     # 10:08 -> 10:09 with the appliance on: E = 2.2 kW x 1 min = 36.7 Wh > OFF 30 Wh -> off
     assert off is not None and off["kind"] == "switch" and off["relay"] is False, trace
-    assert 35 <= off["e_wh"] <= 38, trace
+    # the plug's E is what the meter registered (to its 1 Wh registers), not 36.7 Wh exactly: the appliance
+    # draws from the first telegram after the relay closed, a period or two into the minute depending on
+    # when the plug polled (one telegram late: 34 Wh)
+    assert abs(off["e_wh"] - registered_wh(b1 + 60)) <= 1, (trace, registered_wh(b1 + 60))
     for d in (first, on, off):
         # the switch happens on the first reading at or after the boundary (one telegram / poll later)
         assert 0 <= d["t"] - d["boundary"] <= 10, trace
