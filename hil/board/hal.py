@@ -32,6 +32,16 @@ LWIP_SND_BUF = 5744   # bytes: the ESP32's TCP send buffer (CONFIG_LWIP_TCP_SND_
 TLS_OUT_BUF = 4096    # bytes: mbedTLS's output record buffer in MicroPython's ESP32 build
 
 
+
+def _lwip_send_buffer(writer: asyncio.StreamWriter) -> None:
+    """Give a connection's socket a send buffer as small as lwIP's (where the kernel lets us)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
+        except OSError:
+            pass
+
 class HostHal:
     """Everything physical about one emulated board."""
 
@@ -83,12 +93,7 @@ class HostHal:
         A client that does not read then blocks the writer the way it would on the device (no megabytes
         of kernel and asyncio buffers on the way).
         """
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
-            except OSError:
-                pass
+        _lwip_send_buffer(writer)
         transport = writer.transport
         if hasattr(transport, "set_write_buffer_limits"):
             transport.set_write_buffer_limits(high=0)  # drain() waits until the kernel took everything
@@ -120,12 +125,7 @@ class HostHal:
         CPython's `start_server(ssl=...)` would shake hands before the server sees the connection, so the
         server listens plain and this upgrades (within timeout_s, as the device's read timeout).
         """
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LWIP_SND_BUF)
-            except OSError:
-                pass
+        _lwip_send_buffer(writer)
         try:
             await asyncio.wait_for(writer.start_tls(ctx), timeout_s)
         except asyncio.TimeoutError:

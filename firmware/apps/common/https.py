@@ -71,6 +71,13 @@ def _streams(writer):
     writer.aclose = aclose
 
 
+def _refusal(status, code):
+    # microdot's error handler for status: HomeWizard v2's error document
+    async def refuse(request):
+        return v2_error(status, code)
+    return refuse
+
+
 class Https:
     def __init__(self, api, users, hosts, log=print, net=None, ticks_ms=None):
         self.api = api
@@ -218,21 +225,9 @@ class Https:
             count(response)
             return response
 
-        @app.errorhandler(400)
-        async def _bad(request):
-            return v2_error(400, 'request:malformed')
-
-        @app.errorhandler(404)
-        async def _not_found(request):
-            return v2_error(404, 'request:not-found')
-
-        @app.errorhandler(405)
-        async def _not_allowed(request):
-            return v2_error(405, 'request:method-not-allowed')
-
-        @app.errorhandler(413)
-        async def _too_large(request):
-            return v2_error(413, 'request:too-large')
+        for status, code in ((400, 'request:malformed'), (404, 'request:not-found'),
+                             (405, 'request:method-not-allowed'), (413, 'request:too-large')):
+            app.errorhandler(status)(_refusal(status, code))
 
         @app.errorhandler(Exception)
         async def _failed(request, exc):
