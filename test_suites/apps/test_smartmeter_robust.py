@@ -43,11 +43,18 @@ def raw_request(port: int, data: bytes, timeout: float = 3.0) -> bytes:
 
 
 def in_step(rig: MeterRig) -> int:
-    """Emulator telegrams sent minus board telegrams taken, read just after a telegram was taken."""
-    n = rig.status()["p1"]["accepted"]
-    wait_for(lambda: rig.status()["p1"]["accepted"] > n, 3, "the next telegram")
-    time.sleep(0.3)  # mid-period: the last telegram is fully sent and taken, the next not started
-    return len(rig.writer.sent) - rig.status()["p1"]["accepted"]
+    """Emulator telegrams sent up to the board's last one minus the telegrams the board has taken.
+
+    One answer gives both the board's count (`seq`) and the meter time of its last telegram, so the
+    figure does not depend on when it is asked: a telegram the emulator sends meanwhile is after that
+    meter time and not counted. It is the same figure before and after only if none was lost between.
+    """
+    code, r = rig.board.get_json("/api/plug/v1/reading")
+    assert code == 200, r
+    ts = r["meter_ts"]
+    # the emulator records a telegram once its last byte is written: the board may have taken it first
+    wait_for(lambda: any(s.meter_ts == ts for s in rig.writer.sent), 5, f"the emulator's record of {ts}")
+    return sum(s.meter_ts <= ts for s in rig.writer.sent) - r["seq"]
 
 
 def test_barrage_of_bad_requests_neither_crashes_nor_stalls_p1(tmp_path) -> None:

@@ -26,9 +26,10 @@ def test_pulled_cable_empties_page_and_apis_then_recovers(tmp_path) -> None:
         def went_empty(ev: list[tuple[str, str]]) -> bool:
             return any(k == "state" and '"value":null' in d and "power_consumed" in d for k, d in ev)
 
+        connects = rig.status()["events"]["connects"]
         listener = threading.Thread(target=lambda: events.extend(read_events(rig.board.port, 8, went_empty)))
         listener.start()
-        time.sleep(0.3)
+        wait_for(lambda: rig.status()["events"]["connects"] > connects, 5, "the event stream subscribed")
         before = rig.status()["telegrams"]
         rig.pull_cable(OUT_PERIODS)  # mid-telegram: 300 bytes into the next one
         pulled = time.monotonic()
