@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -206,6 +207,9 @@ def up(
     from hil.rig.runtime import RigRuntime, RuntimeOptions
     from hil.rig.runtime.state import remove_state, write_state
 
+    # Ctrl-C stops the rig even when it was started as a shell's background job, which ignores SIGINT
+    # (Python then installs no KeyboardInterrupt handler, and a SIGINT would leave the rig running)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rig = _load(path)
     if clock not in ("realtime", "virtual"):
         raise typer.BadParameter(f"--clock {clock!r}: expected realtime or virtual")
