@@ -563,7 +563,9 @@ class Parser:
                             fresh[line] = (ref, obj)
                         pending = None
                         continue
-            how = table(ref)  # (reader, units, kind) of a reference in the table
+            how = table(ref)  # (reader, units, kind) of the reference: the table's, else this line's own
+            if how is None:
+                how = readers(ref)
             if how is not None:
                 # the common shapes of integers and texts, read in place: ref(digits), ref(text)
                 kind = how[2]
@@ -588,9 +590,7 @@ class Parser:
                                     'expected an OBIS reference before the value')
                 pending = None
                 if how is None:
-                    how = readers(ref)
-                    if how is None:
-                        how = self._how(ref)
+                    how = self._how(ref)
                 obj = how[0](self, t, ref, how[1], line, len(ref))
                 objects[ref] = obj
                 kind = how[2]
