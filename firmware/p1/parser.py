@@ -294,7 +294,7 @@ def _read_log(ps, t, ref, units, line, p):
         raise LineError('event log count "%s": expected an integer' % gs[0])
     count = int(gs[0]) if gs[0] else 0
     body = gs[1:]
-    if body and _valid_ref(body[0]):
+    if body and (body[0] == '0-0:96.7.19' or _valid_ref(body[0])):  # the standard's id, else any
         body = body[1:]
     if len(body) == 1 and not body[0]:
         body = []  # (0)(0-0:96.7.19)(): an empty log
@@ -483,15 +483,15 @@ class Parser:
             # its lines, split at once (the lines are made either way; the list is a word per line).
             # Every line end a CRLF (as meters write them): split at '\r\n', else at '\n' and drop a '\r'.
             lines = text.split('\r\n')
-            crlf = len(lines) - 1 == text.count('\n')
-            if not crlf:
-                lines = text.split('\n')
+            if len(lines) - 1 != text.count('\n'):  # some line ends are a bare '\n'
+                lines = [x[:-1] if x[-1:] == '\r' else x for x in text.split('\n')]
+            else:
+                last = lines[-1]
+                if last[-1:] == '\r':  # a last line without its '\n'
+                    lines[-1] = last[:-1]
             text = None
-            last = lines[-1]
-            if last[-1:] == '\r':  # a last line without its '\n'
-                lines[-1] = last[:-1]
             lines[0] = ''  # the header (line 1), read above
-            self._lines(t, lines, 1, fresh, not crlf)
+            self._lines(t, lines, 1, fresh)
         if memo is not None:
             memo.clear()
             memo.update(fresh)
@@ -514,21 +514,17 @@ class Parser:
             except Exception:
                 t.errors.append((line_no, _text(b), 'not ASCII text'))
                 continue
-            self._lines(t, [line], line_no, None, True)
+            self._lines(t, [line[:-1] if line[-1:] == '\r' else line], line_no, None)
 
-    def _lines(self, t, lines, line_no, fresh, cr):
-        # lines[i] is line line_no + i of the telegram; cr: drop one '\r' at a line's end
+    def _lines(self, t, lines, line_no, fresh):
+        # lines[i] is line line_no + i of the telegram, without its line end
         objects = t.objects
         numeric = _NUM_ENDS.get
         table = _HOW.get
         readers = self.readers.get
         memo = None if fresh is None else self.memo
         pending = None  # the DSMR 2.2 gas object waiting for its value line
-        i = -1
-        for line in lines:
-            i += 1
-            if cr and line[-1:] == '\r':
-                line = line[:-1]
+        for i, line in enumerate(lines):
             if not line:
                 continue
             if memo is not None:

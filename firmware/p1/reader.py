@@ -197,7 +197,7 @@ class TelegramReader:
                     seg = chunk[i - 1:end]
                     self.buf = seg if isinstance(seg, bytes) else bytes(seg)
                 else:
-                    buf.extend(chunk[i:end])
+                    buf.extend(chunk if i == 0 and end == n else chunk[i:end])  # a whole read: no slice
                 i = end
                 if k >= 0:
                     self.state = CRC
