@@ -7,15 +7,15 @@ telegrams with a 13-month history, what a real line gives). No telegram is fed t
 
 Each measured round starts cold: a new `P1Stack` (its timestamp caches and reference cache empty) and a new
 dsmr-parser `TelegramParser`. Both check the CRC; both produce every value: dsmr-parser builds its objects
-as it parses, our side then reads every object's value, unit and timestamp and every history entry (our
-numbers are made lazily: unread, they would cost less).
+as it parses, our side makes its values while parsing too and then reads every object's value, unit and
+timestamp and every history entry.
 
 Three figures for our side (docs/p1-parser.md, "The speed figure", says why these):
 - host: `P1Stack(crc=hil.p1_fastcrc.crc16_arc)` fed whole telegrams, the stack as host tools run it;
 - device: the SmartMeter's own stack (`P1Stack(P1_MAX_TELEGRAM, require_crc=<the profile's line>,
   keep_frame=True)`) fed the line in UART_CHUNK-byte reads, as the ESP32's UART hands them on, with the
   compiled CRC standing in for the ESP32's viper CRC (both are machine code: under MicroPython's unix port
-  the viper CRC is under 1 % of a telegram's time, benches/bench_p1_native.py). dsmr-parser then gets the
+  the viper CRC is 0.3-1 % of a telegram's time, benches/bench_p1_native.py). dsmr-parser then gets the
   same reads through its own framing (`TelegramBuffer`, what its serial readers use) before it parses;
 - portable: the device figure with the portable CRC (`crc16_table`, a Python step per byte): what a port
   without a native emitter (the WebAssembly build) runs. Not the ESP32's path: CPython pays ~40-70 us of
