@@ -294,7 +294,7 @@ def _read_log(ps, t, ref, units, line, p):
         raise LineError('event log count "%s": expected an integer' % gs[0])
     count = int(gs[0]) if gs[0] else 0
     body = gs[1:]
-    if body and _valid_ref(body[0]):
+    if body and (body[0] == '0-0:96.7.19' or _valid_ref(body[0])):  # the standard's id, else any
         body = body[1:]
     if len(body) == 1 and not body[0]:
         body = []  # (0)(0-0:96.7.19)(): an empty log
@@ -470,7 +470,7 @@ class Parser:
         if nl < 0:
             nl = len(raw) - 1
         try:
-            # one ASCII text of the telegram (its own size), scanned line by line without a line list
+            # one ASCII text of the telegram (its own size)
             text = raw.decode('ascii')
         except Exception:
             text = None
@@ -480,7 +480,18 @@ class Parser:
         if text is None:
             self._lines_slow(t, raw, nl)
         else:
-            self._lines(t, text, nl, 1, fresh)
+            # its lines, split at once (the lines are made either way; the list is a word per line).
+            # Every line end a CRLF (as meters write them): split at '\r\n', else at '\n' and drop a '\r'.
+            lines = text.split('\r\n')
+            if len(lines) - 1 != text.count('\n'):  # some line ends are a bare '\n'
+                lines = [x[:-1] if x[-1:] == '\r' else x for x in text.split('\n')]
+            else:
+                last = lines[-1]
+                if last[-1:] == '\r':  # a last line without its '\n'
+                    lines[-1] = last[:-1]
+            text = None
+            lines[0] = ''  # the header (line 1), read above
+            self._lines(t, lines, 1, fresh)
         if memo is not None:
             memo.clear()
             memo.update(fresh)
@@ -503,37 +514,19 @@ class Parser:
             except Exception:
                 t.errors.append((line_no, _text(b), 'not ASCII text'))
                 continue
-            self._lines(t, line, -1, line_no - 1, None)
+            self._lines(t, [line[:-1] if line[-1:] == '\r' else line], line_no, None)
 
-    def _lines(self, t, text, nl, line_no, fresh):
+    def _lines(self, t, lines, line_no, fresh):
+        # lines[i] is line line_no + i of the telegram, without its line end
         objects = t.objects
         numeric = _NUM_ENDS.get
         table = _HOW.get
         readers = self.readers.get
         memo = None if fresh is None else self.memo
-        find = text.find
-        n = len(text)
-        start = nl + 1
         pending = None  # the DSMR 2.2 gas object waiting for its value line
-        # every line end a CRLF (as meters write them): look for '\r\n' and skip the per-line '\r' test
-        crlf = text.count('\n') == text.count('\r\n')
-        sep = '\r\n' if crlf else '\n'
-        w = len(sep)
-        first = start
-        while start < n:
-            end = find(sep, start)
-            s0 = start
-            if end < 0:
-                end = n
-                stop = end - 1 if end > start and text[end - 1] == '\r' else end
-            elif crlf:
-                stop = end
-            else:
-                stop = end - 1 if end > start and text[end - 1] == '\r' else end
-            start = end + w
-            if stop <= s0:
+        for i, line in enumerate(lines):
+            if not line:
                 continue
-            line = text[s0:stop]
             if memo is not None:
                 hit = memo.get(line)
                 if hit is not None:
@@ -566,7 +559,22 @@ class Parser:
                             fresh[line] = (ref, obj)
                         pending = None
                         continue
-            if line == '!':
+            how = table(ref)  # (reader, units, kind) of the reference: the table's, else this line's own
+            if how is None:
+                how = readers(ref)
+            if how is not None:
+                # the common shapes of integers and texts, read in place: ref(digits), ref(text)
+                kind = how[2]
+                if kind == 'I' or kind == 'S':
+                    g = rest[:-1]
+                    if rest[-1:] == ')' and (g.isdigit() if kind == 'I' else '(' not in g and ')' not in g):
+                        obj = Obj(int(g)) if kind == 'I' else Obj(g or None)
+                        objects[ref] = obj
+                        if fresh is not None:
+                            fresh[line] = (ref, obj)
+                        pending = None
+                        continue
+            elif line == '!':
                 continue
             try:
                 if not opened or not ref:
@@ -577,11 +585,8 @@ class Parser:
                     raise LineError("expected OBIS-reference(value), found no '('" if not opened else
                                     'expected an OBIS reference before the value')
                 pending = None
-                how = table(ref)  # (reader, units, kind) of the reference
                 if how is None:
-                    how = readers(ref)
-                    if how is None:
-                        how = self._how(ref)
+                    how = self._how(ref)
                 obj = how[0](self, t, ref, how[1], line, len(ref))
                 objects[ref] = obj
                 kind = how[2]
@@ -597,12 +602,11 @@ class Parser:
                     else:
                         fresh[line] = (ref, obj)
             except LineError as e:
-                t.errors.append((line_no + 1 + text.count('\n', first, s0), line,
-                                 str(e.args[0]) if e.args else 'malformed'))
+                t.errors.append((line_no + i, line, str(e.args[0]) if e.args else 'malformed'))
             except ValueError:  # int()/float() refused it; their wording differs between the interpreters
                 # (and the line errors quote what came with "%s", not %r: repr() escapes non-ASCII text on
                 # MicroPython only)
-                t.errors.append((line_no + 1 + text.count('\n', first, s0), line, 'bad value: not a number'))
+                t.errors.append((line_no + i, line, 'bad value: not a number'))
 
 
 def _gas_value(obj, line):

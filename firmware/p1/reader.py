@@ -59,9 +59,11 @@ def _id_line_problem(buf):
             return 'expected three manufacturer letters, got %r' % bytes(head[:3])
     if not 48 <= head[3] <= 57:
         return 'expected a baud-rate digit after the manufacturer, got %r' % bytes(head[3:4])
-    for c in head[4:]:
-        if c < 32 or c > 126:
-            return 'expected printable identification text, got byte 0x%02X' % c
+    rest = head[4:]
+    if rest and (min(rest) < 32 or max(rest) > 126):  # one pass each in C; then find the byte to name
+        for c in rest:
+            if c < 32 or c > 126:
+                return 'expected printable identification text, got byte 0x%02X' % c
     return None
 
 
@@ -155,8 +157,10 @@ class TelegramReader:
             if st == HUNT or st == SKIP:
                 j = chunk.find(b'/', i)
                 if j < 0:
-                    if st == HUNT:
-                        self._garbage(chunk[i:])
+                    if st == HUNT and i < n:
+                        seg = chunk[i:]
+                        if seg != b'\r\n':  # the line end after a CRC: no garbage
+                            self._garbage(seg)
                     return out
                 if st == HUNT and j > i:
                     self._garbage(chunk[i:j])
@@ -193,7 +197,7 @@ class TelegramReader:
                     seg = chunk[i - 1:end]
                     self.buf = seg if isinstance(seg, bytes) else bytes(seg)
                 else:
-                    buf.extend(chunk[i:end])
+                    buf.extend(chunk if i == 0 and end == n else chunk[i:end])  # a whole read: no slice
                 i = end
                 if k >= 0:
                     self.state = CRC

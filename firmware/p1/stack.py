@@ -62,7 +62,8 @@ class P1Stack:
 
     def feed(self, chunk):
         """Telegrams completed by these bytes, parsed."""
-        return self._parse(self.reader.feed(chunk))
+        frames = self.reader.feed(chunk)
+        return self._parse(frames) if frames else frames  # most reads complete no telegram
 
     def end(self):
         return self._parse(self.reader.end())

@@ -38,6 +38,9 @@ def hex_text(s: str) -> str:
     return s.encode('ascii').hex().upper()
 
 
+_POW10 = tuple(10 ** i for i in range(40))  # the powers fixed() needs (~25 numbers a telegram)
+
+
 def fixed(m: int, e: int, fmt: tuple[int, int], what: str, wrap: bool = False) -> str:
     """Write m * 10**-e (m >= 0) as text with fmt = (integer digits, decimals), rounded half up.
 
@@ -47,16 +50,16 @@ def fixed(m: int, e: int, fmt: tuple[int, int], what: str, wrap: bool = False) -
     if m < 0:
         raise ValueError('%s: expected a value >= 0, got %d * 10^-%d' % (what, m, e))
     if dec >= e:
-        v = m * 10 ** (dec - e)
+        v = m * _POW10[dec - e]
     else:
-        q = 10 ** (e - dec)
+        q = _POW10[e - dec]
         v = (m + q // 2) // q
-    limit = 10 ** (digits + dec)
-    if v >= limit:
+    width = digits + dec
+    if v >= _POW10[width]:
         if not wrap:
             raise ValueError('%s: %d * 10^-%d does not fit %d.%d digits' % (what, m, e, digits, dec))
-        v %= limit
-    text = '%0*d' % (digits + dec, v)
+        v %= _POW10[width]
+    text = '%0*d' % (width, v)
     return text[:digits] + '.' + text[digits:] if dec else text
 
 
