@@ -34,6 +34,7 @@ from typing import Any
 
 from hil.emulators.world.appliance import Appliance
 from hil.emulators.world.site import Site
+from hil.sim.capacity import MonthPeak, month_of
 from hil.sim.deciders import Decider
 from hil.sim.guard import GuardConfig
 
@@ -43,10 +44,12 @@ SAFETY_WH = 2.0       # the registers are whole Wh: the quarter's energy so far 
 class Plan:
     """The household's known future and the draws the scheduled plugs committed to, per minute (W)."""
 
-    def __init__(self, site: Site, cap_w: float) -> None:
-        """A plan for one home under ``cap_w``."""
+    def __init__(self, site: Site, cap_w: float | list[MonthPeak]) -> None:
+        """Plan one home under ``cap_w`` (W), or per local month under each month's ``peak_w``."""
         self.site = site
-        self.cap_w = float(cap_w)
+        self.caps = ({(m.year, m.month): float(m.peak_w) for m in cap_w} if isinstance(cap_w, list)
+                     else None)
+        self.cap_w = 0.0 if isinstance(cap_w, list) else float(cap_w)
         self.draw: dict[int, float] = {}
         self._t = -1
         self._q = -1
@@ -68,6 +71,8 @@ class Plan:
         if q != self._q:
             self._q = q
             self._q_wh = import_wh
+            if self.caps is not None:
+                self.cap_w = self.caps.get(month_of(q), 0.0)
         return import_wh - self._q_wh + 1.0
 
     def commit(self, t: int, run_s: int, w: float) -> None:
@@ -76,7 +81,10 @@ class Plan:
             self.draw[m] = self.draw.get(m, 0.0) + w
 
     def fits(self, t: int, run_s: int, w: float, e_so_far: float) -> bool:
-        """Whether ``w`` W more over [t, t + run_s) keeps every quarter it touches at or under the cap."""
+        """Whether ``w`` W more over [t, t + run_s) keeps every quarter it touches at or under the cap.
+
+        A quarter of the next month is held to this month's cap (the plan looks at most a run ahead).
+        """
         lim = self.cap_w / 4.0 - SAFETY_WH
         end = t + run_s
         q = t - t % 900
