@@ -25,7 +25,9 @@ whatever the cap says (comfort first, counted as ``forced``).
 Charger, water heater, radiator (the plug switches the load itself): on when the appliance wants power, its
 minimum off time is over and a run of the plug's minimum on time at rated power fits under the cap; kept on
 minute by minute while the next minute fits (charging as early as the cap allows is what gets a vehicle
-full by its departure). A shortfall shows as unmet energy.
+full by its departure). A shortfall shows as unmet energy. While a heat-pump start is held back for want
+of room, the loads that can wait yield to it (the heat pump is the one that cannot run in short pieces),
+except a car with less than an hour of slack before its departure.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from hil.sim.deciders import Decider
 from hil.sim.guard import GuardConfig
 
 SAFETY_WH = 2.0       # the registers are whole Wh: the quarter's energy so far is known to 1 Wh
+URGENT_S = 3600      # a car with less slack than this before its departure does not yield to the heat pump
 
 
 class Plan:
@@ -51,6 +54,7 @@ class Plan:
                      else None)
         self.cap_w = 0.0 if isinstance(cap_w, list) else float(cap_w)
         self.draw: dict[int, float] = {}
+        self.waiting = False          # a heat-pump start is held back: the flexible loads yield to it
         self._t = -1
         self._q = -1
         self._q_wh = 0
@@ -151,6 +155,7 @@ class ScheduledPlug(Decider):
         sp = p.setpoint_c
         calling = True if room < sp - half else (False if room > sp + half else hp.calling)
         if hp.running:
+            plan.waiting = False
             if hp._since_s < p.min_run_s:
                 return None                       # committed (its minutes are in the plan)
             if calling and plan.fits(t, 60, p.rated_w, e):
@@ -160,8 +165,10 @@ class ScheduledPlug(Decider):
         if self.relay:
             return self._switch(False, mono)      # idle: open, so that no start goes through unchecked
         if not calling or hp._since_s < p.min_off_s:
+            plan.waiting = False
             return None
         ok = plan.fits(t, p.min_run_s, p.rated_w, e)
+        plan.waiting = not ok
         if not ok and room <= sp - half - p.comfort_margin_k + 0.05:
             ok = True
             self.forced += 1
@@ -184,19 +191,26 @@ class ScheduledPlug(Decider):
             return False
         return a.wants_power()
 
+    def _urgent(self, t: int) -> bool:
+        """Return whether a car has less than URGENT_S of slack before its departure."""
+        a: Any = self.app
+        s = a._session if a.kind == "charger" else None
+        return s is not None and a.remaining_wh >= a.rated_w * (s[1] - t - URGENT_S) / 3600.0
+
     def _load(self, t: int, e: float, mono: float) -> bool | None:
         rated = self.app.rated_w
         plan = self.plan
         wants = self._wants(t)
+        waiting = plan.waiting and not self._urgent(t)
         since = mono - self._last_switch
         if self.relay:
             if since < self.guard.min_on_s:
                 return None                       # committed: its minutes are in the plan
-            if wants and plan.fits(t, 60, rated, e):
+            if wants and not waiting and plan.fits(t, 60, rated, e):
                 plan.commit(t, 60, rated)
                 return None
             return self._switch(False, mono)
-        if not wants:
+        if not wants or waiting:
             return None
         run = self.guard.min_on_s if self.guard.min_on_s > 60 else 60
         if plan.fits(t, run, rated, e) and self._switch(True, mono):
