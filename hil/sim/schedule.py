@@ -4,7 +4,8 @@ The prescient bound (``hil.sim.prescient``) is a lower bound: it lets the applia
 anywhere in its flex window. Whether a real on/off appliance could reach it depends on constraints the
 bound leaves out (a compressor's minimum run and off times, the room's comfort band, the relay's minimum
 on/off times and switch budget). This decider *is* such a controller, with one unfair advantage: it reads
-the household's and the PV's future minute by minute (the world is seeded, so the future is known). Its
+the household's and the PV's future minute by minute (the world is seeded, so the future is known), and it
+reads the appliance's state (room temperature, thermostat, the car's remaining need and departure). Its
 monthly peak is therefore an achievable figure (an upper bound on the constrained optimum); when it
 equals the prescient bound, the bound is exact under the same constraints, and the gap between Peak Guard
 and the bound is what foresight is worth, not an artefact of the bound (docs/peak-guard.md).
