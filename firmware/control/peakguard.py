@@ -33,6 +33,10 @@
 #   Alone: the threshold is lowered by ALONE_STEP_PPM per priority step, so the least important sheds first.
 # - restore when projection + own load (+ the loads of more important shed plugs, with peers) fits under
 #   cap - margin - RESTORE_HYST_WH.
+# - back-loading (BACKLOAD): a plug that sees no other guarded plug and measures its appliance sheds as soon as
+#   the quarter cannot take the appliance to its end, and restores only when it can run to the quarter's end
+#   (while more than BACKLOAD_LEFT switches are left this hour): the appliance runs at the END of a quarter,
+#   so a household jump during its run is met by shedding it, instead of adding to a quarter filled early.
 # - never shed before min_on_s of running, never restore before min_off_s off; at most max_sw_h guard
 #   switches in any hour, and a restore only with two switches left (a shed is always possible after it).
 # - stale meter (no fresh reading for timeout_s = 30 s): the plug's fail-safe state (shed if the fail-safe
@@ -54,6 +58,8 @@ LATE_PCT = 100          # how much of the appliance's remaining draw shedding la
 DELTA_S = 1             # a switch shows in the meter's power from the telegram after the next one
 STEP_LO_PCT = 60        # an appliance the plug cannot see: a rise (fall) of the meter's import by 60 ... 140 %
 STEP_HI_PCT = 140       # of its power while the contact is closed is its compressor starting (stopping)
+BACKLOAD = True         # a plug alone on its meter runs an appliance it can see at the END of a quarter with
+BACKLOAD_LEFT = 2       # room (docs/peak-guard.md), unless only this many switches are left this hour
 
 # (key, default, label, lo, hi, unit). Order is the page's order.
 FIELDS = (
@@ -346,6 +352,13 @@ class PeakGuard:
                 if pe.get('id') != self.plug_id and pe.get('on') and not pe.get('shed'):
                     margin_ws += pe.get('load_w', 0) * self.period_s
             shed_at = cap_ws - margin_ws
+        # back-loading: a plug that sees no other guarded plug, with an appliance it can measure
+        backload = BACKLOAD and not self.unobservable()
+        if backload and peers is not None:
+            for pe in peers:
+                if isinstance(pe, dict) and pe.get('id') != self.plug_id:
+                    backload = False
+                    break
         rec = {'t': t, 'quarter': q, 'e_wh': e_ws // 3600, 'projected_w': proj_ws // QUARTER_S, 'cap_w': cap,
                'source': self.source, 'power_w': p, 'alone': alone, 'priority': self.settings.priority}
         self.last = rec
@@ -364,13 +377,21 @@ class PeakGuard:
                                   t - self._run_t, self.settings.min_on_s))
                 return None
             before = 0 if alone else cover_before(prio, self.plug_id, peers)
-            after_ws = proj_ws - before * rest - me_draw * later * LATE_PCT // 100
+            late = LATE_PCT
+            if backload and self._budget_left(mono) > BACKLOAD_LEFT:
+                late = 0              # shed as soon as the quarter cannot take the appliance to its end
+            after_ws = proj_ws - before * rest - me_draw * later * late // 100
             if after_ws <= shed_at:
                 if before and proj_ws > shed_at:
                     rec['why'] = 'projected %s kW > %s kW: less important plugs shed first (%d W)' % (
                         kw_text(proj_ws // QUARTER_S), kw_text(shed_at // QUARTER_S), before)
                 return None
-            if alone:
+            if late == 0:
+                why = ('projected %s kW with this appliance to the quarter\'s end > %s kW (cap %s kW - '
+                       'margin): shed now, back when it can run to a quarter\'s end; priority %d%s' % (
+                           kw_text(proj_ws // QUARTER_S), kw_text(shed_at // QUARTER_S), kw_text(cap), prio,
+                           ', SmartMeter not reachable: deciding alone' if alone else ''))
+            elif alone:
                 why = ('projected %s kW > %s kW (cap %s kW - margin) unless shed now; priority %d, '
                        'SmartMeter not reachable: deciding alone' % (kw_text(proj_ws // QUARTER_S),
                                                           kw_text(shed_at // QUARTER_S), kw_text(cap), prio))
@@ -385,6 +406,9 @@ class PeakGuard:
         chunk = self.settings.min_on_s
         if chunk < 3 * d:
             chunk = 3 * d
+        if backload and chunk < rest:
+            chunk = rest              # back-loading: only when it can run to the quarter's end
+
         over = chunk - rest if chunk > rest else 0   # the minimum on time reaching into the next quarter
         add = me_load
         if not alone:
@@ -480,6 +504,14 @@ class PeakGuard:
             self.running = False
         elif not out and t - self._run_t >= self.settings.min_on_s + 2 * self.period_s:
             self.running = False
+
+    def _budget_left(self, mono):
+        """Guard switches still allowed in the rolling hour."""
+        n = 0
+        for x in self._switches:
+            if mono - x < 3600:
+                n += 1
+        return self.settings.max_sw_h - n
 
     def _note(self, t, kind, text, proj=None, cap=None):
         lg = self.log

@@ -87,6 +87,12 @@ def _tables(run: ScenarioRun, console: Console) -> None:
                       % (g["peakguard_eur"], g["prescient_eur"], 100 * (g["above_bound"] or 0),
                          "met" if g["within_5_percent"] else "NOT met", g["served_vs_no_control"] or 0,
                          g["switches_per_day"]), highlight=False)
+        if g.get("bound_reached_under_constraints") is not None:
+            console.print("prescient schedule (knows the household's future, keeps min run/off and on/off "
+                          "times, the switch budget, comfort, departures): %.2f EUR/yr: the bound is %s"
+                          % (g["schedule_eur"], "exact under those constraints"
+                             if g["bound_reached_under_constraints"] else "not reached by it"),
+                          highlight=False)
     for w in next((v.get("warnings") for v in f.values() if v.get("warnings")), []):
         console.print("[yellow]warning:[/yellow] %s" % escape(w), highlight=False, soft_wrap=True)
 

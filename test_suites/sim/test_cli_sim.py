@@ -38,8 +38,8 @@ def test_json_has_every_figure_for_every_variant():
     assert data["scenario"] == "peak-shaving" and data["days"] == 2 and data["seed"] == 3
     assert data["plug"]["off_kwh"] == "0.625" and data["plug"]["interval_min"] == 15
     v = data["variants"]
-    assert set(v) == {"none", "plug", "naive", "peakguard", "prescient"}
-    for name in ("none", "plug", "naive", "peakguard"):
+    assert set(v) == {"none", "plug", "naive", "peakguard", "prescient", "schedule"}
+    for name in ("none", "plug", "naive", "peakguard", "schedule"):
         f = v[name]
         for key in ("months", "yearly_capacity_cost_eur", "switches_per_day", "self_consumption",
                     "import_kwh"):
@@ -53,6 +53,8 @@ def test_json_has_every_figure_for_every_variant():
     assert g["peakguard_eur"] == v["peakguard"]["yearly_capacity_cost_eur"]
     assert g["prescient_eur"] == v["prescient"]["yearly_capacity_cost_eur"]
     assert g["within_5_percent"] == (g["peakguard_eur"] <= 1.05 * g["prescient_eur"])
+    assert g["schedule_eur"] == v["schedule"]["yearly_capacity_cost_eur"] >= g["prescient_eur"] - 0.005
+    assert isinstance(g["bound_reached_under_constraints"], bool)
 
 
 def test_same_seed_same_figures_other_seed_other_figures():
