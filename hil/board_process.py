@@ -30,6 +30,12 @@ from hil.board.gpio import GpioFolder
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Host-time bounds here are hang guards, not timings: only a board that hangs can reach them, whatever
+# else the host runs (a boot costs 0.3 s of CPU; at load 17 on 2 cores some took over 30 s of wall time).
+BOOT_GUARD_S = 120.0   # from start to the web server's first answer
+EXIT_GUARD_S = 60.0    # from SIGKILL to the process gone (a write to flash in progress finishes first)
+
+
 class BoardError(RuntimeError):
     """The board process died or did not answer; the message ends with its log."""
 
@@ -128,7 +134,7 @@ class BoardProcess:
         """Return the board's address, http://127.0.0.1:PORT."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 20.0, env: dict[str, str] | None = None) -> BoardProcess:
+    def start(self, timeout: float = BOOT_GUARD_S, env: dict[str, str] | None = None) -> BoardProcess:
         """Start the process and return once its web server answers (BoardError otherwise).
 
         The first start lets the board pick a free port (the OS binds port 0: no race with other boards
@@ -165,7 +171,7 @@ class BoardProcess:
             return None
         return int(text) if text.isdigit() else None
 
-    def wait_https(self, timeout: float = 10.0) -> int:
+    def wait_https(self, timeout: float = BOOT_GUARD_S) -> int:
         """Return the HTTPS port once the board listens there; BoardError if it dies or never does.
 
         The HTTPS server starts beside the web server (its own task), so it may listen a moment later.
@@ -191,7 +197,7 @@ class BoardProcess:
             raise BoardError(f"the board printed no certificate fingerprint\n{self.log_tail()}")
         return marks[-1].rsplit(" ", 1)[1]
 
-    def wait_http(self, timeout: float = 20.0) -> None:
+    def wait_http(self, timeout: float = BOOT_GUARD_S) -> None:
         """Wait until this board listens and GET / gets an HTTP answer; BoardError if it dies or times out."""
         deadline = time.monotonic() + timeout
         last: Exception | None = None
@@ -220,7 +226,7 @@ class BoardProcess:
         """Cut the power: SIGKILL, and wait for the process to be gone."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+            self.proc.wait(EXIT_GUARD_S)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the process to end (SIGTERM); SIGKILL after timeout."""
@@ -231,7 +237,7 @@ class BoardProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def restart(self, timeout: float = 20.0, hard: bool = True) -> BoardProcess:
+    def restart(self, timeout: float = BOOT_GUARD_S, hard: bool = True) -> BoardProcess:
         """Kill (hard) or stop the board, then start it again on the same port and flash."""
         if hard:
             self.kill()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # hil.rig.runtime imports this module (RealBoard reads token files)
     from hil.rig.runtime.http import BoardHttp
 
+PAIR_ANSWER_S = 30.0     # a hang guard: the module stores the new user in flash before it answers
 RIG_USER = "local/hil-rig"   # the user a paired bench's rig is on the module (docs/security.md)
 _TOKEN = re.compile(r"[0-9A-Fa-f]{32}")
 
@@ -54,7 +55,7 @@ def write_token(path: str | Path, token: str) -> None:
 
 def pair(http: BoardHttp, user: str = RIG_USER) -> str:
     """Ask the module for a user (its button pressed less than 30 s ago); return the token it granted."""
-    status, body = http.json("POST", "/api/user", {"name": user})
+    status, body = http.json("POST", "/api/user", {"name": user}, timeout=PAIR_ANSWER_S)
     token = body.get("token") if isinstance(body, dict) else None
     if status != 200 or not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise PairingError(f"{http.name}: POST /api/user: expected 200 with a token (press the module's "

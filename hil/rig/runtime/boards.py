@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.board.gpio import GpioFolder
-from hil.board_process import BoardError, BoardProcess
+from hil.board_process import BOOT_GUARD_S, BoardError, BoardProcess
 from hil.rig.clock.virtual import LineTap, VirtualClock
 from hil.rig.model import Board
 from hil.rig.pairing import read_token
@@ -108,11 +108,11 @@ class EmulatedBoard:
         tmp.replace(self.networks_file)
         self.wifi_up = up
 
-    def power_on(self, timeout: float = 20.0) -> None:
+    def power_on(self, timeout: float = BOOT_GUARD_S) -> None:
         """Start the process (if it is not running) and wait until its web server answers."""
         self.power_on_async(timeout).result()
 
-    def power_on_async(self, timeout: float = 20.0) -> concurrent.futures.Future[None]:
+    def power_on_async(self, timeout: float = BOOT_GUARD_S) -> concurrent.futures.Future[None]:
         """Start the process on the board's own thread; the future ends when its web server answers.
 
         On a virtual clock the board is announced to the clock here, before this returns: rig time waits
@@ -228,7 +228,7 @@ class RealBoard:
             except (OSError, ValueError):
                 self._relay = None
 
-    def power_on(self, timeout: float = 20.0) -> None:
+    def power_on(self, timeout: float = BOOT_GUARD_S) -> None:
         """Nothing to start: a real board powers up with its outlet (the rig switches it)."""
         self.powered = True
 

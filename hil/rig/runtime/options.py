@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from firmware.timebase import CET, local_to_utc
+from hil.board_process import BOOT_GUARD_S
 
 # Monday 15 January 2024, 09:58 local: winter (heat pump season), day tariff, two minutes before 10:00
 DEFAULT_START = local_to_utc(2024, 1, 15, 9, 58, 0, None, CET)
@@ -40,7 +41,7 @@ class RuntimeOptions:
     step_s: float = 0.1
     run_dir: Path | None = None
     keep_run_dir: bool = False
-    boot_timeout_s: float = 30.0
+    boot_timeout_s: float = BOOT_GUARD_S   # a hang guard in host seconds (hil.board_process)
     clock: str | None = None            # 'virtual' | 'realtime' (None: the rig file's, see Rig.clock_mode)
     quantum_s: float | None = None      # virtual: the boards' timer grid (None: the rig file's)
     ticks_start_ms: int = 0             # what the emulated boards' ticks_ms() reads at boot (wrap tests)
