@@ -31,7 +31,7 @@ class RigMeter:
         assert self.world is not None
         profile = get_profile(rig.p1.profile)
         meter = new_meter(profile, int(self.clock.now()))
-        self.source = WorldSource(profile, meter, self.world, self.period_s)
+        self.source = WorldSource(profile, meter, self.world, self.period_s, follow_world=not self.virtual)
         self.line = RigLine(line_format(self.source), crc=profile.crc, seed=self.options.seed)
         port = None if rig.p1.port == "auto" else rig.p1.port
         self.writer = P1Writer(self.source, port, injector=self.line, time_scale=1.0 / self.time_scale)

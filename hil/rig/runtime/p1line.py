@@ -33,10 +33,17 @@ class WorldSource(TelegramSource):
     """Telegrams of a meter whose load is the world's integrated energy."""
 
     def __init__(self, profile: Profile, meter: MeterState, world: World, period_s: float,
-                 identity: Identity | None = None, keep: int = 20) -> None:
-        """Meter ``meter`` in the profile's format, one telegram every ``period_s`` meter seconds."""
+                 identity: Identity | None = None, keep: int = 20, follow_world: bool = False) -> None:
+        """Meter ``meter`` in the profile's format, one telegram every ``period_s`` meter seconds.
+
+        follow_world (realtime rigs): a telegram covers the rig time the world really ran since the last
+        one, not the nominal period. A writer thread the host wakes 35 ms late then still shows the
+        household's power (energy / the time it took), not 3.5 % more, and the meter's clock stays on
+        rig time. On a virtual clock both are the same: telegrams go out at their exact instants.
+        """
         super().__init__(profile, meter, None, identity, period_s)
         self.world = world
+        self.follow_world = follow_world
         self.lock = threading.Lock()
         self.pending_jump = 0.0
         self.last: deque[Telegram] = deque(maxlen=keep)
@@ -49,9 +56,13 @@ class WorldSource(TelegramSource):
         """Advance the meter by the period (and any jump) with the world's average power, then encode."""
         with self.lock:
             m = self.meter
-            imp_ws, exp_ws = self.world.take_energy()
-            dt = 0.0 if self.produced == 0 else float(self.period_s)
-            dt += self.pending_jump
+            imp_ws, exp_ws, span = self.world.take()
+            if self.produced == 0:
+                dt = 0.0
+            elif self.follow_world:
+                dt = span                # the world stepped through any jump too
+            else:
+                dt = float(self.period_s) + self.pending_jump
             self.pending_jump = 0.0
             volts = self.world.volts
             if dt > 0:

@@ -58,6 +58,7 @@ class World:
         self.t = float(start_t)
         self.import_ws = 0.0
         self.export_ws = 0.0
+        self.taken_t = self.t     # where the last take_energy() ended
         self.total_import_ws = 0.0
         self.total_export_ws = 0.0
         self.steps = 0
@@ -147,10 +148,16 @@ class World:
     # ---- what the emulators read ---------------------------------------------------------------------
     def take_energy(self) -> tuple[float, float]:
         """Return (import, export) watt-seconds since the last call, and start counting again."""
+        imp, exp, _ = self.take()
+        return imp, exp
+
+    def take(self) -> tuple[float, float, float]:
+        """Return (import, export) watt-seconds since the last take and the rig seconds they cover."""
         with self.lock:
-            out = (self.import_ws, self.export_ws)
+            out = (self.import_ws, self.export_ws, self.t - self.taken_t)
             self.import_ws = 0.0
             self.export_ws = 0.0
+            self.taken_t = self.t
             return out
 
     def power_now(self) -> tuple[float, float]:
