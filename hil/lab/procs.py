@@ -72,7 +72,11 @@ def _bin(name: str) -> str:
 
 
 def ser2net_pids(device: str | None = None) -> list[int]:
-    """Return the pids of running ser2net processes (serving ``device`` when given)."""
+    """Return the pids of running ser2net processes (serving ``device`` when given).
+
+    The loopback shim counts too: it is the same process until it execs the real ser2net, and on a busy
+    host labgrid may publish the port while the shim's Python is still starting.
+    """
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -81,7 +85,9 @@ def ser2net_pids(device: str | None = None) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if not argv or not argv[0] or os.path.basename(argv[0].decode(errors="replace")) != "ser2net":
+        names = [os.path.basename(a.decode(errors="replace")) for a in argv[:3]]
+        shim = len(names) == 3 and names[1] == "-S" and names[2] == "ser2net"   # '#!python -S' shim
+        if not names or not (names[0] == "ser2net" or shim):
             continue
         if device is None or any(device.encode() + b"," in a for a in argv):
             out.append(int(entry.name))
