@@ -16,7 +16,7 @@ from firmware.timebase import local_day
 from hil.fixtures.devices import wait_until
 from hil.fixtures.record import Declared
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(26)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(23)]
 
 APPLIANCE_W = 2000
 

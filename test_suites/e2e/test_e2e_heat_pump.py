@@ -15,7 +15,7 @@ from e2e_support import decision_timeout, kwh, trace, wh_per_interval
 from hil.fixtures.devices import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.needs_powerdetector, pytest.mark.needs_dmm,
-              pytest.mark.rig_cost(16)]
+              pytest.mark.rig_cost(13)]
 
 HEAT_PUMP_W = 2200
 BASE_W = 300

@@ -15,7 +15,7 @@ from e2e_support import decision_timeout, interval_s, trace
 
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.rig_cost(12)]
+pytestmark = [pytest.mark.e2e, pytest.mark.rig_cost(16)]
 
 DISCONNECT_S = 30
 

@@ -25,7 +25,7 @@ import pytest
 from hil.fixtures.devices import wait_until
 
 # three to seven quarter-hours of rig time (where in a quarter it starts): 50-120 s on the virtual clock
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.timeout(600), pytest.mark.rig_cost(33)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.timeout(600), pytest.mark.rig_cost(22)]
 
 CAP_W = 4000
 LOAD_W = 2000

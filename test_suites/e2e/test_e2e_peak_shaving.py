@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from e2e_support import decision_timeout, kwh, trace, wh_per_interval
 
-pytestmark = [pytest.mark.e2e, pytest.mark.rig_cost(33)]
+pytestmark = [pytest.mark.e2e, pytest.mark.rig_cost(27)]
 
 CAP_W = 2500
 BASE_HIGH_W = 1500

@@ -11,7 +11,7 @@ import pytest
 
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_pdu, pytest.mark.rig_cost(2)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_pdu, pytest.mark.rig_cost(1)]
 
 
 def test_plug_power_cut_restores_relay_and_settings(rig, smartplugs, instruments, world, measure, step):

@@ -15,7 +15,7 @@ import pytest
 
 from hil.fixtures.record import Declared
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_analyzer, pytest.mark.rig_cost(3)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_analyzer, pytest.mark.rig_cost(2)]
 
 WH = 3600.0
 

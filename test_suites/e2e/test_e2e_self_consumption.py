@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from e2e_support import decision_timeout, kwh, trace, wh_per_interval
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(25)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(17)]
 
 APPLIANCE_W = 2000
 BASE_W = 500

@@ -18,7 +18,7 @@ from e2e_support import decision_timeout, kwh, trace, wh_per_interval
 
 from hil.fixtures.devices import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(39)]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_load, pytest.mark.rig_cost(41)]
 
 APPLIANCE_W = 2000
 BASE_W = 200
