@@ -58,7 +58,7 @@ class World:
         self.t = float(start_t)
         self.import_ws = 0.0
         self.export_ws = 0.0
-        self.taken_t = self.t     # where the last take_energy() ended
+        self.taken_t = self.t     # where the last take() ended
         self.total_import_ws = 0.0
         self.total_export_ws = 0.0
         self.steps = 0
