@@ -1,6 +1,8 @@
 """The CSE7766 emulator's frames, decoded by the firmware's decoder (virtual time, no I/O)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware.metering.cse7766 import Cse7766, frame_error, u24
 from hil.emulators.cse7766 import Coefficients, Cse7766Chip, Faults, encode_frame
@@ -24,6 +26,20 @@ def test_encode_frame_is_a_valid_frame_with_the_registers_in_place():
     assert [u24(f, o) for o in (2, 5, 8, 11, 14, 17)] == [0x010203, 0x040506, 0x070809, 0x0A0B0C,
                                                            0x0D0E0F, 0x101112]
     assert f[20] == 0x71 and f[21:23] == b"\xbe\xef"
+
+
+REG24 = st.integers(0, 0xFFFFFF)
+
+
+@given(st.integers(0, 0xFF), REG24, REG24, REG24, REG24, REG24, REG24, st.integers(0, 0xFF),
+       st.integers(0, 0xFFFF))
+def test_every_register_value_lands_in_its_place_with_a_checksum_the_firmware_accepts(
+        state: int, vp: int, vc: int, ip: int, ic: int, pp: int, pc: int, adj: int, cf: int) -> None:
+    f = encode_frame(state, vp, vc, ip, ic, pp, pc, adj, cf)
+    assert len(f) == 24 and f[0] == state and f[1] == 0x5A
+    assert [u24(f, o) for o in (2, 5, 8, 11, 14, 17)] == [vp, vc, ip, ic, pp, pc]
+    assert f[20] == adj and int.from_bytes(f[21:23], "big") == cf
+    assert f[23] == sum(f[2:23]) & 0xFF
 
 
 def test_encode_frame_refuses_values_that_do_not_fit():
