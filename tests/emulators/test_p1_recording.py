@@ -83,7 +83,8 @@ def test_record_then_replay_round_trip(tmp_path):
     assert total == sent == len(rec.data) and rec.data.count(b'/FLU5') == 3
     assert rec.header['baudrate'] == 115200 and rec.header['port'] == w.connect_to
     times = [c.t for c in rec.chunks]
-    assert times == sorted(times) and 0.07 < times[-1] - times[0] < 0.5        # 2 periods at scale 0.05
+    # 2 periods at scale 0.05: never sooner (a busy host may deliver later, so no upper bound)
+    assert times == sorted(times) and times[-1] - times[0] > 0.07
 
     # ...and play it back into another one, four times faster
     with PtyPair() as pair:
@@ -119,7 +120,7 @@ def test_replay_at_once_and_stop():
     with PtyPair() as pair:
         a, b = pair.open(0), pair.open(1, timeout=1)
         t0 = time.monotonic()
-        assert replay(rec, a, speed=0) == 2 and time.monotonic() - t0 < 1      # speed 0: no waiting
+        assert replay(rec, a, speed=0) == 2 and time.monotonic() - t0 < 50     # speed 0: not the 100 s
         assert b.read(2) == b'ab'
         stop = threading.Event()
         threading.Timer(0.05, stop.set).start()
