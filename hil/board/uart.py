@@ -9,6 +9,7 @@ reader reopens it every `reopen_s` and counts `reopens`; the app just sees no by
 from __future__ import annotations
 
 import asyncio
+import sys
 import termios
 import threading
 
@@ -93,6 +94,9 @@ class HostUart:
                 if self._closed.is_set():
                     return
                 self.error = e
+                # on the board's console: a stalled rig clock's report then says why the count stopped
+                print(f"uart {self.url}: read failed after {self.received} bytes: {e}; reopening",
+                      file=sys.stderr, flush=True)
                 self._reopen()
                 continue
             if data:

@@ -17,7 +17,7 @@ import pytest
 
 from firmware.hal import TICKS_MAX
 from hil.board_process import ROOT, BoardProcess
-from hil.rig.clock.virtual import ClockError, VirtualClock
+from hil.rig.clock.virtual import ClockError, LineTap, VirtualClock
 
 T0 = 1_705_309_080.0
 
@@ -90,6 +90,28 @@ def test_a_process_that_never_goes_idle_stops_the_clock_with_a_message_naming_it
     finally:
         proc[0].kill()
         proc[0].wait(10)
+        clock.close()
+
+
+def test_bytes_a_board_never_reads_stop_the_clock_with_what_its_line_holds(tmp_path: Path) -> None:
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1, stall_s=1.0)
+    delivered = [0]
+    tap = LineTap("p1", lambda: delivered[0], lambda: None, lambda: "24 unread in the pty, 0 dropped")
+    proc: list[subprocess.Popen[str]] = []
+    alive = lambda: not proc or proc[0].poll() is None  # noqa: E731
+    env = {"PYTHONPATH": str(ROOT), **clock.expect("meter", [tap], alive)}
+    proc.append(subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True,
+                                 cwd=ROOT))
+    try:
+        clock.sleep(0.5)              # joined, with nothing delivered yet
+        delivered[0] = 24             # a frame the board's UART (it has none open) never counts
+        with pytest.raises(ClockError, match=r"board meter: bytes on its serial line not read yet "
+                                             r"\(rx \(0, 0\); p1: 24 delivered since it joined, "
+                                             r"24 unread in the pty, 0 dropped\)"):
+            clock.sleep(1)
+    finally:
+        proc[0].kill()
+        proc[0].communicate(timeout=10)
         clock.close()
 
 

@@ -29,11 +29,21 @@ def test_emulate_then_monitor() -> None:
             volts = float(line.split(" V")[0].split()[-1])
             assert abs(volts - 231) < 0.2 and "2.200 A" in line and "480.0 W" in line, line  # cycle-rounded
         assert "accepted 3" in r.stderr
-        emu.terminate()                               # the chip's end goes away...
-        r = subprocess.run([sys.executable, "-m", "hil.cli", "cse7766", "monitor", where], cwd=ROOT, env=ENV,
-                           capture_output=True, text=True, timeout=60)
-        err = [x for x in r.stderr.splitlines() if x.startswith("hil ")]
-        assert r.returncode in (1, 2) and len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+        # the chip's end goes away under a monitor that reads it. The monitor holds the line before the
+        # emulator ends: once a pty is gone its number is free, and another program on this machine
+        # (a parallel test, a rig) may get the same /dev/pts/N at once
+        mon = subprocess.Popen([sys.executable, "-m", "hil.cli", "cse7766", "monitor", where], cwd=ROOT,
+                               env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert mon.stdout is not None
+            first = mon.stdout.readline()                # a frame read: the monitor has the line open
+            assert " V" in first, (first, mon.stderr.read() if mon.poll() is not None else "")
+            emu.terminate()
+            out, errs = mon.communicate(timeout=60)
+        finally:
+            mon.kill()
+        err = [x for x in errs.splitlines() if x.startswith("hil ")]
+        assert mon.returncode in (1, 2) and len(err) == 1 and "Traceback" not in errs, errs
     finally:
         emu.kill()
         emu.communicate(timeout=10)

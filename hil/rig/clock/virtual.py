@@ -95,6 +95,7 @@ class LineTap:
     uart: str                              # 'p1' or 'metering'
     delivered: Callable[[], int]           # bytes delivered to the board's end so far
     discard: Callable[[], None]            # throw away what nobody reads (the board is off)
+    state: Callable[[], str] | None = None  # for a stall's message: what the line holds (unread, dropped)
 
 
 @attrs.define(eq=False)
@@ -491,7 +492,10 @@ class VirtualClock:
     def _unbalanced(self) -> str | None:
         for r in self._all():
             if not self._balanced(r):
-                return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx})"
+                lines = "; ".join(
+                    f"{ln.uart}: {ln.delivered() - r.baseline.get(ln.uart, 0)} delivered since it joined"
+                    + (f", {ln.state()}" if ln.state is not None else "") for ln in r.lines)
+                return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx}; {lines})"
         return None
 
     def _traffic(self) -> set[str] | None:

@@ -98,7 +98,8 @@ class RigFleet:
         if not isinstance(clock, VirtualClock):
             ticks = str(self.options.ticks_start_ms)
             return {"clock_env": {**_realtime_env(clock), "HIL_TICKS_START_MS": ticks}}
-        lines = [] if pair is None else [LineTap(uart, lambda: pair.moved[0], lambda: pair.discard_unread(1))]
+        lines = [] if pair is None else [LineTap(uart, lambda: pair.moved[0], lambda: pair.discard_unread(1),
+                                                 lambda: _line_state(pair))]
         return {"clock": clock, "lines": lines, "ticks_start_ms": self.options.ticks_start_ms}
 
     def _need_emulated(self: RigRuntime, what: str, board: str | None = None) -> EmulatedBoard | None:
@@ -142,3 +143,12 @@ def _port_of(http: str) -> int | None:
         return None
     host, _, port = http.rpartition(":")
     return int(port) if port.isdigit() else None
+
+
+def _line_state(pair: PtyPair) -> str:
+    """Describe what a board's serial line holds, for a stalled clock's message."""
+    try:
+        unread = str(pair.unread(1))
+    except OSError as e:
+        unread = f"? ({e})"
+    return f"{unread} unread in the pty, {pair.dropped} dropped (its buffer full)"
