@@ -94,7 +94,9 @@ def test_a_process_that_never_goes_idle_stops_the_clock_with_a_message_naming_it
 
 
 def test_bytes_a_board_never_reads_stop_the_clock_with_what_its_line_holds(tmp_path: Path) -> None:
-    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1, stall_s=1.0)
+    # 10 s: the stall is named by what it waits on last (the imbalance, or a probe answer after it), so
+    # the board only has to answer a probe, on a busy host too, before time is declared to stand still
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=0.1, stall_s=10.0)
     delivered = [0]
     tap = LineTap("p1", lambda: delivered[0], lambda: None, lambda: "24 unread in the pty, 0 dropped")
     proc: list[subprocess.Popen[str]] = []

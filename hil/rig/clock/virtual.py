@@ -519,6 +519,7 @@ class VirtualClock:
         """
         t0 = time.monotonic()
         unbalanced_since: float | None = None
+        seen: str | None = None   # the last serial imbalance, for a stall's message
         while True:
             if self._closed:
                 raise ClockError("rig clock closed")
@@ -534,6 +535,7 @@ class VirtualClock:
             if not self._dirty and changed:
                 remotes = [r for r in remotes if r.name in changed]   # only the ends of busy links
             why = self._unbalanced()
+            seen = why or seen
             if why is not None and not need:
                 now = time.monotonic()
                 unbalanced_since = unbalanced_since or now
@@ -555,7 +557,7 @@ class VirtualClock:
                 self._send(r, PROBE, n)
             while any(r.probed is None and r.sock is not None for r in remotes):
                 self._service(0.2)
-                self._stalled(t0, "waiting for probe answers")
+                self._stalled(t0, "waiting for probe answers" + (f" (after {seen})" if seen else ""))
             if not all(r.probed is None or (r.probed[0] == n and r.probed[2] == 1) for r in remotes):
                 self._dirty = True   # someone was busy: look again once it is idle
 
