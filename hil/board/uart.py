@@ -12,10 +12,12 @@ import asyncio
 import sys
 import termios
 import threading
+from typing import Any
 
 import serial
 
 PARITY = {None: serial.PARITY_NONE, 0: serial.PARITY_EVEN, 1: serial.PARITY_ODD}
+FRAMING = ("bytesize", "parity", "stopbits")   # the settings a pty may refuse
 
 
 def is_pty(url: str) -> bool:
@@ -32,13 +34,21 @@ def open_line(url: str, baudrate: int, bits: int = 8, parity: int | None = None,
     """
     if parity not in PARITY:
         raise ValueError(f"parity {parity!r}: expected None, 0 (even) or 1 (odd)")
+    return serial_for_url(url, baudrate=baudrate, bytesize=bits, parity=PARITY[parity], stopbits=stop,
+                          timeout=timeout)
+
+
+def serial_for_url(url: str, **settings: Any) -> serial.Serial:
+    """``serial.serial_for_url``; a pty whose kernel refuses the framing (parity, size) opens at its speed.
+
+    A pty carries bytes, not framed bits: the speed alone changes nothing about what it carries.
+    """
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, bytesize=bits, parity=PARITY[parity],
-                                     stopbits=stop, timeout=timeout)
+        return serial.serial_for_url(url, **settings)
     except (serial.SerialException, termios.error):
         if not is_pty(url):
             raise
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
+        return serial.serial_for_url(url, **{k: v for k, v in settings.items() if k not in FRAMING})
 
 
 class HostUart:

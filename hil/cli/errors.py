@@ -57,18 +57,10 @@ def open_serial(verb: str, url: str, **settings: Any) -> Any:
 
     import serial
 
-    from hil.board.uart import is_pty
+    from hil.board.uart import serial_for_url
 
     try:
-        try:
-            return serial.serial_for_url(url, **settings)
-        except termios.error:
-            if not is_pty(url):
-                raise
-            # some kernels refuse parity or size changes on a pty, which carries bytes, not framed bits:
-            # the speed alone changes nothing about what it carries (as hil.board.uart.open_line)
-            framing = ("bytesize", "parity", "stopbits")
-            return serial.serial_for_url(url, **{k: v for k, v in settings.items() if k not in framing})
+        return serial_for_url(url, **settings)
     except (serial.SerialException, OSError, ValueError, termios.error) as e:
         fail(verb, f"{url}: expected a serial line that opens (a device, a pty, socket://HOST:PORT), "
                    f"got: {e}")
