@@ -489,14 +489,18 @@ class VirtualClock:
                 return f"{name} has bytes in flight"
         return None
 
-    def _unbalanced(self) -> str | None:
+    def _unbalanced(self) -> Remote | None:
         for r in self._all():
             if not self._balanced(r):
-                lines = "; ".join(
-                    f"{ln.uart}: {ln.delivered() - r.baseline.get(ln.uart, 0)} delivered since it joined"
-                    + (f", {ln.state()}" if ln.state is not None else "") for ln in r.lines)
-                return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx}; {lines})"
+                return r
         return None
+
+    def _imbalance(self, r: Remote) -> str:
+        """Say what board ``r``'s serial lines hold (for a stall's message only: it asks the ptys)."""
+        lines = "; ".join(
+            f"{ln.uart}: {ln.delivered() - r.baseline.get(ln.uart, 0)} delivered since it joined"
+            + (f", {ln.state()}" if ln.state is not None else "") for ln in r.lines)
+        return f"board {r.name}: bytes on its serial line not read yet (rx {r.rx}; {lines})"
 
     def _traffic(self) -> set[str] | None:
         """Return the boards at the ends of LAN links that carried bytes since the last look (None: all)."""
@@ -519,7 +523,7 @@ class VirtualClock:
         """
         t0 = time.monotonic()
         unbalanced_since: float | None = None
-        seen: str | None = None   # the last serial imbalance, for a stall's message
+        seen: Remote | None = None   # the last board with a serial imbalance, for a stall's message
         while True:
             if self._closed:
                 raise ClockError("rig clock closed")
@@ -534,12 +538,12 @@ class VirtualClock:
             need = self._dirty or changed is None or bool(changed)
             if not self._dirty and changed:
                 remotes = [r for r in remotes if r.name in changed]   # only the ends of busy links
-            why = self._unbalanced()
-            seen = why or seen
-            if why is not None and not need:
+            late = self._unbalanced()
+            seen = late or seen
+            if late is not None and not need:
                 now = time.monotonic()
                 unbalanced_since = unbalanced_since or now
-                self._stalled(t0, why)
+                self._stalled(t0, "", late)
                 if now - unbalanced_since < 0.01:
                     self._service(0.002)   # a board that reads its UART says IDLE again once it has
                     continue
@@ -557,12 +561,15 @@ class VirtualClock:
                 self._send(r, PROBE, n)
             while any(r.probed is None and r.sock is not None for r in remotes):
                 self._service(0.2)
-                self._stalled(t0, "waiting for probe answers" + (f" (after {seen})" if seen else ""))
+                self._stalled(t0, "waiting for probe answers", seen)
             if not all(r.probed is None or (r.probed[0] == n and r.probed[2] == 1) for r in remotes):
                 self._dirty = True   # someone was busy: look again once it is idle
 
-    def _stalled(self, t0: float, why: str) -> None:
+    def _stalled(self, t0: float, why: str, late: Remote | None = None) -> None:
+        """Raise when this settle has taken ``stall_s``: why, and the serial imbalance of ``late`` if any."""
         if time.monotonic() - t0 > self.stall_s:
+            if late is not None:
+                why = f"{why} (after {self._imbalance(late)})" if why else self._imbalance(late)
             raise ClockError(f"rig time stands still at {self.now_us / US:.3f}: {why} for {self.stall_s:.0f} "
                              f"host seconds; boards {self.remote_status()}")
 
