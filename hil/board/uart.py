@@ -98,11 +98,16 @@ class HostUart:
 
     def _pump(self) -> None:
         while not self._closed.is_set():
+            data = b""
             try:
                 data = self.port.read(max(1, self.port.in_waiting))
+                if data and self.port.in_waiting:   # the rest of the write that woke the read: one push
+                    data += self.port.read(self.port.in_waiting)
             except (OSError, serial.SerialException, TypeError, AttributeError) as e:
                 if self._closed.is_set():
                     return
+                if data:
+                    self._push(data)   # what came before the line went away is kept
                 self.error = e
                 # on the board's console: a stalled rig clock's report then says why the count stopped
                 print(f"uart {self.url}: read failed after {self.received} bytes: {e}; reopening",

@@ -313,6 +313,7 @@ class Cse7766Emulator:
         n = (until_ms - self._next_ms) // period + 1
         last = self._next_ms + (n - 1) * period
         times = [last - i * period for i in range(min(n, MAX_BURST) - 1, -1, -1)]
+        burst = bytearray()
         sent = 0
         for t in times:
             with self.lock:
@@ -321,11 +322,15 @@ class Cse7766Emulator:
                 data = self.chip.frame(t - self._clock_ms) if powered else b""
             self._clock_ms = t
             if data:
-                self.port.write(data)
-                self.sent_bytes += len(data)
+                burst += data
                 self.sent_frames += 1
                 self.log.append((t / 1000, self.chip.pulses, self.chip.cf))
                 sent += 1
+        if burst:
+            # one write for the frames of one instant: they reach the board together, however busy the
+            # host (written one by one, how many of them a read returns would depend on the scheduler)
+            self.port.write(bytes(burst))
+            self.sent_bytes += len(burst)
         self._next_ms = last + period
         return sent
 

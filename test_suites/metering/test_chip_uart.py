@@ -109,3 +109,40 @@ def test_the_relay_gates_the_load(tmp_path):
         finally:
             port.close()
     assert abs(m.voltage_mv - 230_000) < 300
+
+
+class Recorded:
+    """A port that keeps every write (what the emulator hands the line, call by call)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.writes.append(bytes(data))
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_clocked_frames_of_one_instant_go_out_in_one_write():
+    """On a rig's clock the frames due at an instant are one write (the board reads them together, whatever
+    the host's load), the same bytes as frame after frame, and a long step is capped at MAX_BURST frames."""
+    from hil.emulators.cse7766 import MAX_BURST
+
+    with PtyPair() as pty:
+        em = Cse7766Emulator(pty.names[0], Cse7766Chip(seed=7))
+        em.port.close()
+        em.port = rec = Recorded()    # type: ignore[assignment]
+        twin = Cse7766Chip(seed=7)
+        for chip in (em.chip, twin):
+            chip.set_load(230.0, 4.0, 920.0)
+        period = round(PERIOD_S * 1000)
+        assert em.clocked(0) == 0 and rec.writes == []                 # the first call sets the phase
+        n = em.clocked(1000)
+        assert n == 1000 // period and len(rec.writes) == 1
+        assert rec.writes[0] == b"".join(twin.frame(period) for _ in range(n))
+        assert em.sent_frames == n and em.sent_bytes == 24 * n
+        assert em.clocked(1000 + 60_000) == MAX_BURST and len(rec.writes) == 2
+        assert len(rec.writes[1]) == 24 * MAX_BURST
+        assert em.clocked(62_000, powered=False) == 0 and len(rec.writes) == 2   # no supply: nothing
