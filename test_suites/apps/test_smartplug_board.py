@@ -75,6 +75,10 @@ def test_homewizard_library_reads_and_switches(plug: tuple[BoardProcess, Cse7766
             return device, data, on, locked
 
     wait_for(lambda: state(board, "sensor", "power"), lambda s: s == "311.3 W", 10, "Power", board)
+    # the chip's current register is refreshed on its own frames: wait for it too (run alone, this test
+    # starts right after the board booted)
+    wait_for(lambda: board.get_json("/api/v1/data")[1].get("active_current_a"), lambda a: a == 0.654, 10,
+             "Current", board)
     device, data, on, locked = asyncio.run(session())
     assert device.product_type == "HWE-SKT" and device.api_version == "v1"
     assert device.serial == PLUG_MAC.replace(":", "")
