@@ -22,6 +22,7 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from types import TracebackType
 
 import serial
@@ -60,6 +61,7 @@ class PtyPair:
         self._busy = False
         self._stalled: set[int] = set()
         self._idle = threading.Condition()
+        self._on_idle: list[Callable[[], None]] = []
         self._wake_r, self._wake_w = os.pipe()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._bridge, name='pty-bridge %s<->%s' % self.names,
@@ -131,6 +133,11 @@ class PtyPair:
             if n:
                 empty_since = time.monotonic()
             left = n
+
+    def on_idle(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` (from the bridge thread) after each copy: what made :meth:`idle` False ends so."""
+        self._on_idle.append(fn)
+
     def idle(self) -> bool:
         """Whether the bridge holds nothing (no end has bytes waiting for it, no copy under way)."""
         pending, _, _ = select.select(self._masters, [], [], 0)
@@ -204,6 +211,8 @@ class PtyPair:
                     with self._idle:
                         self._busy = False
                         self._idle.notify_all()
+                    for fn in self._on_idle:
+                        fn()
 
     def _send(self, fd: int, data: bytes) -> None:
         view = memoryview(data)

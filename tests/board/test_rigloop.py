@@ -174,3 +174,44 @@ def test_wait_for_looks_when_next_look_says_and_never_past_the_timeout(tmp_path:
         assert looks == [240, 245, 250]
     finally:
         clock.close()
+
+
+def test_a_part_in_flight_that_calls_back_is_waited_for_not_polled(tmp_path: Path) -> None:
+    """Time waits for bytes in flight; a part that says when they arrived (on_quiet) wakes the clock.
+
+    The part stays in flight for 0.5 host s after the clock first asked. Looking every millisecond
+    would ask it hundreds of times; woken by the part, the clock asks a handful of times at most (its
+    50 ms safety net included), and time moves only once it said quiet.
+    """
+    import threading
+    import time
+
+    clock = VirtualClock(T0, tmp_path / "clock", quantum_s=1.0)
+    asked: list[float] = []
+    first = threading.Event()
+    released = threading.Event()
+    callbacks: list = []
+
+    def quiet() -> bool:
+        asked.append(clock.now())
+        first.set()
+        return released.is_set()
+
+    def release() -> None:
+        first.wait(10)
+        time.sleep(0.5)   # the stimulus: bytes that take half a host second to arrive
+        released.set()
+        for fn in callbacks:
+            fn()
+
+    try:
+        clock.add_quiet("slow link", quiet, on_quiet=callbacks.append)
+        t = threading.Thread(target=release)
+        t.start()
+        clock.sleep(1.0)
+        t.join(10)
+        assert clock.now() == T0 + 1.0
+        assert released.is_set()
+        assert asked[0] == T0 and 2 <= len(asked) <= 15, len(asked)
+    finally:
+        clock.close()

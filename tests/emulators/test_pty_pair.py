@@ -59,3 +59,27 @@ def test_close_stops_the_bridge():
     pair.close()
     assert not pair._thread.is_alive()
     pair.close()                                             # twice is harmless
+
+
+def test_on_idle_is_called_after_each_copy():
+    """A rig clock waiting on idle() is woken by on_idle once the bridge passed the bytes on."""
+    import threading
+
+    done = threading.Event()
+    seen: list[int] = []
+    with PtyPair() as pair:
+        def idle_now() -> None:
+            seen.append(pair.copied)
+            done.set()
+        pair.on_idle(idle_now)
+        a = pair.open(0, timeout=1)
+        b = pair.open(1, timeout=1)
+        line = b"0-1:24.2.1(101209113020W)(12785.123*m3)\r\n"
+        try:
+            a.write(line)
+            assert done.wait(5), "on_idle never called after a copy"
+            assert b.read(len(line)) == line
+            assert seen and seen[0] > 0 and pair.copied == len(line)   # called after the bytes went through
+        finally:
+            a.close()
+            b.close()

@@ -65,6 +65,9 @@ log = logging.getLogger("hil.rig.clock")
 T = TypeVar("T")
 JUMP_STRIDE_S = 25.0      # below the plugs' 30 s Disconnected: a jump never disconnects them
 STALL_S = 60.0            # host seconds a round may take before the clock gives up and says who is busy
+FLIGHT_POLL_S = 0.001     # how often to look at a part in flight that cannot call back (add_quiet)
+FLIGHT_WAIT_S = 0.05      # the longest wait for a part in flight that calls back (a safety net only)
+_NUDGE = object()         # the selector key data of the clock's own wake-up socket
 
 
 class ClockError(RuntimeError):
@@ -163,6 +166,11 @@ class VirtualClock:
         self._listener.listen(64)
         self._listener.setblocking(False)
         self._sel.register(self._listener, selectors.EVENT_READ, None)
+        self._flight_wait_s = FLIGHT_WAIT_S
+        self._nudge_r, self._nudge_w = socket.socketpair()
+        for end in (self._nudge_r, self._nudge_w):
+            end.setblocking(False)
+        self._sel.register(self._nudge_r, selectors.EVENT_READ, _NUDGE)
         self._thread = threading.Thread(target=self._run, name="rig-clock", daemon=True)
         self._thread.start()
 
@@ -183,15 +191,29 @@ class VirtualClock:
         self.actors.append(actor)
 
     def add_quiet(self, name: str, fn: Callable[[], bool], traffic: Callable[[], int] | None = None,
-                  boards: tuple[str, ...] = ()) -> None:
+                  boards: tuple[str, ...] = (),
+                  on_quiet: Callable[[Callable[[], None]], None] | None = None) -> None:
         """Hold time back while ``fn()`` says something is in flight.
 
         traffic: a count that changes whenever bytes went between two boards through this part (a LAN
         link): those ``boards`` (all when none are named) are then probed before time moves.
+        on_quiet: how to have the part call back (from any thread) when what made ``fn()`` False ended;
+        the clock then sleeps until that call instead of looking again every millisecond.
         """
         self.quiet.append((name, fn))
+        if on_quiet is None:
+            self._flight_wait_s = FLIGHT_POLL_S
+        else:
+            on_quiet(self.nudge)
         if traffic is not None:
             self.traffic.append((traffic, boards))
+
+    def nudge(self) -> None:
+        """Wake the coordinator (any thread): something it waits for may have ended."""
+        try:
+            self._nudge_w.send(b"\0")
+        except OSError:   # full (a wake-up is pending anyway) or closed (the clock is gone)
+            pass
 
     def expect(self, name: str, lines: list[LineTap], alive: Callable[[], bool],
                ticks_start_ms: int = 0) -> dict[str, str]:
@@ -280,6 +302,8 @@ class VirtualClock:
                 r.sock.close()
         self._listener.close()
         self._sel.close()
+        self._nudge_r.close()
+        self._nudge_w.close()
         self.page.close()
 
     # ---- the coordinator thread --------------------------------------------------------------------------
@@ -399,6 +423,11 @@ class VirtualClock:
         for key, _ in events:
             if key.data is None:
                 self._accept()
+            elif key.data is _NUDGE:
+                try:
+                    self._nudge_r.recv(4096)
+                except OSError:
+                    pass
             else:
                 self._read(key.data)
 
@@ -531,7 +560,7 @@ class VirtualClock:
             why = self._busy()
             if why is not None:
                 self._stalled(t0, why)
-                self._service(0.001 if "flight" in why else 0.2)
+                self._service(self._flight_wait_s if "flight" in why else 0.2)
                 continue
             remotes = [r for r in self._all() if r.sock is not None]
             changed = self._traffic() if not self._dirty else None

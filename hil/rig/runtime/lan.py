@@ -12,6 +12,7 @@ import logging
 import select
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class LanLink:
         self.counters = {"connections": 0, "refused": 0, "bytes": 0}
         self._busy = 0          # accepts and forwards under way (virtual time waits for them)
         self._eof: set[socket.socket] = set()   # sockets whose end has been read: nothing more to come
+        self._on_quiet: list[Callable[[], None]] = []
         self.port = 0
 
     @property
@@ -68,6 +70,26 @@ class LanLink:
             conns = list(self._conns)
         for c in conns:
             _shutdown(c)
+
+    def on_quiet(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` (from a forwarding thread) each time the last accept or forward under way ends.
+
+        A rig's clock waiting for :meth:`quiet` then needs no polling: whatever made it say False
+        (a forward under way, bytes waiting to be taken) ends in such a call.
+        """
+        self._on_quiet.append(fn)
+
+    def _begin(self) -> None:
+        with self._lock:
+            self._busy += 1
+
+    def _end(self) -> None:
+        with self._lock:
+            self._busy -= 1
+            idle = not self._busy
+        if idle:
+            for fn in self._on_quiet:
+                fn()
 
     def traffic(self) -> int:
         """Return a number that changes with every connection and every byte forwarded."""
@@ -113,13 +135,11 @@ class LanLink:
         while not self._stop.is_set():
             try:
                 select.select([self._listener], [], [])
-                with self._lock:
-                    self._busy += 1
+                self._begin()
                 try:
                     client, _ = self._listener.accept()
                 except OSError:
-                    with self._lock:
-                        self._busy -= 1
+                    self._end()
                     if self._stop.is_set():
                         return
                     continue
@@ -128,8 +148,7 @@ class LanLink:
             try:
                 self._take(client)
             finally:
-                with self._lock:
-                    self._busy -= 1
+                self._end()
 
     def _take(self, client: socket.socket) -> None:
         """Forward a new connection (or refuse it while cut)."""
@@ -159,8 +178,7 @@ class LanLink:
         try:
             while not self.cut_.is_set():
                 select.select([src], [], [])
-                with self._lock:
-                    self._busy += 1
+                self._begin()
                 busy = True
                 data = src.recv(65536)
                 if not data:
@@ -169,8 +187,7 @@ class LanLink:
                     break
                 dst.sendall(data)
                 self.counters["bytes"] += len(data)
-                with self._lock:
-                    self._busy -= 1
+                self._end()
                 busy = False
         except (OSError, ValueError):
             pass
@@ -184,8 +201,7 @@ class LanLink:
             pair.a.close()
             pair.b.close()
         if busy:
-            with self._lock:
-                self._busy -= 1
+            self._end()
 
 
 class _Pair:

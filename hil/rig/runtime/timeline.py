@@ -73,14 +73,16 @@ class RigTimeline:
             self.writer.serial.close()
             self.writer.serial = Injected(self.writer.pair)  # type: ignore[assignment]
             writer = self.writer
-            clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent))
+            clock.add_quiet("P1 line", SerialQuiet(self.writer.pair, lambda: writer.bytes_sent),
+                            on_quiet=self.writer.pair.on_idle)
         for plug, pair in self.chip_lines.items():
             self.chips[plug].port.close()
             self.chips[plug].port = Injected(pair)  # type: ignore[assignment]
             clock.add_quiet(f"{plug} metering line",
-                            SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes))
+                            SerialQuiet(pair, lambda p=plug: self.chips[p].sent_bytes), on_quiet=pair.on_idle)
         for plug, link in self.links.items():
-            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic, (plug, self.rig.smartmeter.name))
+            clock.add_quiet(f"LAN link {plug}", link.quiet, link.traffic, (plug, self.rig.smartmeter.name),
+                            link.on_quiet)
 
     def _run_world(self: RigRuntime) -> None:
         world = self.world
