@@ -130,7 +130,9 @@ def pytest_command(rig_path: Path, out: Path, suites: list[str], workers: int, e
            "--alluredir", str(out / "allure-results"), "--clean-alluredir",
            "--hil-record", str(out / "record.pytest.json"), "--hil-progress", str(out / "progress.jsonl")]
     if workers > 1:   # fixed shares per worker: the same tests on the same rig in the same order each run
-        cmd += ["-n", str(workers), "--dist", "loadgroup"]
+        # and one more worker for the files that start their own boards (the OTA suites): they run beside
+        # the rigs instead of after them (an emulated rig only: a bench has one worker)
+        cmd += ["-n", str(workers + 1), "--dist", "loadgroup", "--bench-worker"]
     return cmd + extra
 
 

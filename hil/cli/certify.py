@@ -26,7 +26,8 @@ def certify_cmd(
     out_dir: Annotated[Path, typer.Option(
         "--out", help="Output folder; emptied first when it holds an earlier certification.")] = DEFAULT_OUT,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="pytest workers, one rig each (default: 2 on an all-emulated rig, else 1).")] = None,
+        min=1, help="rigs, one pytest worker each (default: 2 on an all-emulated rig, else 1); with more "
+                    "than one, one more worker runs the suite files that start their own boards.")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="Suite path to run instead of test_suites/e2e (repeatable).")] = None,
     last_failed: Annotated[bool, typer.Option(
