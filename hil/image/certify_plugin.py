@@ -1,8 +1,8 @@
 """The pytest plugin `hil certify --image FILE.bchfw` loads: OTA-install the images on the rig first.
 
-Before the first test every board of the rig whose module has an image gets it over the air, through
-the same POST /update a user would use; the plugin then reads back what each board runs (its /api/ota
-running identity), at the start and at the end of the session.
+Before the first test that uses the rig, every board of it whose module has an image gets it over the
+air, through the same POST /update a user would use; the plugin then reads back what each board runs (its
+/api/ota running identity), at the start and at the end of the session.
 
 Options: ``--hil-ota-image FILE`` (repeatable, one per module; each signed for the rig with the rig test
 key, which emulated boards are given to trust, as `hil flash` provisions a real board) and
@@ -84,12 +84,20 @@ def confirmed(board: Any, identity: str, sleep: Callable[[float], None] = time.s
     raise RuntimeError(f"board {board.name} did not confirm image {identity[:16]}...: last /api/ota {last}")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
+def _ota_images_on_the_rig(request: pytest.FixtureRequest) -> None:
+    """Before the first test that uses the rig, install the images on it (once a session).
+
+    Only a test that uses the rig brings it up: a worker that runs only suites starting their own boards
+    (hil certify's bench worker) starts no rig and installs nothing.
+    """
+    if request.config.getoption("--hil-ota-image") and "rig" in request.fixturenames:
+        request.getfixturevalue("_ota_installed")
+
+
+@pytest.fixture(scope="session")
 def _ota_installed(request: pytest.FixtureRequest) -> Iterator[None]:
     paths = request.config.getoption("--hil-ota-image")
-    if not paths:
-        yield
-        return
     from hil.image import keys
     from hil.image.container import read
 

@@ -45,3 +45,38 @@ def test_reports_of_every_worker_are_folded_in(tmp_path):
     assert e["boards_running"]["meter@gw0"] == "aa" and e["boards_running"]["meter@gw1"] == "aa"
     assert e["boards_running"]["plug1@gw0"] == "changed during the run: cc"
     assert e["boards_module"]["plug1@gw0"] == "smartplug"
+
+
+RIG_CONFTEST = """
+import pytest
+from types import SimpleNamespace
+
+@pytest.fixture(scope="session")
+def rig():
+    with open("rig-started", "a") as f:
+        f.write("started\\n")
+    yield SimpleNamespace(boards={}, clock=SimpleNamespace(sleep=lambda s: None))
+"""
+
+
+@pytest.mark.parametrize("uses_rig", [True, False])
+def test_images_go_on_the_rig_only_where_a_test_uses_it(tmp_path, uses_rig):
+    """hil certify's bench worker runs suites that start their own boards: no rig, no install there."""
+    import subprocess
+    import sys
+
+    img = tmp_path / "m.bchfw"
+    img.write_bytes(images.make("smartmeter").to_bytes())
+    (tmp_path / "conftest.py").write_text(RIG_CONFTEST, encoding="utf-8")
+    (tmp_path / "test_x.py").write_text("def test_a(%s):\n    pass\n\ndef test_b():\n    pass\n"
+                                        % ("rig" if uses_rig else ""), encoding="utf-8")
+    report = tmp_path / "ota-boards.json"
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "-p", "hil.image.certify_plugin", "--hil-ota-image", str(img),
+                        "--hil-ota-report", str(report), "test_x.py"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "rig-started").exists() == uses_rig
+    assert report.exists() == uses_rig   # the install's report, written when the session that installed ends
+    if uses_rig:
+        assert (tmp_path / "rig-started").read_text() == "started\n"
