@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -71,10 +72,12 @@ def test_images_go_on_the_rig_only_where_a_test_uses_it(tmp_path, uses_rig):
     (tmp_path / "test_x.py").write_text("def test_a(%s):\n    pass\n\ndef test_b():\n    pass\n"
                                         % ("rig" if uses_rig else ""), encoding="utf-8")
     report = tmp_path / "ota-boards.json"
+    # not an xdist worker itself (under xdist the plugin writes FILE.<worker>): drop the outer run's marks
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "-p", "hil.image.certify_plugin", "--hil-ota-image", str(img),
                         "--hil-ota-report", str(report), "test_x.py"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "rig-started").exists() == uses_rig
     assert report.exists() == uses_rig   # the install's report, written when the session that installed ends
