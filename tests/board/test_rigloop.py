@@ -192,8 +192,7 @@ def test_a_part_in_flight_that_calls_back_is_waited_for_not_polled(tmp_path: Pat
     first = threading.Event()
     released = threading.Event()
     callbacks: list = []
-
-    held: list[float] = []
+    held: list[float] = []   # host seconds the part stayed in flight
 
     def quiet() -> bool:
         asked.append(clock.now())
