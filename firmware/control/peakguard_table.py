@@ -3,7 +3,7 @@
 # only this and peakguard_coord.py, the plugs import it through peakguard.py.
 #
 #   tb = Table(); err = tb.update(report_dict, mono)   # None, or why the report was refused (nothing stored)
-#   tb.entries(mono) -> [report, ...]                   # fresh reports, least important plug first
+#   tb.entries(mono) -> [report, ...]                   # fresh reports of earlier seconds, least important first
 from firmware.apps.common.jsonw import shown
 
 QUARTER_S = 900
@@ -50,11 +50,17 @@ def check_peer(p):
 
 class Table:
     """The SmartMeter's coordination table: the last report of every guarded plug, forgotten after
-    timeout_s; at most PEER_MAX plugs (a new plug beyond that replaces the oldest report)."""
+    timeout_s; at most PEER_MAX plugs (a new plug beyond that replaces the oldest report).
+
+    It answers as the table stood at the end of the previous second of the SmartMeter's clock: a report
+    shows to the others from the next second on. Two plugs that ask within one second so get the same
+    table, in whichever order their requests arrive (docs/peak-guard.md, "Two plugs deciding in the same
+    second").
+    """
 
     def __init__(self, timeout_s=STALE_S):
         self.timeout_s = timeout_s
-        self.rows = {}                # id -> (mono, entry)
+        self.rows = {}                # id -> [mono, entry, mono shown, entry shown (an earlier second's)]
         self.counters = {'updates': 0, 'refused': 0, 'evicted': 0}
         self.last_error = None
 
@@ -71,25 +77,36 @@ class Table:
         e['delta_w'] = entry.get('delta_w', 0)
         e['delta_t'] = entry.get('delta_t')
         rows = self.rows
-        if e['id'] not in rows and len(rows) >= PEER_MAX:
-            old = None
-            for k in rows:
-                if old is None or rows[k][0] < rows[old][0]:
-                    old = k
-            del rows[old]
-            self.counters['evicted'] += 1
-        rows[e['id']] = (mono, e)
+        row = rows.get(e['id'])
+        if row is None:
+            if len(rows) >= PEER_MAX:
+                old = None
+                for k in rows:
+                    if old is None or rows[k][0] < rows[old][0]:
+                        old = k
+                del rows[old]
+                self.counters['evicted'] += 1
+            rows[e['id']] = [mono, e, None, None]
+        else:
+            if row[0] != mono:        # the report before came in an earlier second: shown until the next
+                row[2] = row[0]
+                row[3] = row[1]
+            row[0] = mono
+            row[1] = e
         self.counters['updates'] += 1
         return None
 
     def entries(self, mono):
-        """The fresh reports, in shedding order (least important first, then by id)."""
+        """The fresh reports of earlier seconds, in shedding order (least important first, then by id)."""
         out = []
         for k in list(self.rows):
-            m, e = self.rows[k]
-            if mono - m > self.timeout_s or mono < m:   # silent, or the clock wrapped
+            row = self.rows[k]
+            if mono - row[0] > self.timeout_s or mono < row[0]:   # silent, or the clock wrapped
                 del self.rows[k]
                 continue
-            out.append(e)
+            if row[0] < mono:
+                out.append(row[1])
+            elif row[3] is not None and mono - row[2] <= self.timeout_s:
+                out.append(row[3])    # reported this second: the others see its report before
         out.sort(key=lambda e: order_key(e['priority'], e['id']))
         return out

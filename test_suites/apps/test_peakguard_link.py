@@ -27,6 +27,7 @@ class _Meter(BaseHTTPRequestHandler):
     coord = True
     forbid = False          # answer 403 to reports (a SmartMeter that does not take them)
     table = Table()
+    second = 10             # the SmartMeter's clock: a second per request
     requests: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -37,9 +38,10 @@ class _Meter(BaseHTTPRequestHandler):
             status, body = 200, READING
         elif u.path == COORD and self.coord:
             args = {k: v[0] for k, v in parse_qs(u.query).items()}
+            _Meter.second += 1
             status, body = meter_answer((T, 11258941, 1709497), {"import_w": 2673, "demand_w": 2500,
                                                                  "peak_w": 4100},
-                                        QuarterTracker(), self.table, args, 10,
+                                        QuarterTracker(), self.table, args, _Meter.second,
                                         bool(self.headers.get(REPORT_HEADER)) and not self.forbid)
         else:
             status, body = 404, {"error": "nothing here"}
@@ -60,6 +62,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
     _Meter.coord = True
     _Meter.forbid = False
     _Meter.table = Table()
+    _Meter.second = 10
     _Meter.requests = []
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Meter)
     t = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
@@ -100,8 +103,10 @@ def test_guarded_plug_reports_and_reads_in_one_get(server: ThreadingHTTPServer) 
     t, imp, exp, extra = got[0]
     assert (t, imp, exp) == (T, 11258941, 1709497)
     assert extra["peak_w"] == 4100 and extra["import_w"] == 2673 and extra["demand_w"] == 2500
-    assert [p["id"] for p in extra["peers"]] == ["smartplug-0a0b0c"]   # taken: the plug sent the header
-    assert link.counters["coord"] == 1
+    assert extra["peers"] == []                  # the table as it stood before this second
+    assert asyncio.run(link.poll_once()) is True
+    assert [p["id"] for p in got[1][3]["peers"]] == ["smartplug-0a0b0c"]   # taken: the plug sent the header
+    assert link.counters["coord"] == 2
 
 
 def test_a_smartmeter_without_coordination_makes_the_plug_decide_alone(server: ThreadingHTTPServer) -> None:

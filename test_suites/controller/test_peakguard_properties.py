@@ -7,6 +7,7 @@
 - Minimum on and off times always hold for the guard's switches, including the fail-safe's.
 - A stale meter (no reading for 30 s) puts the relay in the plug's fail-safe state (after the minimum
   times), and the guard switches nothing else while the meter is silent.
+- The SmartMeter gives every plug that reports within one second the same table, whatever their order.
 """
 
 import sys
@@ -19,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from peakguard_world import Plug, World, guard_settings  # noqa: E402
 
-from firmware.control.peakguard import MARGIN_WH, QUARTER_S, STALE_S  # noqa: E402
+from firmware.control.peakguard import MARGIN_WH, QUARTER_S, STALE_S, Table  # noqa: E402
+from firmware.control.peakguard_coord import QuarterTracker, meter_answer  # noqa: E402
 from firmware.timebase import local_to_utc  # noqa: E402
 
 T0 = local_to_utc(2025, 1, 15, 10, 0, 0)
@@ -118,3 +120,40 @@ def test_stale_meter_falls_back_to_the_failsafe_state(min_on, min_off, start, le
     assert p.g.failsafe
     assert p.relay() == failsafe_on
     assert len(p.switch_times) - before <= 1
+
+
+report_st = st.fixed_dictionaries({
+    "id": st.sampled_from(["boiler", "ev", "heat-pump", "dryer"]), "priority": st.integers(1, 9).map(str),
+    "shed": st.sampled_from(["0", "1"]), "on": st.sampled_from(["0", "1"]),
+    "load_w": st.integers(0, 9000).map(str), "draw_w": st.integers(0, 9000).map(str)})
+
+
+@FAST
+@given(seconds=st.lists(st.lists(report_st, max_size=4, unique_by=lambda r: r["id"]), min_size=1, max_size=8),
+       data=st.data())
+def test_plugs_asking_in_one_second_get_one_table_whatever_their_order(seconds, data):
+    """The SmartMeter answers every report of one second with the same table, in any arrival order: on the
+    rig two plugs' polls fall on one instant, and the order of their requests must not change a run (each
+    plug reports once a second; which of two reports of one plug is its last is up to that plug)."""
+    first = {"orders": Table(), "shuffled": Table()}
+    for k, reports in enumerate(seconds):
+        mono = 100 + k
+        orders = {"orders": reports, "shuffled": data.draw(st.permutations(reports), label="order %d" % k)}
+        answers = {}
+        for name, table in first.items():
+            seen = []
+            for args in orders[name]:
+                st_, body = meter_answer((T0 + k, 1000 + k, 0), {}, QuarterTracker(), table, args, mono, True)
+                assert st_ == 200, body
+                seen.append(body["plugs"])
+            st_, body = meter_answer((T0 + k, 1000 + k, 0), {}, QuarterTracker(), table, {}, mono)
+            assert all(s == body["plugs"] for s in seen), (k, seen, body["plugs"])
+            answers[name] = body["plugs"]
+        assert answers["orders"] == answers["shuffled"], k
+    # and a report shows from the next second on
+    last = {}
+    for reports in seconds:
+        for args in reports:
+            last[args["id"]] = args
+    after = first["orders"].entries(100 + len(seconds))
+    assert {e["id"]: e["shed"] for e in after} == {i: a["shed"] == "1" for i, a in last.items()}

@@ -56,7 +56,8 @@ def test_meter_answer_publishes_quarter_cap_and_shed_plugs():
     st, body = meter_answer((t, i, 5), {'import_w': 1200, 'demand_w': 1190, 'peak_w': 3100}, qt, tb,
                             {'id': 'a', 'priority': '9', 'shed': '1', 'on': '1', 'load_w': '2000',
                              'draw_w': '0'}, 100, True)
-    assert st == 200
+    assert st == 200 and body['plugs'] == []    # a report shows from the SmartMeter's next second on
+    st, body = meter_answer((t, i, 5), {'import_w': 1200, 'demand_w': 1190, 'peak_w': 3100}, qt, tb, {}, 101)
     assert body['cap_w'] == 3100 and body['shed'] == ['a'] and body['plugs'][0]['priority'] == 9
     q = body['quarter']
     assert q['start'] == T0 and abs(q['import_wh'] - 290 * 1200 // 3600) <= 1
@@ -65,7 +66,7 @@ def test_meter_answer_publishes_quarter_cap_and_shed_plugs():
     assert why is None and reading == (t, i, 5)
     assert extra['peak_w'] == 3100 and extra['peers'][0]['id'] == 'a'
     # no 1-0:1.6.0 from the meter: the floor
-    st, body = meter_answer((t, i, 5), {'import_w': None, 'demand_w': None, 'peak_w': None}, qt, tb, {}, 101)
+    st, body = meter_answer((t, i, 5), {'import_w': None, 'demand_w': None, 'peak_w': None}, qt, tb, {}, 102)
     assert body['cap_w'] == 2500 and body['quarter']['projected_w'] is None
 
 
