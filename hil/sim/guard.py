@@ -7,8 +7,10 @@ Each reading the decider hands the guard what a plug gets from its SmartMeter: t
 import register (Wh), the instantaneous import (``1-0:1.7.0``, from the step's net power) and the table of
 guarded plugs (``firmware.control.peakguard.Table``, the SmartMeter's ``/api/peakguard/v1`` in the device),
 then reports its own state back to the table. The relay is on unless the guard sheds (the appliance is
-wanted on, as with no control). Plugs are asked in their list order within a reading, which is how two plugs
-deciding "in the same second" look: the later one sees the earlier one's switch in the table.
+wanted on, as with no control). The SmartMeter answers with the table as it stood before the second of the
+request, so plugs that ask in one second do not see each other's reports of that second. The plugs of one
+home ask one second apart in their list order (``slot``), as real plugs poll at their own phases: each sees
+the reports of the plugs before it in the same reading, and those after it from the reading before.
 """
 
 from __future__ import annotations
@@ -64,12 +66,16 @@ class PeakGuardDecider(Decider):
     reads_now = True
 
     def __init__(self, cfg: GuardConfig, plug_id: str = "plug", table: Table | None = None,
-                 period_s: int = 60, timeout_s: int = 30, failsafe_on: bool = False) -> None:
-        """Build a guard reading every ``period_s``; ``table`` None = the SmartMeter is not reachable."""
+                 period_s: int = 60, timeout_s: int = 30, failsafe_on: bool = False, slot: int = 0) -> None:
+        """Build a guard reading every ``period_s``; ``table`` None = the SmartMeter is not reachable.
+
+        slot: the second after each reading at which this plug asks the SmartMeter (its poll's phase).
+        """
         self.cfg = cfg
         self.guard = PeakGuard(cfg.firmware(), plug_id=plug_id, period_s=period_s, timeout_s=timeout_s)
         self.table = table
         self.failsafe_on = failsafe_on
+        self.slot = slot
         self._mwh = 0
         self._last: tuple[float, int] | None = None
 
@@ -96,11 +102,11 @@ class PeakGuardDecider(Decider):
             self.guard.on_plug_power(int((self._mwh - last[1]) * 3.6 / (mono - last[0])))
         self._last = (mono, self._mwh)
         m = int(mono)
-        peers = self.table.entries(m) if self.table is not None else None
+        peers = self.table.entries(m + self.slot) if self.table is not None else None
         before = self.guard.shed
         self.guard.on_meter(t, import_wh, m, True, import_w=import_w, peers=peers)
         if self.table is not None:
-            self.table.update(self.guard.report(), m)
+            self.table.update(self.guard.report(), m + self.slot)
         return None if self.guard.shed == before else (not self.guard.shed)
 
     def tick(self, mono: float) -> bool | None:

@@ -100,10 +100,11 @@ def build(sc: Scenario, seed: int) -> tuple[Site, Appliance]:
 
 def decider_for(variant: str, sc: Scenario, poll_s: int = 20, plug: PlugSettings | None = None,
                 guard: GuardConfig | None = None, table: Table | None = None,
-                plug_id: str = "plug") -> Decider:
+                plug_id: str = "plug", slot: int = 0) -> Decider:
     """Return the relay policy of a variant (the controller's timeout: 30 s, or the poll period if longer).
 
-    ``plug``/``guard`` default to the scenario's; Peak Guard plugs share ``table`` (the SmartMeter's).
+    ``plug``/``guard`` default to the scenario's; Peak Guard plugs share ``table`` (the SmartMeter's) and
+    ask it ``slot`` seconds after each reading.
     """
     if variant == "none":
         return NoControl()
@@ -114,7 +115,7 @@ def decider_for(variant: str, sc: Scenario, poll_s: int = 20, plug: PlugSettings
     if variant == "peakguard":
         return PeakGuardDecider(guard or sc.guard, plug_id=plug_id,
                                 table=table if table is not None else Table(), period_s=poll_s,
-                                timeout_s=max(30, poll_s))
+                                timeout_s=max(30, poll_s), slot=slot)
     raise ValueError("variant %r is not simulated (expected none, plug, naive or peakguard)" % variant)
 
 
@@ -137,7 +138,7 @@ def _run_multi(sc: Scenario, seed: int, n_days: int, poll_s: int, wanted: tuple[
         for a, ld in zip(apps, sc.loads, strict=True):
             a.name = ld.name
         table = Table(timeout_s=max(30, 2 * poll_s))
-        deciders = [decider_for(v, sc, poll_s, ld.plug, ld.guard, table, plug_id="plug-%d" % i)
+        deciders = [decider_for(v, sc, poll_s, ld.plug, ld.guard, table, plug_id="plug-%d" % i, slot=i)
                     for i, ld in enumerate(sc.loads)]
         cb = (lambda d, v=v: on_day(v, d)) if on_day is not None else None
         start = time.perf_counter()
