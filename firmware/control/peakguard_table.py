@@ -106,6 +106,7 @@ class Table:
                 continue
             if row[0] < mono:
                 out.append(row[1])
+                row[3] = None         # the report before is not shown any more: free it
             elif row[3] is not None and mono - row[2] <= self.timeout_s:
                 out.append(row[3])    # reported this second: the others see its report before
         out.sort(key=lambda e: order_key(e['priority'], e['id']))
