@@ -3,7 +3,7 @@
 # only this and peakguard_coord.py, the plugs import it through peakguard.py.
 #
 #   tb = Table(); err = tb.update(report_dict, mono)   # None, or why the report was refused (nothing stored)
-#   tb.entries(mono) -> [report, ...]                   # fresh reports of earlier seconds, least important first
+#   tb.entries(mono) -> [report, ...]                   # earlier seconds' reports, least important first
 from firmware.apps.common.jsonw import shown
 
 QUARTER_S = 900
