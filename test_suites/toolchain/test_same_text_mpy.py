@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import same_text_probe
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from hil import mpy
@@ -107,6 +107,9 @@ def _differences(ours: list[str], mine: list[str], cases: list) -> list[str]:
 @settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases=st.lists(case, min_size=30, max_size=60))
+# found by the generator: an integer poll_s out of range was shown as a float, and '%.6g' of 1375985.0 (a
+# tie at the sixth digit) is 1.37598e+06 in CPython and 1.37599e+06 in MicroPython
+@example(cases=[["meter", {"poll_s": 1375985}], ["meter", {"poll_s": -(2**40)}], ["meter", {"poll_s": 61}]])
 def test_same_bytes_and_texts_on_both_interpreters(cases: list, tmp_path_factory: pytest.TempPathFactory):
     try:
         mpy.node_binary()

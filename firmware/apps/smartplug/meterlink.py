@@ -114,12 +114,13 @@ def patch_settings(current, patch):
         v = patch[k]
         if k == 'address' and v is None:
             v = ''
-        if k == 'poll_s' and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
         new[k] = v
-    why = check_settings(new)
+    why = check_settings(new)   # on the values as they came: an error shows what came, not a conversion
     if why is not None:
         return None, why
+    p = new['poll_s']
+    if isinstance(p, int) and not isinstance(p, bool):
+        new['poll_s'] = float(p)
     return new, None
 
 
